@@ -1,0 +1,158 @@
+"""What the networked broadcast backends share: they outlive their server's outages.
+
+broadcaster's listener task dies silently if `next_published` raises, and its subscribers then
+hang forever (STACK-NOTES §8.2). So a backend here never raises from `next_published`: a
+supervisor task reconnects with backoff, listens to every subscribed channel again, and then
+queues a RESYNC event for each, which makes every room feed re-read the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import ClassVar
+
+from broadcaster import Event
+
+from chatroom.bus import RESYNC, BusUnavailable
+
+log = logging.getLogger("chatroom.bus")
+
+FIRST_RETRY = 0.1  # seconds; doubled after each failed attempt
+LAST_RETRY = 5.0  # so a recovered server is noticed within about this long
+CONNECT_WAIT = 3.0  # how long connect() waits for the first connection before starting degraded
+PUBLISH_TIMEOUT = 2.0  # a send during an outage fails within this, and the sender is not held up
+
+
+class ResilientBackend:
+    name: ClassVar[str]
+    errors: ClassVar[tuple[type[BaseException], ...]]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._channels: set[str] = set()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._up = asyncio.Event()
+        self._down_since_logged = False
+        self._failure = "not connected yet"
+        self._unsent: dict[str, str] = {}  # the latest event per channel whose publish failed
+        self._supervisor: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"{self.name} bus")
+        try:
+            await asyncio.wait_for(self._up.wait(), CONNECT_WAIT)
+        except TimeoutError:
+            pass  # start degraded; /healthz says so, and the supervisor keeps trying
+
+    async def disconnect(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+            self._supervisor = None
+        self._up.clear()
+        await self._close()
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        try:
+            await self._listen(channel)
+        except self.errors:
+            pass  # the supervisor notices the broken connection, listens again and resyncs the channel
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        try:
+            await self._unlisten(channel)
+        except self.errors:
+            pass  # a connection that broke has no subscription left to cancel
+
+    async def publish(self, channel: str, message: str) -> None:
+        try:
+            await asyncio.wait_for(self._send_twice(channel, message), PUBLISH_TIMEOUT)
+        except self.errors as exc:
+            # Kept to be sent again after the outage: a process whose own connection is fine would
+            # otherwise never hear of this message until the room's next one.
+            self._unsent[channel] = message
+            raise BusUnavailable(f"{self.name}: {exc!r}") from exc
+        await self._send_unsent()
+
+    async def next_published(self) -> Event:
+        return await self._events.get()
+
+    async def ping(self) -> None:
+        if not self._up.is_set():
+            raise BusUnavailable(f"{self.name}: {self._failure}")
+        try:
+            await asyncio.wait_for(self._ping(), PUBLISH_TIMEOUT)
+        except self.errors as exc:
+            raise BusUnavailable(f"{self.name}: {exc!r}") from exc
+
+    def resync(self, channel: str) -> None:
+        self._events.put_nowait(Event(channel, RESYNC))
+
+    def deliver(self, channel: str, message: str) -> None:
+        self._events.put_nowait(Event(channel, message))
+
+    async def came_up(self) -> None:
+        """Called by `_session` once it listens to every channel again."""
+        self._up.set()
+        if self._down_since_logged:
+            log.warning("bus %s: recovered; resyncing %d channel(s)", self.name, len(self._channels))
+            self._down_since_logged = False
+        await self._send_unsent()
+
+    async def _supervise(self) -> None:
+        delay = FIRST_RETRY
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever broke the session, the answer is a new one
+                self._failure = repr(exc)
+            if self._up.is_set():
+                delay = FIRST_RETRY
+            self._up.clear()
+            if not self._down_since_logged:
+                log.error("bus %s: down (%s); events between processes are paused", self.name, self._failure)
+                self._down_since_logged = True
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, LAST_RETRY)
+
+    async def _send_twice(self, channel: str, message: str) -> None:
+        try:
+            await self._send(channel, message)
+        except self.errors:
+            await self._send(channel, message)  # a pooled connection may be left over from before an outage
+
+    async def _send_unsent(self) -> None:
+        for channel, message in list(self._unsent.items()):
+            try:
+                await asyncio.wait_for(self._send(channel, message), PUBLISH_TIMEOUT)
+            except self.errors:
+                return
+            if self._unsent.get(channel) == message:
+                del self._unsent[channel]
+
+    async def _session(self) -> None:
+        """Connect, listen to every channel in `_channels`, call `came_up`, deliver until the connection fails,
+        and close that connection on the way out."""
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Release what publishing and pinging hold; called once, from disconnect()."""
+        raise NotImplementedError
+
+    async def _listen(self, channel: str) -> None:
+        raise NotImplementedError
+
+    async def _unlisten(self, channel: str) -> None:
+        raise NotImplementedError
+
+    async def _send(self, channel: str, message: str) -> None:
+        raise NotImplementedError
+
+    async def _ping(self) -> None:
+        raise NotImplementedError
