@@ -1,0 +1,25 @@
+"""`chatroom` / `python -m chatroom`: serve the app with the settings from the environment and `.env`."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from chatroom.app import create_app
+from chatroom.assets import MissingAssets
+from chatroom.settings import Settings, SettingsError
+
+
+def main() -> None:
+    try:
+        settings = Settings.from_env()
+        app = create_app(settings)
+    except (SettingsError, MissingAssets) as exc:
+        sys.exit(f"chatroom: {exc}")
+    print(f"chatroom: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True, timeout_graceful_shutdown=20)
+
+
+if __name__ == "__main__":
+    main()

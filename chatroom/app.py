@@ -1,0 +1,173 @@
+"""The application: routes, middleware and the lifespan that opens the store and the bus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from chatroom import pages
+from chatroom.assets import Htmx
+from chatroom.bus import Bus
+from chatroom.hub import Hub
+from chatroom.render import Fragments, template_environment
+from chatroom.settings import Settings
+from chatroom.store import StoreUnavailable, open_store
+from chatroom.transports.htmx_ws import htmx_socket
+from chatroom.transports.seed_ws import seed_socket
+
+log = logging.getLogger("chatroom")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# No script runs but htmx's own files; styles may be inline for the per-viewer touches.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    configure_logging()
+    env = template_environment()
+    htmx = Htmx()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        _warn_if_split(settings)
+        store = open_store(settings.database_url)
+        await store.open()
+        bus = Bus(settings.broadcast_url)
+        await bus.connect()
+        app.state.hub = Hub(store, bus, Fragments(env), settings)
+        await app.state.hub.create_room(pages.LOBBY)  # the seed's one room is always listed
+        log.info("started store=%s bus=%s", settings.database_url.split("://")[0], bus.kind)
+        try:
+            yield
+        finally:
+            await app.state.hub.close()
+            await bus.disconnect()
+            await store.close()
+            log.info("stopped")
+
+    routes = [
+        Route("/", pages.lobby),
+        Route("/rooms", pages.create_room, methods=["POST"]),
+        Route("/rooms/{room}", pages.room),
+        Route("/rooms/{room}/messages", pages.older_messages, methods=["GET"]),
+        Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
+        Route("/rooms/{room}/events", pages.events),
+        WebSocketRoute("/rooms/{room}/ws", htmx_socket),
+        WebSocketRoute("/ws/socket-server/", seed_socket),
+        WebSocketRoute("/ws/rooms/{room}/", seed_socket),
+        Route("/profile", pages.profile, methods=["POST"]),
+        Route("/healthz", pages.healthz),
+        Route("/static/htmx/{version}/{name:path}", htmx.serve),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="chatroom",
+            max_age=365 * 24 * 3600,
+            same_site="lax",
+            https_only=settings.https_only,
+        )
+    ]
+    handlers: Any = {HTTPException: _http_error, StoreUnavailable: _store_unavailable}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.htmx = htmx
+    app.state.templates = Jinja2Templates(env=env)
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Not understood"}
+    return _error_page(request, exc.status_code, titles.get(exc.status_code, "Error"), exc.detail)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    log.error("store unavailable path=%s: %s", request.url.path, exc)
+    detail = "The message store is not answering right now. Nothing was lost; try again in a moment."
+    response = _error_page(request, 503, "Temporarily unavailable", detail)
+    response.headers["retry-after"] = "5"
+    return response
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    context: dict[str, Any] = {
+        "me": None,
+        "scripts": [],
+        "title": title,
+        "detail": detail,
+        "here": "/",
+        "profile_error": "",
+    }
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+def _warn_if_split(settings: Settings) -> None:
+    if settings.broadcast_url.startswith("memory") and settings.workers > 1:
+        log.warning(
+            "%d worker processes with the memory:// bus: each process sees only its own clients, so rooms "
+            "are split. Set REDIS_URL (or BROADCAST_URL) to share rooms between processes.",
+            settings.workers,
+        )
+
+
+def configure_logging() -> None:
+    """One line per event on stderr, unless the host application configured logging already."""
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def __getattr__(name: str) -> Starlette:
+    """`chatroom.app:app` for uvicorn and Procfiles: built on first access, from the environment."""
+    if name == "app":
+        app = create_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)

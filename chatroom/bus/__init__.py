@@ -1,0 +1,132 @@
+"""The broadcast bus between processes: broadcaster, with small versioned JSON events.
+
+The bus only says "room R has message N"; the store is the truth. A lost or reordered event is
+healed by the room feed, which re-reads the store whenever `seq` jumps or a backend asks for a
+resync (after it reconnected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from broadcaster import Broadcast
+
+from chatroom.store import Message
+
+VERSION = 1
+# PostgreSQL's NOTIFY refuses payloads of 8000 bytes or more; past this a message travels by reference.
+MAX_INLINE_BYTES = 7000
+RESYNC = orjson.dumps({"v": VERSION, "type": "resync"}).decode()
+
+
+class BusUnavailable(Exception):
+    """The broadcast backend is not connected; events are not flowing between processes now."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusEvent:
+    type: str  # "message" (with `message`, or only `seq` when sent by reference) or "resync"
+    seq: int = 0
+    message: Message | None = None
+
+
+def channel(room: str) -> str:
+    return f"room:{room}"
+
+
+def encode_message(message: Message) -> str:
+    event = {
+        "v": VERSION,
+        "type": "message",
+        "room": message.room,
+        "seq": message.seq,
+        "author": message.author,
+        "author_id": message.author_id,
+        "text": message.text,
+        "sent_at": int(message.sent_at.timestamp() * 1_000_000),
+    }
+    raw = orjson.dumps(event)
+    if len(raw) > MAX_INLINE_BYTES:
+        raw = orjson.dumps({"v": VERSION, "type": "message", "room": message.room, "seq": message.seq})
+    return raw.decode()
+
+
+def decode(raw: str) -> BusEvent | None:
+    """The event, or None for anything this version does not understand (a newer peer's event)."""
+    try:
+        data: dict[str, Any] = orjson.loads(raw)
+        if data.get("v") != VERSION:
+            return None
+        if data["type"] == "resync":
+            return BusEvent("resync")
+        if data["type"] != "message":
+            return None
+        seq = int(data["seq"])
+        if "text" not in data:
+            return BusEvent("message", seq)
+        sent_at = datetime.fromtimestamp(data["sent_at"] / 1_000_000, UTC)
+        message = Message(data["room"], seq, data["author"], data["author_id"], data["text"], sent_at)
+        return BusEvent("message", seq, message)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+class Bus:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.backend = _backend_for(url)
+        self.broadcast = Broadcast(backend=self.backend)
+
+    @property
+    def kind(self) -> str:
+        return urlsplit(self.url).scheme
+
+    async def connect(self) -> None:
+        await self.broadcast.connect()
+
+    async def disconnect(self) -> None:
+        await self.broadcast.disconnect()
+
+    async def publish_message(self, message: Message) -> None:
+        await self.broadcast.publish(channel(message.room), encode_message(message))
+
+    @asynccontextmanager
+    async def subscribe(self, room: str) -> AsyncIterator[AsyncIterator[BusEvent]]:
+        async with self.broadcast.subscribe(channel(room)) as subscriber:
+
+            async def events() -> AsyncIterator[BusEvent]:
+                async for raw in subscriber:  # type: ignore[union-attr]
+                    event = decode(raw.message) if raw is not None else None
+                    if event is not None:
+                        yield event
+
+            yield events()
+
+    async def ping(self) -> None:
+        """Raise BusUnavailable unless the backend is connected (memory:// always is)."""
+        ping = getattr(self.backend, "ping", None)
+        if ping is not None:
+            await ping()
+
+
+def _backend_for(url: str) -> Any:
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        from broadcaster._backends.memory import MemoryBackend
+
+        return MemoryBackend(url)
+    if scheme in ("redis", "rediss"):
+        from chatroom.bus.redis import RedisBackend  # type: ignore[import-not-found,unused-ignore]
+
+        return RedisBackend(url)
+    if scheme in ("postgres", "postgresql"):
+        from chatroom.bus.postgres import PostgresBackend  # type: ignore[import-not-found,unused-ignore]
+
+        return PostgresBackend(url)
+    raise ValueError(f"no broadcast backend for {url!r}")

@@ -1,0 +1,136 @@
+"""One room in one process: its bus subscription, its recent messages and the viewers it fans out to."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from chatroom.bus import Bus, BusEvent
+from chatroom.outbox import Frame, Outbox
+from chatroom.render import Fragments, RenderedMessage
+from chatroom.store import Message, MessageStore, StoreUnavailable
+
+log = logging.getLogger("chatroom.feed")
+
+CATCH_UP_PAGE = 500
+
+
+class RoomFeed:
+    """Delivers a room's messages to local viewers exactly once each, in `seq` order.
+
+    Messages come from the bus, or directly from a local sender; whenever `seq` jumps (a lost or
+    reordered event) or the bus asks for a resync, the feed re-reads the store from the last `seq`
+    it delivered, so the bus may lose events without viewers losing messages.
+    """
+
+    def __init__(self, room: str, store: MessageStore, bus: Bus, fragments: Fragments, history: int) -> None:
+        self.room = room
+        self.store = store
+        self.bus = bus
+        self.fragments = fragments
+        self.viewers: set[Outbox] = set()
+        self.recent: deque[RenderedMessage] = deque(maxlen=history)
+        self.last_seq = 0
+        self.ready = asyncio.Event()
+        self._behind = asyncio.Event()
+        self._snapshot: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"feed:{self.room}")
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def snapshot(self) -> str:
+        """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""
+        if self._snapshot is None:
+            items = "".join(m.item for m in self.recent)
+            first = self.recent[0].seq if self.recent else 1
+            self._snapshot = self.fragments.message_list(self.room, items, first, oob=True)
+        return self._snapshot
+
+    def receive(self, message: Message) -> None:
+        """A message stored by this process or announced by the bus; duplicates and gaps are fine."""
+        if message.seq == self.last_seq + 1 and self.ready.is_set():
+            self._deliver(RenderedMessage(message, self.fragments))
+        elif message.seq > self.last_seq:
+            self._behind.set()
+
+    def send_to_all(self, frame: Frame) -> None:
+        for outbox in self.viewers:
+            outbox.offer(frame)
+
+    def _deliver(self, rendered: RenderedMessage) -> None:
+        self.last_seq = rendered.seq
+        self.recent.append(rendered)
+        self._snapshot = None
+        self.send_to_all(rendered)
+
+    async def _run(self) -> None:
+        try:
+            await self._follow()
+        except Exception:
+            log.exception("room=%s feed failed; its %d viewers reconnect to a new one", self.room, len(self.viewers))
+            for outbox in self.viewers:
+                outbox.drop()
+            raise
+
+    async def _follow(self) -> None:
+        async with self.bus.subscribe(self.room) as events:
+            # Subscribed first: anything committed from here on reaches us as an event.
+            await self._retry(self._load_recent)
+            self.ready.set()
+            catching_up = asyncio.create_task(self._catch_up_when_behind())
+            try:
+                async for event in events:
+                    self._on_event(event)
+            finally:
+                catching_up.cancel()
+
+    def _on_event(self, event: BusEvent) -> None:
+        if event.type == "resync":
+            self._behind.set()
+        elif event.message is not None:
+            self.receive(event.message)
+        elif event.seq > self.last_seq:
+            self._behind.set()  # sent by reference: read it from the store
+
+    async def _load_recent(self) -> None:
+        latest = await self.store.latest(self.room, self.recent.maxlen or 1)
+        self.recent.extend(RenderedMessage(m, self.fragments) for m in latest)
+        self.last_seq = latest[-1].seq if latest else 0
+
+    async def _catch_up_when_behind(self) -> None:
+        while True:
+            await self._behind.wait()
+            self._behind.clear()
+            await self._retry(self._catch_up)
+
+    async def _catch_up(self) -> None:
+        while True:
+            missing = await self.store.after(self.room, self.last_seq, CATCH_UP_PAGE)
+            for message in missing:
+                if message.seq == self.last_seq + 1:
+                    self._deliver(RenderedMessage(message, self.fragments))
+            if len(missing) < CATCH_UP_PAGE:
+                return
+
+    async def _retry(self, work: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await work()
+                return
+            except StoreUnavailable as exc:
+                log.warning("room=%s store unavailable, retrying in %.1fs: %s", self.room, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

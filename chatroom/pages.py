@@ -1,0 +1,174 @@
+"""The HTTP side: the room page, its forms, history pages and the health check."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from chatroom.hub import Hub
+from chatroom.identity import Person, ensure_person, remember
+from chatroom.origins import origin_allowed
+from chatroom.store import StoreUnavailable
+from chatroom.transports.sse import room_events
+from chatroom.validation import Refused, display_name, room_name
+
+LOBBY = "lobby"
+ROOM_PATH = re.compile(r"/rooms/([a-z0-9_-]{1,50})")
+REFUSAL_STATUS = {"rate_limited": 429, "store_unavailable": 503}
+
+
+async def lobby(request: Request) -> Response:
+    return await _room_page(request, LOBBY)
+
+
+async def room(request: Request) -> Response:
+    return await _room_page(request, _room(request))
+
+
+async def create_room(request: Request) -> Response:
+    form = await _form(request)
+    try:
+        name = room_name(form.get("name", ""))
+    except Refused as refused:
+        here = _room_of(str(form.get("from", "")))
+        return await _room_page(request, here, 422, room_error=refused.detail, room_value=form.get("name", ""))
+    await _hub(request).create_room(name)
+    return RedirectResponse(f"/rooms/{name}", status_code=303)
+
+
+async def profile(request: Request) -> Response:
+    form = await _form(request)
+    back = str(form.get("next", "/"))
+    back = back if ROOM_PATH.fullmatch(back) or back == "/" else "/"
+    me = ensure_person(request.session)
+    try:
+        remember(request.session, Person(me.uid, display_name(form.get("name", ""))))
+    except Refused as refused:
+        return await _room_page(
+            request, _room_of(back), 422, profile_error=refused.detail, profile_value=form.get("name", "")
+        )
+    return RedirectResponse(back, status_code=303)
+
+
+async def older_messages(request: Request) -> Response:
+    room = _room(request)
+    before = _positive(request.query_params.get("before", ""), "before")
+    messages, first = await _hub(request).history_before(room, before)
+    html = _hub(request).fragments.older_page(room, "".join(m.item for m in messages), first)
+    return HTMLResponse(html)
+
+
+async def post_message(request: Request) -> Response:
+    room = _room(request)
+    form = await _form(request)
+    me = ensure_person(request.session)
+    htmx = request.headers.get("hx-request") == "true"
+    fragments = _hub(request).fragments
+    try:
+        try:
+            await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}")
+        except StoreUnavailable as exc:
+            raise Refused(
+                "store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment."
+            ) from exc
+    except Refused as refused:
+        status = REFUSAL_STATUS.get(refused.code, 422)
+        if htmx:
+            return HTMLResponse(fragments.errors(refused.detail), status)
+        if refused.code == "store_unavailable":
+            raise
+        return await _room_page(request, room, status, error=refused.detail, value=form.get("message", ""))
+    if htmx:
+        return HTMLResponse(_send_form(request, room) + fragments.errors(oob=True))
+    return RedirectResponse(f"/rooms/{room}", status_code=303)
+
+
+async def events(request: Request) -> Response:
+    return await room_events(request, _room(request))
+
+
+async def healthz(request: Request) -> Response:
+    hub = _hub(request)
+    parts: dict[str, Any] = {}
+    for part, check in (("store", hub.store.ping), ("bus", hub.bus.ping)):
+        try:
+            await check()
+            parts[part] = "ok"
+        except Exception as exc:
+            parts[part] = f"unavailable: {exc or type(exc).__name__}"
+    healthy = all(v == "ok" for v in parts.values())
+    body = {"status": "ok" if healthy else "unavailable", **parts, "bus_backend": hub.bus.kind}
+    body["connections"] = hub.viewer_count
+    return JSONResponse(body, 200 if healthy else 503)
+
+
+async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
+    hub = _hub(request)
+    me = ensure_person(request.session)
+    transport = "sse" if request.query_params.get("transport") == "sse" else "ws"
+    before = request.query_params.get("before")
+    if before is not None and status == 200:
+        messages, first = await hub.history_before(room, _positive(before, "before"))
+    else:
+        messages, first = await hub.recent(room)
+    context = {
+        "room": room,
+        "me": me,
+        "here": request.url.path,
+        "transport": transport,
+        "live": before is None,
+        "rooms": await hub.rooms(),
+        "items": "".join(m.item for m in messages),
+        "first_seq": first,
+        "scripts": request.app.state.htmx.scripts(transport),
+        "oob": False,
+        "error": "",
+        "value": "",
+        "room_error": "",
+        "room_value": "",
+        "profile_error": "",
+        "profile_value": "",
+    }
+    context.update(extra)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, "room.html", context, status_code=status)
+
+
+def _send_form(request: Request, room: str) -> str:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.env.get_template("_send_form.html").render(room=room, transport="sse", value="", oob=False)
+
+
+async def _form(request: Request) -> FormData:
+    if not origin_allowed(request.scope, _hub(request).settings.allowed_origins):
+        raise HTTPException(403, "This form was sent from another site.")
+    return await request.form(max_files=0, max_fields=10, max_part_size=64 * 1024)
+
+
+def _room(request: Request) -> str:
+    try:
+        return room_name(request.path_params["room"])
+    except Refused as refused:
+        raise HTTPException(404, refused.detail) from None
+
+
+def _room_of(path: str) -> str:
+    match = ROOM_PATH.fullmatch(path)
+    return match.group(1) if match else LOBBY
+
+
+def _positive(raw: str, name: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 2**62:
+        raise HTTPException(422, f"{name} must be a positive whole number.")
+    return int(raw)
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub

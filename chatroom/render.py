@@ -1,0 +1,107 @@
+"""HTML and JSON renderings of messages and fragments, each computed once and shared by every viewer."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import orjson
+from markupsafe import Markup
+
+from chatroom.store import Message
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["clock"] = lambda at: at.strftime("%H:%M")
+    env.filters["stamp"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+    env.filters["iso"] = iso
+    return env
+
+
+def iso(at: Any) -> str:
+    return str(at.isoformat().replace("+00:00", "Z"))
+
+
+class Fragments:
+    """The partials that travel on the wire, rendered from the same templates as the page.
+
+    `items` arguments are message items this class rendered (and so escaped) already.
+    """
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self._message = env.get_template("_message.html")
+        self._append = env.get_template("_append.html")
+        self._list = env.get_template("_message_list.html")
+        self._items = env.get_template("_message_items.html")
+        self._input = env.get_template("_message_input.html")
+        self._errors = env.get_template("_errors.html")
+        # The sender's reply to an accepted message: an empty input and no error.
+        self.accepted = self.message_input(oob=True) + self.errors(oob=True)
+
+    def message(self, message: Message) -> str:
+        return self._message.render(message=message)
+
+    def append(self, items: str) -> str:
+        return self._append.render(items=_escaped(items))
+
+    def message_list(self, room: str, items: str, first_seq: int, oob: bool = False) -> str:
+        """The whole `#messages` list: a "load older" link while older messages exist, then the items."""
+        return self._list.render(room=room, items=_escaped(items), first_seq=first_seq, oob=oob)
+
+    def older_page(self, room: str, items: str, first_seq: int) -> str:
+        """The same list's contents, for a "load older" request."""
+        return self._items.render(room=room, items=_escaped(items), first_seq=first_seq)
+
+    def message_input(self, value: str = "", oob: bool = False) -> str:
+        return self._input.render(value=value, oob=oob)
+
+    def errors(self, error: str = "", oob: bool = False) -> str:
+        return self._errors.render(error=error, oob=oob)
+
+
+def _escaped(html: str) -> Markup:
+    return Markup(html)  # noqa: S704 - only ever our own rendered, autoescaped partials
+
+
+class RenderedMessage:
+    """One message and its wire renderings; a format is rendered the first time a viewer needs it."""
+
+    __slots__ = ("__dict__", "fragments", "message")
+
+    def __init__(self, message: Message, fragments: Fragments) -> None:
+        self.message = message
+        self.fragments = fragments
+
+    @property
+    def seq(self) -> int:
+        return self.message.seq
+
+    @cached_property
+    def item(self) -> str:
+        """The `<li id="msg-N">`, as in the page."""
+        return self.fragments.message(self.message)
+
+    @cached_property
+    def html(self) -> str:
+        """The htmx frame (WebSocket) and SSE data: the item, appended out of band."""
+        return self.fragments.append(self.item)
+
+    @cached_property
+    def json(self) -> str:
+        """The seed's JSON protocol frame."""
+        m = self.message
+        frame = {"type": "chat", "message": m.text, "id": m.seq, "room": m.room, "author": m.author}
+        frame["sent_at"] = iso(m.sent_at)
+        return orjson.dumps(frame).decode()

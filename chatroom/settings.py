@@ -1,0 +1,119 @@
+"""Configuration, read once at start-up from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.config import Config, Environ, environ
+
+STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
+BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    secret_key: str = ""
+    database_url: str = ""
+    broadcast_url: str = "memory://"
+    history_limit: int = 50
+    max_message_length: int = 2000
+    allowed_origins: tuple[str, ...] = ()
+    rate_limit_per_second: float = 5.0
+    rate_limit_burst: int = 10
+    outbox_size: int = 256
+    https_only: bool = False
+    workers: int = 1
+
+    @classmethod
+    def from_env(
+        cls, env: Environ | dict[str, str] = environ, env_file: str | Path = ".env", argv: list[str] = sys.argv
+    ) -> Settings:
+        config = Config(env_file if Path(env_file).is_file() else None, environ=_as_environ(env))
+
+        def number(name: str, default: str, cast: type[int] | type[float], low: float = 1) -> float:
+            raw = config(name, default=default)
+            try:
+                value = cast(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+            if value < low:
+                raise SettingsError(f"{name} must be at least {low}, not {raw!r}")
+            return value
+
+        data_dir = Path(config("DATA_DIR", default="data"))
+        database_url = config("DATABASE_URL", default="") or f"sqlite:///{data_dir / 'chat.sqlite3'}"
+        broadcast_url = config("BROADCAST_URL", default="") or config("REDIS_URL", default="") or "memory://"
+        _check_scheme("DATABASE_URL", database_url, STORE_SCHEMES)
+        _check_scheme("BROADCAST_URL", broadcast_url, BROADCAST_SCHEMES)
+        origins = tuple(_origin(o) for o in config("ALLOWED_ORIGINS", default="").split(",") if o.strip())
+        return cls(
+            host=config("HOST", default="127.0.0.1"),
+            port=int(number("PORT", "8000", int, low=0)),
+            data_dir=data_dir,
+            secret_key=config("SECRET_KEY", default="") or _stored_secret(data_dir),
+            database_url=database_url,
+            broadcast_url=broadcast_url,
+            history_limit=int(number("HISTORY_LIMIT", "50", int)),
+            max_message_length=int(number("MAX_MESSAGE_LENGTH", "2000", int)),
+            allowed_origins=origins,
+            rate_limit_per_second=number("RATE_LIMIT_PER_SECOND", "5", float, low=0.001),
+            rate_limit_burst=int(number("RATE_LIMIT_BURST", "10", int)),
+            outbox_size=int(number("OUTBOX_SIZE", "256", int)),
+            https_only=config("HTTPS_ONLY", cast=bool, default=False),
+            workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
+        )
+
+
+def _workers_flag(argv: list[str]) -> int:
+    """uvicorn's `--workers N`: its worker processes inherit the parent's argv."""
+    for flag, value in itertools.pairwise(argv):
+        if flag == "--workers" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def _as_environ(env: Environ | dict[str, str]) -> Environ:
+    return env if isinstance(env, Environ) else Environ(dict(env))
+
+
+def _check_scheme(name: str, url: str, schemes: tuple[str, ...]) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        raise SettingsError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {url!r}")
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise SettingsError(f"ALLOWED_ORIGINS entries look like https://chat.example.com; got {value.strip()!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """The session-signing key: generated on first start, then kept so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:  # O_EXCL: of two processes starting at once, both keep the first one's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key

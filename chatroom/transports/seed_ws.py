@@ -1,0 +1,45 @@
+"""The seed's JSON protocol (the Django Channels tutorial's), kept for bots and the original page."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket
+
+from chatroom.feed import RoomFeed
+from chatroom.outbox import Frame
+from chatroom.transports.socket import RoomSocket
+from chatroom.validation import Refused, display_name, room_name
+
+CONNECTED = orjson.dumps({"type": "connection_established", "message": "You are now connected!"}).decode()
+
+
+class SeedSocket(RoomSocket):
+    transport = "json"
+
+    async def started(self, feed: RoomFeed) -> None:
+        await self.send_text(CONNECTED)
+
+    def encode(self, frames: list[Frame]) -> list[str]:
+        return [frame.json for frame in frames if frame.json is not None]
+
+    async def received(self, data: dict[str, Any]) -> None:
+        if "message" not in data:
+            raise Refused("missing_message", 'The frame has no "message" field.')
+        if "name" in data:
+            self.person = replace(self.person, name=display_name(data["name"]))
+        await self.post(data["message"])
+
+    async def refused(self, refused: Refused) -> None:
+        await self.send_text(orjson.dumps({"type": "error", "error": refused.code, "detail": refused.detail}).decode())
+
+
+async def seed_socket(websocket: WebSocket) -> None:
+    try:
+        room = room_name(websocket.path_params.get("room", "lobby"))
+    except Refused:
+        await websocket.close(code=1008)
+        return
+    await SeedSocket(websocket, room).run()

@@ -1,0 +1,166 @@
+"""What the two WebSocket protocols share: the handshake checks, one reader, one writer, the limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chatroom.feed import RoomFeed
+from chatroom.hub import FeedUnavailable, Hub
+from chatroom.identity import from_session, guest
+from chatroom.origins import origin_allowed
+from chatroom.outbox import Frame, Outbox
+from chatroom.store import StoreUnavailable
+from chatroom.validation import Refused
+
+log = logging.getLogger("chatroom.socket")
+
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
+STORE_DOWN = Refused("store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment.")
+
+_connection_ids = itertools.count(1)
+
+
+class FrameTooBig(Exception):
+    pass
+
+
+class RoomSocket:
+    """One WebSocket connection to one room; subclasses speak a wire format."""
+
+    transport = ""
+
+    def __init__(self, websocket: WebSocket, room: str) -> None:
+        self.websocket = websocket
+        self.room = room
+        self.hub: Hub = websocket.app.state.hub
+        self.id = next(_connection_ids)
+        session = websocket.scope.get("session")
+        known = from_session(session) if session is not None else None
+        self.person = known or guest()
+        # Rate limits follow the session, so opening more sockets does not buy more messages.
+        self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
+
+    async def run(self) -> None:
+        if not origin_allowed(self.websocket.scope, self.hub.settings.allowed_origins):
+            self._log("refused", f"origin={self.websocket.headers.get('origin')!r}")
+            await self.websocket.close(code=1008)  # before accept: the server answers the handshake with 403
+            return
+        await self.websocket.accept()
+        outbox = Outbox(self.hub.settings.outbox_size)
+        code: int | None = None
+        try:
+            async with self.hub.watch(self.room, outbox) as feed:
+                await self.started(feed)
+                self._log("connect", f"viewers={len(feed.viewers)}")
+                code = await self._serve(outbox)
+        except FeedUnavailable:
+            code = CLOSE_TRY_AGAIN_LATER
+        except WebSocketDisconnect as exc:
+            code = exc.code
+        if code in (CLOSE_TRY_AGAIN_LATER, CLOSE_TOO_BIG):
+            await self._close(code)
+        self._log("disconnect", f"code={code}")
+
+    async def _serve(self, outbox: Outbox) -> int | None:
+        reader = asyncio.create_task(self._read())
+        writer = asyncio.create_task(self._write(outbox))
+        outbox.on_drop = writer.cancel  # a writer blocked on a reader that stopped reading must give up too
+        try:
+            await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            reader.cancel()
+            writer.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+        if outbox.overflowed:
+            self._log("refused", "reason=slow-reader")
+            return CLOSE_TRY_AGAIN_LATER
+        exc = reader.exception() if reader.done() and not reader.cancelled() else None
+        if isinstance(exc, FrameTooBig):
+            self._log("refused", "reason=frame-too-big")
+            return CLOSE_TOO_BIG
+        if isinstance(exc, WebSocketDisconnect):
+            return exc.code
+        if exc is not None:
+            raise exc
+        return None
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            raw: str | bytes = message.get("text") or message.get("bytes") or ""
+            if len(raw) > MAX_FRAME_BYTES // 4 and len(raw.encode() if isinstance(raw, str) else raw) > MAX_FRAME_BYTES:
+                raise FrameTooBig
+            await self._on_frame(raw)
+
+    async def _write(self, outbox: Outbox) -> None:
+        while True:
+            frames = await outbox.take()
+            for text in self.encode(frames):
+                await self.websocket.send_text(text)
+
+    async def _on_frame(self, raw: str | bytes) -> None:
+        try:
+            data: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        try:
+            if not isinstance(data, dict):
+                raise Refused("invalid_json", 'Each frame must be a JSON object such as {"message": "hello"}.')
+            await self.received(data)
+        except Refused as refused:
+            self._log("refused", f"reason={refused.code}")
+            await self.refused(refused)
+
+    async def post(self, text: object) -> bool:
+        """Store and announce a message from this connection; False when there was nothing to send."""
+        try:
+            return await self.hub.post(self.room, self.person, text, self.sender) is not None
+        except StoreUnavailable as exc:
+            log.error("store failed room=%s who=%s: %s", self.room, self.person.name, exc)
+            raise STORE_DOWN from exc
+
+    async def send_text(self, text: str) -> None:
+        await self.websocket.send_text(text)
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(RuntimeError, OSError):  # the peer is gone already
+            await self.websocket.close(code=code)
+
+    def _log(self, event: str, detail: str) -> None:
+        client = self.websocket.client
+        peer = f"{client.host}:{client.port}" if client else "?"
+        log.info(
+            "%s transport=%s room=%s conn=%d who=%s peer=%s %s",
+            event,
+            self.transport,
+            self.room,
+            self.id,
+            self.person.name,
+            peer,
+            detail,
+        )
+
+    # The wire format: what subclasses say.
+
+    async def started(self, feed: RoomFeed) -> None:
+        raise NotImplementedError
+
+    def encode(self, frames: list[Frame]) -> list[str]:
+        raise NotImplementedError
+
+    async def received(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def refused(self, refused: Refused) -> None:
+        raise NotImplementedError

@@ -1,0 +1,59 @@
+"""The rules for what users may send: room names, display names and message texts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ROOM_NAME = re.compile(r"[a-z0-9_-]{1,50}")
+MAX_DISPLAY_NAME = 32
+
+
+class Refused(ValueError):
+    """A user's input broke a rule; `code` is for machines, `detail` is the sentence shown to people."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def room_name(raw: object) -> str:
+    if not isinstance(raw, str) or not ROOM_NAME.fullmatch(raw):
+        raise Refused(
+            "invalid_room",
+            "A room name is 1 to 50 characters, each a lowercase letter, a digit, '-' or '_'.",
+        )
+    return raw
+
+
+def display_name(raw: object) -> str:
+    name = raw.strip() if isinstance(raw, str) else ""
+    if not 1 <= len(name) <= MAX_DISPLAY_NAME:
+        raise Refused(
+            "invalid_name", f"A display name is 1 to {MAX_DISPLAY_NAME} characters (spaces around it don't count)."
+        )
+    if _has_control(name, allowed=""):
+        raise Refused("invalid_name", "A display name cannot contain control characters.")
+    return name
+
+
+def message_text(raw: object, max_length: int) -> str | None:
+    """The text to store, or None when there is nothing to send (empty or only white space)."""
+    if not isinstance(raw, str):
+        raise Refused("missing_message", 'Send the text in a "message" field, as a string.')
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return None
+    if len(text) > max_length:
+        raise Refused(
+            "message_too_long",
+            f"A message can be at most {max_length} characters; this one has {len(text)}.",
+        )
+    if _has_control(text, allowed="\n\t"):
+        raise Refused("invalid_characters", "A message cannot contain control characters.")
+    return text
+
+
+def _has_control(text: str, allowed: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in text)
