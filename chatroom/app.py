@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +21,7 @@ from chatroom import pages
 from chatroom.assets import Htmx
 from chatroom.bus import Bus
 from chatroom.hub import Hub
+from chatroom.paths import STATIC
 from chatroom.render import Fragments, template_environment
 from chatroom.settings import Settings
 from chatroom.store import StoreUnavailable, open_store
@@ -30,7 +30,6 @@ from chatroom.transports.seed_ws import seed_socket
 
 log = logging.getLogger("chatroom")
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 # No script runs but htmx's own files; styles may be inline for the per-viewer touches.
 SECURITY_HEADERS = {
     "content-security-policy": (

@@ -9,8 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
-ROOT = Path(__file__).resolve().parent.parent
-HTMX_DIST = ROOT / "node_modules" / "htmx.org" / "dist"
+from chatroom.paths import HTMX_PACKAGE
+
 FILES = {"core": "htmx.min.js", "ws": "ext/hx-ws.min.js", "sse": "ext/hx-sse.min.js"}
 
 
@@ -19,7 +19,7 @@ class MissingAssets(RuntimeError):
 
 
 class Htmx:
-    def __init__(self, dist: Path = HTMX_DIST) -> None:
+    def __init__(self, dist: Path = HTMX_PACKAGE / "dist") -> None:
         self.dist = dist
         try:
             self.version = json.loads((dist.parent / "package.json").read_text())["version"]

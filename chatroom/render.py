@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import jinja2
 import orjson
 from markupsafe import Markup
 
+from chatroom.paths import TEMPLATES
 from chatroom.store import Message
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def template_environment() -> jinja2.Environment:

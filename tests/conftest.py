@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from chatroom.app import create_app
+from chatroom.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        secret_key="test-secret",
+        database_url=f"sqlite:///{tmp_path / 'chat.sqlite3'}",
+        broadcast_url="memory://",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Starlette:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[object]:
+    """A client over an app with some settings changed: make_client(history_limit=3)."""
+    clients: list[TestClient] = []
+
+    def make(**changes: object) -> TestClient:
+        client = TestClient(create_app(replace(settings, **changes)), base_url="http://testserver")
+        clients.append(client)
+        return client.__enter__()
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

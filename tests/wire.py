@@ -1,0 +1,48 @@
+"""Receiving from TestClient WebSockets with a timeout, so a missing frame fails fast instead of hanging."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio
+import orjson
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+MESSAGE_ID = re.compile(r'id="msg-(\d+)"')
+
+
+def recv(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
+    """The next text frame; raises WebSocketDisconnect on a close and TimeoutError when nothing comes."""
+
+    async def next_message() -> Any:
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()  # the TestClient has no receive timeout of its own
+
+    message = ws.portal.call(next_message)
+    if message["type"] == "websocket.close":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    return str(message.get("text") or message.get("bytes", b"").decode())
+
+
+def recv_json(ws: WebSocketTestSession, timeout: float = 5.0) -> Any:
+    return orjson.loads(recv(ws, timeout))
+
+
+def assert_silent(ws: WebSocketTestSession, wait: float = 0.3) -> None:
+    """Nothing arrives on `ws` for `wait` seconds."""
+    try:
+        frame = recv(ws, wait)
+    except TimeoutError:
+        return
+    raise AssertionError(f"expected no frame, got {frame!r}")
+
+
+def message_ids(html: str) -> list[int]:
+    return [int(n) for n in MESSAGE_ID.findall(html)]
+
+
+def send_message(ws: WebSocketTestSession, text: str) -> None:
+    """What htmx 4's ws extension sends from the message form."""
+    ws.send_json({"message": text, "headers": {"HX-Request": "true", "HX-Source": "form#send-form"}})
