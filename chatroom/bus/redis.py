@@ -9,6 +9,7 @@ so every reconnect is seen and answered with a resync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from redis.asyncio import Redis
@@ -72,7 +73,7 @@ class RedisBackend(ResilientBackend):
                     if not future.done():
                         future.set_result(None)
                 self._confirmations.clear()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
     async def _pump(self, pubsub: PubSub) -> None:
@@ -112,10 +113,8 @@ class RedisBackend(ResilientBackend):
             self._confirmations[channel] = future
             await self._pubsub.subscribe(channel)
         # Subscribe, then snapshot: the caller reads the store only once messages are sure to come.
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(future, CONFIRM_TIMEOUT)
-        except TimeoutError:
-            pass
 
     async def _unlisten(self, channel: str) -> None:
         async with self._lock:

@@ -9,6 +9,7 @@ queues a RESYNC event for each, which makes every room feed re-read the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import ClassVar
@@ -41,10 +42,8 @@ class ResilientBackend:
 
     async def connect(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise(), name=f"{self.name} bus")
-        try:
+        with contextlib.suppress(TimeoutError):  # start degraded; /healthz says so, and the supervisor keeps trying
             await asyncio.wait_for(self._up.wait(), CONNECT_WAIT)
-        except TimeoutError:
-            pass  # start degraded; /healthz says so, and the supervisor keeps trying
 
     async def disconnect(self) -> None:
         if self._supervisor is not None:
@@ -56,17 +55,13 @@ class ResilientBackend:
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)
-        try:
+        with contextlib.suppress(*self.errors):  # the supervisor notices the broken connection and resyncs it
             await self._listen(channel)
-        except self.errors:
-            pass  # the supervisor notices the broken connection, listens again and resyncs the channel
 
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
-        try:
+        with contextlib.suppress(*self.errors):  # a connection that broke has no subscription left to cancel
             await self._unlisten(channel)
-        except self.errors:
-            pass  # a connection that broke has no subscription left to cancel
 
     async def publish(self, channel: str, message: str) -> None:
         try:
@@ -110,7 +105,7 @@ class ResilientBackend:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever broke the session, the answer is a new one
+            except Exception as exc:
                 self._failure = repr(exc)
             if self._up.is_set():
                 delay = FIRST_RETRY

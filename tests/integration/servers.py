@@ -18,6 +18,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +28,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def postgres_or_skip() -> None:
+    """In CI PostgreSQL must be there (127.0.0.1:5432); on a laptop without it, its tests are skipped."""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
@@ -40,14 +52,47 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    """With `tls`, it serves only TLS with a self-signed certificate, as Heroku's Redis does."""
+
+    def __init__(self, tls: bool = False) -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.tls = tls
+        scheme, options = ("rediss", "?ssl_cert_reqs=none") if tls else ("redis", "")
+        self.url = f"{scheme}://127.0.0.1:{self.port}/0{options}"
         self._process: subprocess.Popen[bytes] | None = None
+        self._certs = Path(tempfile.mkdtemp(prefix="chatroom-redis-")) if tls else None
+        if self._certs is not None:
+            key, cert = self._certs / "key.pem", self._certs / "cert.pem"
+            command = [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ]
+            subprocess.run([*command, "-keyout", key, "-out", cert], check=True, capture_output=True)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
 
     def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        if self._certs is None:
+            command += ["--port", str(self.port)]
+        else:
+            command += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            command += [
+                "--tls-cert-file",
+                str(self._certs / "cert.pem"),
+                "--tls-key-file",
+                str(self._certs / "key.pem"),
+            ]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
 
@@ -56,6 +101,11 @@ class RedisServer:
             self._process.kill()  # an abrupt stop, as when the host goes away
             self._process.wait()
             self._process = None
+
+    def remove(self) -> None:
+        self.stop()
+        if self._certs is not None:
+            shutil.rmtree(self._certs, ignore_errors=True)
 
 
 class PostgresServer:
@@ -66,6 +116,7 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="chatroom-pg-"))
         self.data = self.dir / "data"
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.running = False
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -75,10 +126,12 @@ class PostgresServer:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log", "-w", "start")
         wait_for_port(self.port)
+        self.running = True
 
     def stop(self) -> None:
         # "immediate" drops every connection at once, like a crash or a failover.
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
+        self.running = False
 
     def remove(self) -> None:
         self.stop()

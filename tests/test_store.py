@@ -1,0 +1,255 @@
+"""The message store's contract, run against every implementation (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from chatroom.store import MessageStore, StoreUnavailable, open_store
+from tests.integration.servers import PostgresServer, free_port, postgres_or_skip
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _admin(sql: str) -> None:
+    async def run() -> None:
+        db = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await db.execute(sql)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A schema of this test's own in the shared `test` database, so parallel runs never meet."""
+    postgres_or_skip()
+    schema = f"test_store_{uuid.uuid4().hex[:12]}"
+    _admin(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_URL}?search_path={schema}"
+    finally:
+        _admin(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'chat.sqlite3'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[MessageStore]:
+    store = open_store(store_url)
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def fill(store: MessageStore, room: str, count: int) -> None:
+    for number in range(1, count + 1):
+        await store.append(room, "alice", "uid-alice", f"{room} {number}")
+
+
+async def test_append_numbers_each_room_from_one(store: MessageStore) -> None:
+    seqs = [(await store.append(room, "alice", "uid-alice", "hi")).seq for room in ("lobby", "lobby", "dev", "lobby")]
+    assert seqs == [1, 2, 1, 3]
+    assert await store.last_seq("lobby") == 3
+    assert await store.last_seq("dev") == 1
+    assert await store.last_seq("nowhere") == 0
+
+
+async def test_append_returns_the_stored_message(store: MessageStore) -> None:
+    before = datetime.now(UTC)
+    sent = await store.append("lobby", "Zoë <b>", "uid-zoe", "héllo 👋\nsecond line")
+    [stored] = await store.latest("lobby", 10)
+    assert stored == sent
+    assert (sent.room, sent.author, sent.author_id, sent.text) == (
+        "lobby",
+        "Zoë <b>",
+        "uid-zoe",
+        "héllo 👋\nsecond line",
+    )
+    assert sent.sent_at.tzinfo == UTC
+    assert before - timedelta(seconds=1) <= sent.sent_at <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+async def test_latest_gives_the_newest_oldest_first(store: MessageStore) -> None:
+    await fill(store, "lobby", 7)
+    assert [m.seq for m in await store.latest("lobby", 3)] == [5, 6, 7]
+    assert [m.seq for m in await store.latest("lobby", 50)] == [1, 2, 3, 4, 5, 6, 7]
+    assert await store.latest("empty", 3) == []
+
+
+async def test_before_gives_the_nearest_older_ones_oldest_first(store: MessageStore) -> None:
+    await fill(store, "lobby", 10)
+    assert [m.seq for m in await store.before("lobby", 8, 3)] == [5, 6, 7]
+    assert [m.seq for m in await store.before("lobby", 3, 10)] == [1, 2]
+    assert await store.before("lobby", 1, 10) == []
+
+
+async def test_after_gives_the_nearest_newer_ones_oldest_first(store: MessageStore) -> None:
+    await fill(store, "lobby", 10)
+    assert [m.seq for m in await store.after("lobby", 3, 4)] == [4, 5, 6, 7]
+    assert [m.seq for m in await store.after("lobby", 8, 10)] == [9, 10]
+    assert await store.after("lobby", 10, 10) == []
+
+
+async def test_rooms_lists_the_most_recently_active_first(store: MessageStore) -> None:
+    await store.append("old", "alice", "uid-alice", "first")
+    await store.create_room("quiet")
+    await store.append("busy", "alice", "uid-alice", "second")
+    await store.append("busy", "alice", "uid-alice", "third")
+    rooms = await store.rooms(10)
+    assert [(r.name, r.last_seq) for r in rooms] == [("busy", 2), ("quiet", 0), ("old", 1)]
+    assert [r.name for r in await store.rooms(2)] == ["busy", "quiet"]
+
+
+async def test_create_room_keeps_an_existing_room(store: MessageStore) -> None:
+    await fill(store, "lobby", 2)
+    await store.create_room("lobby")
+    assert await store.last_seq("lobby") == 2
+    assert (await store.append("lobby", "alice", "uid-alice", "next")).seq == 3
+
+
+async def test_messages_survive_a_new_store_over_the_same_database(store_url: str) -> None:
+    first = open_store(store_url)
+    await first.open()
+    await fill(first, "lobby", 3)
+    await first.close()
+    second = open_store(store_url)
+    await second.open()
+    try:
+        assert [m.text for m in await second.latest("lobby", 10)] == ["lobby 1", "lobby 2", "lobby 3"]
+        assert (await second.append("lobby", "bob", "uid-bob", "back")).seq == 4
+    finally:
+        await second.close()
+
+
+async def test_stores_opening_at_once_migrate_once(store_url: str) -> None:
+    stores = [open_store(store_url) for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        await fill(stores[0], "lobby", 2)
+        assert [m.seq for m in await stores[3].latest("lobby", 10)] == [1, 2]
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    again = open_store(store_url)
+    await again.open()
+    try:
+        assert await again.last_seq("lobby") == 2
+    finally:
+        await again.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from chatroom.store import open_store
+
+    async def main(url, writer, count, start_at):
+        store = open_store(url)
+        await store.open()
+        time.sleep(max(0.0, start_at - time.time()))
+        for number in range(count):
+            await store.append("lobby", f"writer-{writer}", f"uid-{writer}", f"{writer}:{number}")
+        await store.close()
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
+    """
+)
+
+
+async def test_concurrent_writers_in_several_processes_get_a_gapless_seq(store: MessageStore, store_url: str) -> None:
+    writers, each = 4, 40
+    start_at = time.time() + 1.5  # every writer is connected by then, so their appends really overlap
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", WRITER, store_url, str(w), str(each), str(start_at)], env=env)
+        for w in range(writers)
+    ]
+    seen_while_writing: list[list[int]] = []
+    while any(p.poll() is None for p in processes):
+        seen_while_writing.append([m.seq for m in await store.after("lobby", 0, 10_000)])
+        await asyncio.sleep(0.01)
+    assert [p.returncode for p in processes] == [0] * writers
+
+    messages = await store.after("lobby", 0, 10_000)
+    assert [m.seq for m in messages] == list(range(1, writers * each + 1))
+    assert sorted(m.text for m in messages) == sorted(f"{w}:{n}" for w in range(writers) for n in range(each))
+    for w in range(writers):  # each writer's own messages stay in the order it sent them
+        assert [m.text for m in messages if m.author == f"writer-{w}"] == [f"{w}:{n}" for n in range(each)]
+    # A reader never sees seq N+1 before N is committed.
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in seen_while_writing)
+    assert await store.last_seq("lobby") == writers * each
+
+
+async def test_unreachable_postgres_raises_store_unavailable() -> None:
+    store = open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/test")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+    assert time.monotonic() - started < 6
+
+
+async def test_unreachable_sqlite_raises_store_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    store = open_store(f"sqlite:///{tmp_path / 'file' / 'chat.sqlite3'}")
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    postgres_or_skip()
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+async def test_postgres_store_fails_fast_while_down_and_recovers_by_itself(own_postgres: PostgresServer) -> None:
+    store = open_store(own_postgres.url)
+    await store.open()
+    try:
+        await fill(store, "lobby", 3)
+        own_postgres.stop()
+        for call in (store.ping(), store.append("lobby", "alice", "uid-alice", "lost"), store.latest("lobby", 5)):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await call
+            assert time.monotonic() - started < 6
+
+        own_postgres.start()
+        await store.ping()
+        # Every pooled connection works again, not only the first one handed out.
+        results = await asyncio.gather(*(store.append("lobby", "bob", "uid-bob", f"back {n}") for n in range(12)))
+        assert sorted(m.seq for m in results) == list(range(4, 16))
+        assert [m.seq for m in await store.latest("lobby", 50)] == list(range(1, 16))
+    finally:
+        await store.close()
