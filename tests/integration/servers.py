@@ -63,18 +63,8 @@ class RedisServer:
         self._certs = Path(tempfile.mkdtemp(prefix="chatroom-redis-")) if tls else None
         if self._certs is not None:
             key, cert = self._certs / "key.pem", self._certs / "cert.pem"
-            command = [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost",
-            ]
+            subject = ["-subj", "/CN=localhost", "-days", "1"]
+            command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", *subject]
             subprocess.run([*command, "-keyout", key, "-out", cert], check=True, capture_output=True)
 
     @property
