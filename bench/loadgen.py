@@ -79,6 +79,7 @@ class Tally:
         self.delivered = 0
         self.send_failed = 0
         self.last_delivery_ns = 0
+        self.window_s = 0.0  # how long sending took
 
     def record(self, found: list[tuple[bytes, bytes]], at: int) -> None:
         counts, base = self.counts, self.base
@@ -97,6 +98,7 @@ class Tally:
         unique = int(np.minimum(counts, self.receivers).sum())
         lat = np.frombuffer(self.latencies, dtype=np.int64) / 1e6 if self.latencies else np.full(1, np.nan)
         span = (self.last_delivery_ns - self.sent_ns[0]) / 1e9 if sent and self.delivered else 0.0
+        span = max(span, self.window_s)
         return {
             "sent": sent,
             "send_failed": self.send_failed,
@@ -168,6 +170,7 @@ class Endpoint:
     path: str
     protocol: str
     origin: bool = False
+    deflate: bool = True
 
     @property
     def url(self) -> str:
@@ -188,7 +191,9 @@ class User:
         self.htmx = endpoint.protocol == "htmx"
         self.mark = SNAPSHOT_MARK if self.htmx else WELCOME_MARK
         self.source = f"127.0.0.{2 + idx % 250}"  # spread over 127/8 so ephemeral ports never run out
-        self.headers: list[tuple[str, str]] = [("Sec-WebSocket-Extensions", DEFLATE_OFFER)]
+        self.headers: list[tuple[str, str]] = []
+        if endpoint.deflate:
+            self.headers.append(("Sec-WebSocket-Extensions", DEFLATE_OFFER))
         if endpoint.origin:
             self.headers.append(("Origin", f"http://{endpoint.host}:{endpoint.port}"))
         self.conn: Connection | None = None
@@ -287,21 +292,27 @@ class Generator:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def users(self, endpoint: Endpoint, n: int) -> list[User]:
-        return [User(self, i, endpoint) for i in range(n)]
+    def users(self, endpoint: Endpoint, n: int, first: int = 0) -> list[User]:
+        return [User(self, first + i, endpoint) for i in range(n)]
 
     async def connect(self, users: list[User], concurrency: int | None = 200, timeout: float = 30.0) -> float:
-        """Connect users (all at once when concurrency is None); wait for their first frame."""
-        start = now_ns()
+        """Connect users (all at once when concurrency is None) and wait for their first frame.
+
+        Gives up after `timeout` seconds in all; who is ready by then shows in `ready_ns`.
+        """
+        start = time.monotonic()
         gate = asyncio.Semaphore(concurrency or len(users) or 1)
 
         async def one(user: User) -> None:
             async with gate:
-                await user.connect(timeout)
+                await user.connect(min(timeout, 15.0))
 
-        await asyncio.wait_for(asyncio.gather(*(one(u) for u in users)), timeout + 5)
-        await self.wait_ready(users, timeout - (now_ns() - start) / 1e9)
-        return (now_ns() - start) / 1e9
+        try:
+            await asyncio.wait_for(asyncio.gather(*(one(u) for u in users)), timeout)
+        except asyncio.TimeoutError:
+            pass
+        await self.wait_ready(users, timeout - (time.monotonic() - start))
+        return time.monotonic() - start
 
     async def wait_ready(self, users: list[User], timeout: float, after_ns: int = 0) -> bool:
         deadline = time.monotonic() + max(timeout, 0.0)
@@ -360,6 +371,7 @@ class Generator:
                     tally.send_failed += 1
                 k += 1
             await asyncio.sleep(max(0.0, start + k / rate - time.monotonic()))
+        tally.window_s = total / rate
         deadline = time.monotonic() + drain
         expected = len(tally.sent_ns) * receivers
         while time.monotonic() < deadline and tally.delivered < expected:

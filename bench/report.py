@@ -1,0 +1,247 @@
+"""Medians, ratios to the peers, the Markdown tables and the latency plot."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench.servers import PEERS
+
+# scenario kind -> [(figure key, column label, format)]
+FIGURES: dict[str, list[tuple[str, str, str]]] = {
+    "fanout": [
+        ("deliveries_per_s", "deliveries/s", ",.0f"),
+        ("p50_ms", "p50 ms", ".1f"),
+        ("p99_ms", "p99 ms", ".1f"),
+        ("max_ms", "max ms", ".1f"),
+        ("lost", "lost", ",.0f"),
+        ("connected", "connected", ",.0f"),
+        ("cpu_pct", "server CPU %", ".0f"),
+        ("peak_rss_mb", "server RSS MB", ".1f"),
+        ("gen_cpu_pct", "generator CPU %", ".0f"),
+    ],
+    "max": [
+        ("best_deliveries_per_s", "best deliveries/s", ",.0f"),
+        ("best_rate", "at messages/s", ".1f"),
+        ("p99_ms", "p99 ms there", ".1f"),
+        ("cpu_pct", "server CPU %", ".0f"),
+        ("gen_cpu_pct", "generator CPU %", ".0f"),
+    ],
+    "idle": [],  # filled per level
+    "storm": [
+        ("ready", "got snapshot", ",.0f"),
+        ("failed", "failed", ",.0f"),
+        ("p50_s", "p50 s", ".2f"),
+        ("p99_s", "p99 s", ".2f"),
+        ("max_s", "all s", ".2f"),
+    ],
+    "reconnect": [
+        ("resynced", "resynced", ",.0f"),
+        ("failed", "failed", ",.0f"),
+        ("restart_s", "server back s", ".2f"),
+        ("p50_s", "p50 s", ".2f"),
+        ("max_s", "all resynced s", ".2f"),
+        ("all_resynced_after_up_s", "all after back s", ".2f"),
+    ],
+}
+
+
+def idle_figures(levels: tuple[int, ...]) -> list[tuple[str, str, str]]:
+    out = [("base_rss_mb", "base RSS MB", ".1f")]
+    for level in levels:
+        out += [(f"kb_per_conn_{level}", f"KB/conn @{level:,}", ".1f"), (f"connected_{level}", f"open @{level:,}", ",.0f")]
+    return out
+
+
+def median(values: list[float]) -> float:
+    values = [v for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def ratio(a: float, b: float) -> float:
+    if any(isinstance(v, float) and (math.isnan(v) or math.isinf(v)) for v in (a, b)) or b == 0:
+        return math.nan
+    return a / b
+
+
+def fmt(value: Any, spec: str) -> str:
+    if not isinstance(value, (int, float)):
+        return "–"
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "never"
+    return format(value, spec)
+
+
+def table(scenario: dict[str, Any], figures: list[tuple[str, str, str]]) -> list[str]:
+    """Medians per target, then each figure as a ratio to each peer (per run, median)."""
+    runs: dict[str, list[dict[str, Any]]] = scenario["runs"]
+    targets = list(runs)
+    lines = ["| target | " + " | ".join(label for _, label, _ in figures) + " |"]
+    lines.append("|---" * (len(figures) + 1) + "|")
+    for target in targets:
+        cells = [fmt(median([r.get(key, math.nan) for r in runs[target]]), spec) for key, _, spec in figures]
+        errors = [r["error"] for r in runs[target] if "error" in r]
+        note = f" (error: {errors[0]})" if errors else ""
+        lines.append(f"| {target}{note} | " + " | ".join(cells) + " |")
+    peers = [p for p in PEERS if p in runs]
+    others = [t for t in targets if t not in peers or len(peers) > 1]
+    if peers and others:
+        lines += ["", "Ratios, per run then median (" + " / ".join(f"× {p}" for p in peers) + "):", ""]
+        lines.append("| target | " + " | ".join(label for _, label, _ in figures) + " |")
+        lines.append("|---" * (len(figures) + 1) + "|")
+        for target in others:
+            cells = []
+            for key, _, _ in figures:
+                parts = []
+                for peer in peers:
+                    if peer == target:
+                        parts.append("1")
+                        continue
+                    pairs = zip(runs[target], runs[peer])
+                    parts.append(fmt(median([ratio(a.get(key, math.nan), b.get(key, math.nan)) for a, b in pairs]), ".2f"))
+                cells.append(" / ".join(parts))
+            lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def targets_check(results: dict[str, Any]) -> list[str]:
+    """The issue's targets for the product, judged on this run's medians."""
+    scen = results["scenarios"]
+    lines = ["| target | measured | met |", "|---|---|---|"]
+
+    def med(key: str, target: str, figure: str) -> float:
+        runs = scen.get(key, {}).get("runs", {}).get(target)
+        return median([r.get(figure, math.nan) for r in runs]) if runs else math.nan
+
+    for product in ("product-htmx", "product-json"):
+        best, bare = med("max", product, "best_deliveries_per_s"), med("max", "bare", "best_deliveries_per_s")
+        if not math.isnan(best):
+            share = ratio(best, bare)
+            lines.append(f"| {product}: fan-out 1,000 ≥ 70 % of bare (p99 < 250 ms, no loss) | {fmt(best, ',.0f')}/s "
+                         f"= {fmt(100 * share, '.0f')} % of bare | {'yes' if share >= 0.7 else 'no'} |")
+        key5000 = "fanout-5000"
+        lost = med(key5000, product, "lost")
+        if not math.isnan(lost):
+            lines.append(f"| {product}: zero loss at 5,000 clients | lost {fmt(lost, ',.0f')} | {'yes' if lost == 0 else 'no'} |")
+    idle = scen.get("idle")
+    if idle:
+        levels = results["settings"]["idle_levels"]
+        worst = max((med("idle", "product-htmx", f"kb_per_conn_{lv}") for lv in levels), default=math.nan)
+        if not math.isnan(worst):
+            lines.append(f"| ≤ 25 KB per idle connection | {fmt(worst, '.1f')} KB (worst level) | {'yes' if worst <= 25 else 'no'} |")
+    storm = med("storm", "product-htmx", "max_s")
+    if not math.isnan(storm):
+        failed = med("storm", "product-htmx", "failed")
+        ok = storm <= 2 and failed == 0
+        lines.append(f"| connect storm: all snapshots within 2 s | {fmt(storm, '.2f')} s, {fmt(failed, '.0f')} failed | {'yes' if ok else 'no'} |")
+    again = med("reconnect", "product-htmx", "max_s")
+    if not math.isnan(again):
+        failed = med("reconnect", "product-htmx", "failed")
+        ok = again <= 5 and failed == 0
+        lines.append(f"| reconnect storm: all resynced within 5 s | {fmt(again, '.2f')} s from SIGTERM, {fmt(failed, '.0f')} failed | {'yes' if ok else 'no'} |")
+    return lines if len(lines) > 2 else []
+
+
+def markdown(results: dict[str, Any]) -> str:
+    s = results["settings"]
+    out = [
+        "# Benchmark results (written by `bench/run.py`; do not edit)",
+        "",
+        f"- when: {results['started']}; commit `{results['commit']}`; {results['runs']} run(s), medians shown",
+        f"- machine: {results['machine']}; server pinned to core 0, generator to core 1",
+        f"- clients offer `permessage-deflate; client_max_window_bits`: {s['deflate']}; Origin header: {s['origin']}",
+        f"- fan-out: {s['fanout_rate']} messages/s in total from {s['senders']} senders for {s['duration']} s, "
+        f"drain {s['drain']} s; lost = not delivered by then",
+        f"- max sustainable: {s['ramp_clients']} clients, {s['ramp_duration']} s steps, rate doubled from {s['ramp_start']}/s "
+        f"then bisected; passes while p99 ≤ {s['p99_limit_ms']} ms and nothing is lost",
+        "",
+        "Servers:",
+        "",
+    ]
+    out += [f"- **{name}**: `{cmd}`" for name, cmd in results["servers"].items()]
+    check = targets_check(results)
+    if check:
+        out += ["", "## Issue 5 targets (product)", "", *check]
+    titles = {
+        "fanout": "Fan-out: {clients:,} clients in one room",
+        "max": "Max sustainable at {clients:,} clients",
+        "idle": "Idle connections: server RSS per connection",
+        "storm": "Connect storm: {clients:,} clients at once, time to first frame (snapshot)",
+        "reconnect": "Reconnect storm: server restarted under {clients:,} clients",
+        "headroom": "Generator headroom",
+    }
+    for key, scenario in results["scenarios"].items():
+        kind = scenario["kind"]
+        out += ["", "## " + titles[kind].format(clients=scenario.get("clients", 0)), ""]
+        if kind == "headroom":
+            out += headroom(results)
+            continue
+        figures = idle_figures(tuple(s["idle_levels"])) if kind == "idle" else FIGURES[kind]
+        out += table(scenario, figures)
+    if results.get("plot"):
+        out += ["", "## p99 latency against delivered messages/s", "", f"![latency]({results['plot']})"]
+    return "\n".join(out) + "\n"
+
+
+def headroom(results: dict[str, Any]) -> list[str]:
+    scen = results["scenarios"]
+    runs = scen["headroom"]["runs"].get("blaster", [])
+    gen = median([r.get("best_deliveries_per_s", math.nan) for r in runs])
+    cpu = median([r.get("gen_cpu_pct", math.nan) for r in runs])
+    real = {t: median([r.get("best_deliveries_per_s", math.nan) for r in rs]) for t, rs in scen.get("max", {}).get("runs", {}).items()}
+    lines = [
+        f"The blaster peer (picows, one pre-compressed frame written to every socket) is the fastest sender here; "
+        f"against it the generator took in **{fmt(gen, ',.0f')} deliveries/s** with p99 ≤ 250 ms and no loss "
+        f"(generator CPU {fmt(cpu, '.0f')} % of its core at that step).",
+    ]
+    if real:
+        fastest = max(real, key=lambda t: real[t] if not math.isnan(real[t]) else -1)
+        lines.append("")
+        lines.append(f"Fastest real server in this run: **{fastest}** at {fmt(real[fastest], ',.0f')}/s, so the generator has "
+                     f"**{fmt(ratio(gen, real[fastest]), '.1f')}×** headroom over it. The generator CPU column of every table "
+                     "shows the same from the other side: it stays below its core while the server saturates its own.")
+    return lines
+
+
+def plot(results: dict[str, Any], path: Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    drawn = False
+    for key in ("max", "headroom"):
+        scenario = results["scenarios"].get(key)
+        if not scenario:
+            continue
+        for target, runs in scenario["runs"].items():
+            points = sorted(
+                (step["deliveries_per_s"], step["p99_ms"])
+                for run in runs
+                for step in run.get("steps", [])
+                if step.get("deliveries_per_s", 0) > 0 and not math.isnan(step.get("p99_ms", math.nan))
+            )
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=target)
+                drawn = True
+    if not drawn:
+        plt.close(fig)
+        return False
+    ax.axhline(250, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("delivered messages/s")
+    ax.set_ylabel("p99 latency (ms)")
+    ax.set_title(f"p99 latency vs delivered messages/s ({results['settings']['ramp_clients']:,} clients, one room)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
