@@ -24,6 +24,12 @@ class RoomInfo:
     last_seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    uid: str
+    name: str
+
+
 class StoreUnavailable(Exception):
     """The database did not answer; the operation did not happen (nothing was stored)."""
 
@@ -54,6 +60,43 @@ class MessageStore(Protocol):
         """Up to `limit` messages with a larger `seq`, the nearest ones, oldest first."""
 
     async def last_seq(self, room: str) -> int: ...
+
+    # Presence: one lease row per (room, person, process), so every process sees who is connected where.
+    # Times are microseconds since the epoch, given by the caller.
+
+    async def enter(self, process: str, entries: list[tuple[str, str, str]], expires_at: int) -> None:
+        """Hold (room, uid, name) leases for `process` until `expires_at`, creating or renaming them."""
+
+    async def leave(self, process: str, entries: list[tuple[str, str]]) -> None:
+        """Drop `process`'s (room, uid) leases."""
+
+    async def renew(self, process: str, expires_at: int) -> int:
+        """Extend all of `process`'s leases; how many it holds."""
+
+    async def expire(self, now: int) -> list[str]:
+        """Drop every lease that ran out (a process that died); the rooms that changed."""
+
+    async def forget(self, process: str) -> list[str]:
+        """Drop all of `process`'s leases (it is stopping); the rooms that changed."""
+
+    async def rename(self, uid: str, name: str) -> list[str]:
+        """A person's new display name in every lease; the rooms where they are present."""
+
+    async def members(self, room: str, now: int) -> list[Member]:
+        """The people with a live lease in the room, one each, ordered by name."""
+
+    async def online_counts(self, now: int) -> dict[str, int]:
+        """Rooms with people in them: the number of people in each."""
+
+    async def present_rooms(self, uid: str, now: int) -> list[str]:
+        """The rooms where the person has a live lease (open in some tab now)."""
+
+    # Read markers: the last `seq` a person saw in each room, for the room list's unread marks.
+
+    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
+        """(uid, room, seq): the person saw the room up to `seq`; markers never move back."""
+
+    async def read_markers(self, uid: str) -> dict[str, int]: ...
 
 
 def open_store(url: str) -> MessageStore:

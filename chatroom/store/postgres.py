@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from chatroom.store import Message, RoomInfo, StoreUnavailable
+from chatroom.store import Member, Message, RoomInfo, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -34,6 +34,25 @@ MIGRATIONS = [
         text TEXT NOT NULL,
         sent_at BIGINT NOT NULL,
         PRIMARY KEY (room, seq)
+    );
+    """,
+    """
+    CREATE TABLE presence (
+        room TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        process TEXT NOT NULL,
+        name TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (room, uid, process)
+    );
+    CREATE INDEX presence_by_process ON presence (process);
+    CREATE INDEX presence_by_uid ON presence (uid);
+    CREATE INDEX presence_by_expiry ON presence (expires_at);
+    CREATE TABLE read_markers (
+        uid TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (uid, room)
     );
     """,
 ]
@@ -129,6 +148,69 @@ class PostgresStore:
     async def last_seq(self, room: str) -> int:
         value = await self._run(lambda db: db.fetchval("SELECT last_seq FROM rooms WHERE name = $1", room))
         return int(value or 0)
+
+    async def enter(self, process: str, entries: list[tuple[str, str, str]], expires_at: int) -> None:
+        sql = (
+            "INSERT INTO presence (room, uid, process, name, expires_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (room, uid, process) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at"
+        )
+        rows = [(room, uid, process, name, expires_at) for room, uid, name in entries]
+        await self._run(lambda db: db.executemany(sql, rows))
+
+    async def leave(self, process: str, entries: list[tuple[str, str]]) -> None:
+        sql = "DELETE FROM presence WHERE room = $1 AND uid = $2 AND process = $3"
+        rows = [(room, uid, process) for room, uid in entries]
+        await self._run(lambda db: db.executemany(sql, rows))
+
+    async def renew(self, process: str, expires_at: int) -> int:
+        sql = "UPDATE presence SET expires_at = $1 WHERE process = $2"
+        status: str = await self._run(lambda db: db.execute(sql, expires_at, process))
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def expire(self, now: int) -> list[str]:
+        return await self._delete_presence("expires_at <= $1", now)
+
+    async def forget(self, process: str) -> list[str]:
+        return await self._delete_presence("process = $1", process)
+
+    async def rename(self, uid: str, name: str) -> list[str]:
+        sql = "UPDATE presence SET name = $1 WHERE uid = $2 RETURNING room"
+        rows = await self._run(lambda db: db.fetch(sql, name, uid))
+        return sorted({row[0] for row in rows})
+
+    async def members(self, room: str, now: int) -> list[Member]:
+        sql = (
+            "SELECT uid, MIN(name) AS name FROM presence WHERE room = $1 AND expires_at > $2 "
+            'GROUP BY uid ORDER BY lower(MIN(name)) COLLATE "C", MIN(name) COLLATE "C", uid'
+        )
+        rows = await self._run(lambda db: db.fetch(sql, room, now))
+        return [Member(uid, name) for uid, name in rows]
+
+    async def online_counts(self, now: int) -> dict[str, int]:
+        sql = "SELECT room, COUNT(DISTINCT uid) FROM presence WHERE expires_at > $1 GROUP BY room"
+        rows = await self._run(lambda db: db.fetch(sql, now))
+        return {room: int(count) for room, count in rows}
+
+    async def present_rooms(self, uid: str, now: int) -> list[str]:
+        sql = "SELECT DISTINCT room FROM presence WHERE uid = $1 AND expires_at > $2 ORDER BY room"
+        rows = await self._run(lambda db: db.fetch(sql, uid, now))
+        return [row[0] for row in rows]
+
+    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
+        sql = (
+            "INSERT INTO read_markers (uid, room, seq) VALUES ($1, $2, $3) "
+            "ON CONFLICT (uid, room) DO UPDATE SET seq = GREATEST(read_markers.seq, excluded.seq)"
+        )
+        await self._run(lambda db: db.executemany(sql, entries))
+
+    async def read_markers(self, uid: str) -> dict[str, int]:
+        rows = await self._run(lambda db: db.fetch("SELECT room, seq FROM read_markers WHERE uid = $1", uid))
+        return {room: int(seq) for room, seq in rows}
+
+    async def _delete_presence(self, where: str, value: object) -> list[str]:
+        sql = f"DELETE FROM presence WHERE {where} RETURNING room"
+        rows = await self._run(lambda db: db.fetch(sql, value))
+        return sorted({row[0] for row in rows})
 
     async def _select(self, sql: str, params: tuple[Any, ...], reverse: bool) -> list[Message]:
         rows = await self._run(lambda db: db.fetch(sql, *params))

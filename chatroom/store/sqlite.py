@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from chatroom.store import Message, RoomInfo, StoreUnavailable
+from chatroom.store import Member, Message, RoomInfo, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -31,6 +31,25 @@ MIGRATIONS = [
         text TEXT NOT NULL,
         sent_at INTEGER NOT NULL,
         PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE presence (
+        room TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        process TEXT NOT NULL,
+        name TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (room, uid, process)
+    ) WITHOUT ROWID;
+    CREATE INDEX presence_by_process ON presence (process);
+    CREATE INDEX presence_by_uid ON presence (uid);
+    CREATE INDEX presence_by_expiry ON presence (expires_at);
+    CREATE TABLE read_markers (
+        uid TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (uid, room)
     ) WITHOUT ROWID;
     """,
 ]
@@ -100,6 +119,70 @@ class SQLiteStore:
     async def last_seq(self, room: str) -> int:
         row = await self._run(lambda db: db.execute("SELECT last_seq FROM rooms WHERE name = ?", (room,)).fetchone())
         return int(row[0]) if row else 0
+
+    async def enter(self, process: str, entries: list[tuple[str, str, str]], expires_at: int) -> None:
+        sql = (
+            "INSERT INTO presence (room, uid, process, name, expires_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (room, uid, process) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at"
+        )
+        rows = [(room, uid, process, name, expires_at) for room, uid, name in entries]
+        await self._run(lambda db: _write(db, lambda: db.executemany(sql, rows)))
+
+    async def leave(self, process: str, entries: list[tuple[str, str]]) -> None:
+        sql = "DELETE FROM presence WHERE room = ? AND uid = ? AND process = ?"
+        rows = [(room, uid, process) for room, uid in entries]
+        await self._run(lambda db: _write(db, lambda: db.executemany(sql, rows)))
+
+    async def renew(self, process: str, expires_at: int) -> int:
+        sql = "UPDATE presence SET expires_at = ? WHERE process = ?"
+        return await self._run(lambda db: _write(db, lambda: db.execute(sql, (expires_at, process)).rowcount))
+
+    async def expire(self, now: int) -> list[str]:
+        return await self._delete_presence("expires_at <= ?", now)
+
+    async def forget(self, process: str) -> list[str]:
+        return await self._delete_presence("process = ?", process)
+
+    async def rename(self, uid: str, name: str) -> list[str]:
+        sql = "UPDATE presence SET name = ? WHERE uid = ? RETURNING room"
+        rows = await self._run(lambda db: _write(db, lambda: db.execute(sql, (name, uid)).fetchall()))
+        return sorted({room for (room,) in rows})
+
+    async def members(self, room: str, now: int) -> list[Member]:
+        sql = (
+            "SELECT uid, MIN(name) AS name FROM presence WHERE room = ? AND expires_at > ? "
+            "GROUP BY uid ORDER BY lower(name), name, uid"
+        )
+        rows = await self._run(lambda db: db.execute(sql, (room, now)).fetchall())
+        return [Member(uid, name) for uid, name in rows]
+
+    async def online_counts(self, now: int) -> dict[str, int]:
+        sql = "SELECT room, COUNT(DISTINCT uid) FROM presence WHERE expires_at > ? GROUP BY room"
+        rows = await self._run(lambda db: db.execute(sql, (now,)).fetchall())
+        return {room: int(count) for room, count in rows}
+
+    async def present_rooms(self, uid: str, now: int) -> list[str]:
+        sql = "SELECT DISTINCT room FROM presence WHERE uid = ? AND expires_at > ? ORDER BY room"
+        rows = await self._run(lambda db: db.execute(sql, (uid, now)).fetchall())
+        return [room for (room,) in rows]
+
+    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
+        sql = (
+            "INSERT INTO read_markers (uid, room, seq) VALUES (?, ?, ?) "
+            "ON CONFLICT (uid, room) DO UPDATE SET seq = max(seq, excluded.seq)"
+        )
+        await self._run(lambda db: _write(db, lambda: db.executemany(sql, entries)))
+
+    async def read_markers(self, uid: str) -> dict[str, int]:
+        rows = await self._run(
+            lambda db: db.execute("SELECT room, seq FROM read_markers WHERE uid = ?", (uid,)).fetchall()
+        )
+        return {room: int(seq) for room, seq in rows}
+
+    async def _delete_presence(self, where: str, value: object) -> list[str]:
+        sql = f"DELETE FROM presence WHERE {where} RETURNING room"
+        rows = await self._run(lambda db: _write(db, lambda: db.execute(sql, (value,)).fetchall()))
+        return sorted({room for (room,) in rows})
 
     async def _select(self, sql: str, params: tuple[object, ...], reverse: bool) -> list[Message]:
         rows = await self._run(lambda db: db.execute(sql, params).fetchall())
