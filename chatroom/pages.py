@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -124,7 +125,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "transport": transport,
         "live": before is None,
         "rooms": await hub.rooms(),
-        "items": "".join(m.item for m in messages),
+        "items": Markup("".join(m.item for m in messages)),  # noqa: S704 - our own autoescaped message partials
         "first_seq": first,
         "scripts": request.app.state.htmx.scripts(transport),
         "oob": False,
