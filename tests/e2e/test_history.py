@@ -1,0 +1,52 @@
+"""Scenario 3: a reload shows the history; "load older" brings earlier messages above without moving the reader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import WAIT, LiveServer, Person
+
+SERVER_ENV = {"HISTORY_LIMIT": "5"}
+
+
+def test_reload_shows_history_and_load_older_keeps_the_place(
+    people: Callable[..., Person], live_server: LiveServer
+) -> None:
+    earlier = [f"earlier message {n:02}" for n in range(1, 13)]
+    live_server.say("history", *earlier, name="Carol")
+    alice = people("Alice", viewport={"width": 900, "height": 480})
+    alice.enter("history")
+    alice.say("and one from Alice")
+    alice.sees("and one from Alice")
+
+    alice.page.reload()
+    expect(alice.messages).to_have_count(5, timeout=WAIT)
+    assert alice.texts() == [*earlier[-4:], "and one from Alice"]
+    older = alice.page.locator("#messages li.older a")
+    expect(older).to_have_count(1)
+
+    for shown in (10, 13):
+        older.scroll_into_view_if_needed()
+        anchor = alice.messages.first
+        anchor_id, top = anchor.get_attribute("id"), _top(anchor)
+        older.click()
+        expect(alice.messages).to_have_count(shown, timeout=WAIT)
+        kept = alice.page.locator(f"#{anchor_id}")
+        assert abs(_top(kept) - top) <= 1, "the message being read moved when older ones arrived"
+        expect(kept).to_be_in_viewport()
+
+    assert alice.texts() == [*earlier, "and one from Alice"]
+    ids = alice.message_ids()
+    assert ids == sorted(set(ids), key=lambda i: int(i.removeprefix("msg-")))
+    expect(alice.page.locator("#messages li.older")).to_have_count(0)
+    alice.page.locator("#messages li[id^=msg-]").first.scroll_into_view_if_needed()
+    alice.screenshot("03-history-loaded-older")
+    assert alice.errors == []
+
+
+def _top(locator: object) -> float:
+    box = locator.bounding_box()  # type: ignore[attr-defined]
+    assert box is not None
+    return float(box["y"])
