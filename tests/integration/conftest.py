@@ -1,0 +1,105 @@
+"""Real uvicorn processes sharing a Redis and a PostgreSQL of the test's own choosing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from chatroom.store import Message, open_store
+from tests.integration.servers import AppServer, PostgresServer, RedisServer, postgres_or_skip
+
+SHARED_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def room() -> str:
+    return f"it-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own, for tests that stop it."""
+    postgres_or_skip()
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A schema of this test's own in the shared `test` database."""
+    postgres_or_skip()
+    schema = f"it_{uuid.uuid4().hex[:12]}"
+    _execute(SHARED_POSTGRES, f"CREATE SCHEMA {schema}")
+    yield f"{SHARED_POSTGRES}?search_path={schema}"
+    _execute(SHARED_POSTGRES, f"DROP SCHEMA {schema} CASCADE")
+
+
+AppFactory = Callable[..., list[AppServer]]
+
+
+@pytest.fixture
+def start_apps(tmp_path: Path) -> Iterator[AppFactory]:
+    """start_apps(n, DATABASE_URL=..., REDIS_URL=...): n processes started at once, stopped at the end."""
+    started: list[AppServer] = []
+
+    def start(count: int, **env: str) -> list[AppServer]:
+        settings = {
+            "DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "integration-secret",
+            "HISTORY_LIMIT": "500",
+            "RATE_LIMIT_PER_SECOND": "1000",
+            "RATE_LIMIT_BURST": "1000",
+            **env,
+        }
+        apps = [AppServer(settings, tmp_path) for _ in range(count)]
+        started.extend(apps)
+        for app in apps:
+            app.launch()
+        for app in apps:
+            app.wait_ready()
+        return apps
+
+    yield start
+    for app in started:
+        app.stop()
+
+
+async def stored(url: str, room: str) -> list[Message]:
+    """Every message of the room, read straight from the database."""
+    store = open_store(url)
+    await store.open()
+    try:
+        return await store.after(room, 0, 100_000)
+    finally:
+        await store.close()
+
+
+def _execute(url: str, sql: str) -> None:
+    async def run() -> None:
+        db = await asyncpg.connect(url)
+        try:
+            await db.execute(sql)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
