@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketTestSession
 
 from chatroom.app import create_app
 from chatroom.settings import Settings
+from tests.wire import recv
+
+SNAPSHOT = re.compile(r'^<ul id="messages"[^>]* hx-swap-oob="innerHTML">')
 
 
 @pytest.fixture
@@ -46,3 +51,20 @@ def make_client(settings: Settings) -> Iterator[object]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def join() -> Iterator[object]:
+    """join(client, room="lobby", **kwargs): an open htmx socket whose snapshot was read; closed at teardown."""
+    sockets: list[WebSocketTestSession] = []
+
+    def open_socket(client: TestClient, room: str = "lobby", **kwargs: object) -> WebSocketTestSession:
+        ws = client.websocket_connect(f"/rooms/{room}/ws", **kwargs).__enter__()  # type: ignore[arg-type]
+        sockets.append(ws)
+        assert SNAPSHOT.match(recv(ws)), "the first frame is the snapshot"
+        return ws
+
+    yield open_socket
+    for ws in reversed(sockets):
+        with contextlib.suppress(Exception):
+            ws.__exit__(None, None, None)

@@ -46,3 +46,12 @@ def message_ids(html: str) -> list[int]:
 def send_message(ws: WebSocketTestSession, text: str) -> None:
     """What htmx 4's ws extension sends from the message form."""
     ws.send_json({"message": text, "headers": {"HX-Request": "true", "HX-Source": "form#send-form"}})
+
+
+def post(ws: WebSocketTestSession, text: str) -> str:
+    """Send a message from `ws` and return its echo, checking the sender's empty input came too (in any order)."""
+    send_message(ws, text)
+    frames = [recv(ws), recv(ws)]
+    replies = [frame for frame in frames if 'id="msg-input"' in frame]
+    assert len(replies) == 1, frames
+    return next(frame for frame in frames if frame is not replies[0])

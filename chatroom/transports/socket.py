@@ -24,6 +24,7 @@ log = logging.getLogger("chatroom.socket")
 MAX_FRAME_BYTES = 64 * 1024
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TIMEOUT_SECONDS = 5.0
 STORE_DOWN = Refused("store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment.")
 
 _connection_ids = itertools.count(1)
@@ -31,6 +32,12 @@ _connection_ids = itertools.count(1)
 
 class FrameTooBig(Exception):
     pass
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Collect a finished writer's outcome: a peer that vanished mid-send is a disconnect, not an error."""
+    if not task.cancelled():
+        task.exception()
 
 
 class RoomSocket:
@@ -71,26 +78,32 @@ class RoomSocket:
         self._log("disconnect", f"code={code}")
 
     async def _serve(self, outbox: Outbox) -> int | None:
-        reader = asyncio.create_task(self._read())
+        """Read in this task and write in another; whichever stops first stops the other."""
+        reading = asyncio.current_task()
+        assert reading is not None
         writer = asyncio.create_task(self._write(outbox))
         outbox.on_drop = writer.cancel  # a writer blocked on a reader that stopped reading must give up too
+
+        def stop_reading(_: asyncio.Task[None]) -> None:
+            reading.cancel()
+
+        writer.add_done_callback(stop_reading)
         try:
-            await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            await self._read()
+        except asyncio.CancelledError:
+            if not writer.done():
+                raise  # cancelled from outside (shutdown), not by the writer
+            reading.uncancel()
+        except FrameTooBig:
+            self._log("refused", "reason=frame-too-big")
+            return CLOSE_TOO_BIG
         finally:
-            reader.cancel()
-            writer.cancel()
-            await asyncio.gather(reader, writer, return_exceptions=True)
+            writer.remove_done_callback(stop_reading)
+            writer.cancel()  # not awaited: after a disconnect nothing here waits, so the handler ends at once
+            writer.add_done_callback(_retrieve)
         if outbox.overflowed:
             self._log("refused", "reason=slow-reader")
             return CLOSE_TRY_AGAIN_LATER
-        exc = reader.exception() if reader.done() and not reader.cancelled() else None
-        if isinstance(exc, FrameTooBig):
-            self._log("refused", "reason=frame-too-big")
-            return CLOSE_TOO_BIG
-        if isinstance(exc, WebSocketDisconnect):
-            return exc.code
-        if exc is not None:
-            raise exc
         return None
 
     async def _read(self) -> None:
@@ -125,7 +138,8 @@ class RoomSocket:
     async def post(self, text: object) -> bool:
         """Store and announce a message from this connection; False when there was nothing to send."""
         try:
-            return await self.hub.post(self.room, self.person, text, self.sender) is not None
+            # Shielded: once begun, storing and announcing finish even if this connection goes away.
+            return await asyncio.shield(self.hub.post(self.room, self.person, text, self.sender)) is not None
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s: %s", self.room, self.person.name, exc)
             raise STORE_DOWN from exc
@@ -134,8 +148,9 @@ class RoomSocket:
         await self.websocket.send_text(text)
 
     async def _close(self, code: int) -> None:
-        with contextlib.suppress(RuntimeError, OSError):  # the peer is gone already
-            await self.websocket.close(code=code)
+        # A reader that stopped reading never takes the close frame either: don't wait on it for long.
+        with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+            await asyncio.wait_for(self.websocket.close(code=code), CLOSE_TIMEOUT_SECONDS)
 
     def _log(self, event: str, detail: str) -> None:
         client = self.websocket.client

@@ -1,0 +1,188 @@
+"""The htmx WebSocket, /rooms/{room}/ws: snapshot, fan-out, the sender's reply and every limit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from tests.conftest import SNAPSHOT
+from tests.wire import assert_silent, message_ids, post, recv, send_message
+
+
+def test_first_frame_is_a_snapshot_of_the_latest_messages(make_client) -> None:
+    client = make_client(history_limit=3)
+    for n in range(1, 6):
+        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
+    with client.websocket_connect("/rooms/lobby/ws") as ws:
+        snapshot = recv(ws)
+    assert SNAPSHOT.match(snapshot)
+    assert message_ids(snapshot) == [3, 4, 5]
+    assert "?before=3" in snapshot, "the snapshot offers older messages"
+
+
+def test_a_message_reaches_everyone_in_the_room_once(client: TestClient, join) -> None:
+    alice, bob = join(client), join(client)
+    for frame in (post(alice, "hello"), recv(bob)):
+        assert frame.startswith('<div hx-swap-oob="beforeend:#messages"><li id="msg-1"')
+        assert '<p class="text">hello</p>' in frame
+    assert_silent(alice)
+    assert_silent(bob)
+
+
+def test_the_sender_alone_gets_an_empty_message_control(client: TestClient, join) -> None:
+    alice, bob = join(client), join(client)
+    send_message(alice, "hi")
+    reply = next(frame for frame in (recv(alice), recv(alice)) if "msg-input" in frame)
+    assert re.search(r'<input id="msg-input" name="message"[^>]*hx-swap-oob="true"', reply)
+    assert "value=" not in reply
+    assert '<div id="errors" class="errors" role="alert" hx-swap-oob="true"></div>' in reply
+    assert message_ids(recv(bob)) == [1]
+    assert_silent(bob)
+
+
+def test_rooms_are_isolated(client: TestClient, join) -> None:
+    lobby, other = join(client), join(client, "other")
+    assert message_ids(post(other, "only here")) == [1]
+    assert_silent(lobby)
+
+
+def test_each_room_counts_its_own_seq(client: TestClient, join) -> None:
+    a, b = join(client, "a"), join(client, "b")
+    assert [message_ids(post(ws, "x")) for ws in (a, b, a)] == [[1], [1], [2]]
+
+
+def test_html_is_escaped_everywhere(client: TestClient, join) -> None:
+    client.post("/profile", data={"name": '"><img src=x onerror=alert(1)>'})
+    ws = join(client)
+    frame = post(ws, '<script>alert(1)</script> {{ 7*7 }} "><img src=x onerror=alert(2)>')
+    assert "<script>" not in frame and "<img" not in frame
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} &#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in frame
+    assert '<span class="author">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>' in frame
+
+
+def test_empty_and_blank_messages_are_ignored(client: TestClient, join) -> None:
+    alice, bob = join(client), join(client)
+    for text in ("", "   ", "\n\t"):
+        send_message(alice, text)
+    assert_silent(alice)
+    assert_silent(bob)
+
+
+def test_an_over_long_message_is_refused_to_the_sender_alone(make_client, join) -> None:
+    client = make_client(max_message_length=10)
+    alice, bob = join(client), join(client)
+    send_message(alice, "x" * 11)
+    error = recv(alice)
+    assert error.startswith('<div id="errors" class="errors" role="alert" hx-swap-oob="true">')
+    assert "at most 10 characters; this one has 11" in error
+    assert "msg-input" not in error, "the sender keeps the text they typed"
+    assert_silent(bob)
+    post(alice, "x" * 10)
+    assert message_ids(recv(bob)) == [1], "nothing was stored for the refused one"
+
+
+def test_a_sender_over_the_rate_limit_is_refused(make_client, join) -> None:
+    client = make_client(rate_limit_per_second=0.001, rate_limit_burst=3)
+    alice, bob = join(client), join(client)
+    for _ in range(3):
+        post(alice, "ok")
+    send_message(alice, "one too many")
+    assert "too fast" in recv(alice)
+    assert message_ids("".join(recv(bob) for _ in range(3))) == [1, 2, 3]
+    assert_silent(bob)
+
+
+def test_the_rate_limit_follows_the_session_across_sockets(make_client, join) -> None:
+    client = make_client(rate_limit_per_second=0.001, rate_limit_burst=2)
+    client.get("/")
+    first, second = join(client), join(client)
+    post(first, "ok")
+    recv(second)
+    post(second, "ok")
+    send_message(second, "third")
+    assert "too fast" in recv(second)
+
+
+def test_a_frame_that_is_not_json_gets_an_error_and_the_socket_stays_open(client: TestClient, join) -> None:
+    ws = join(client)
+    ws.send_text("not json at all")
+    assert "JSON object" in recv(ws)
+    ws.send_text('["a", "list"]')
+    assert "JSON object" in recv(ws)
+    assert message_ids(post(ws, "still here")) == [1]
+
+
+def test_a_frame_without_message_gets_an_error(client: TestClient, join) -> None:
+    ws = join(client)
+    ws.send_json({"text": "wrong field", "headers": {"HX-Request": "true"}})
+    assert "no &#34;message&#34; field" in recv(ws)
+
+
+def test_a_message_that_is_not_a_string_gets_an_error(client: TestClient, join) -> None:
+    ws = join(client)
+    ws.send_json({"message": ["a"]})
+    assert "as a string" in recv(ws)
+
+
+def test_htmx_2_headers_are_ignored_too(client: TestClient, join) -> None:
+    ws = join(client)
+    ws.send_json({"message": "from htmx 2", "HEADERS": {"HX-Request": "true", "HX-Trigger": "send-form"}})
+    frames = recv(ws) + recv(ws)
+    assert "from htmx 2" in frames and "msg-input" in frames
+
+
+def test_control_characters_are_refused(client: TestClient, join) -> None:
+    ws = join(client)
+    send_message(ws, "bell\x07")
+    assert "control characters" in recv(ws)
+
+
+def test_a_frame_over_64_kib_closes_the_socket_with_1009(client: TestClient, join) -> None:
+    ws = join(client)
+    ws.send_text('{"message": "' + "x" * (64 * 1024) + '"}')
+    with pytest.raises(WebSocketDisconnect) as closed:
+        recv(ws)
+    assert closed.value.code == 1009
+
+
+def test_a_frame_of_64_kib_is_still_read(make_client, join) -> None:
+    client = make_client(max_message_length=100_000)
+    ws = join(client)
+    ws.send_text(('{"message": "' + "y" * (64 * 1024))[: 64 * 1024 - 2] + '"}')
+    assert message_ids(recv(ws) + recv(ws)) == [1]
+
+
+def test_a_foreign_origin_is_refused(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused:
+        client.websocket_connect("/rooms/lobby/ws", headers={"origin": "https://evil.example"}).__enter__()
+    assert refused.value.code == 1008  # the server turns a close before accept into HTTP 403
+
+
+def test_the_sites_own_origin_and_allowed_origins_are_accepted(make_client, join) -> None:
+    client = make_client(allowed_origins=("https://chat.example",))
+    join(client, headers={"origin": "http://testserver"})
+    join(client, headers={"origin": "https://chat.example"})
+
+
+def test_an_invalid_room_name_is_refused(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect):
+        client.websocket_connect("/rooms/Not_Valid!/ws").__enter__()
+
+
+def test_a_reconnect_gets_everything_it_missed(client: TestClient, join) -> None:
+    alice = join(client)
+    post(alice, "before")
+    alice.close()
+    bob = join(client)
+    post(bob, "while alice was away")
+    with client.websocket_connect("/rooms/lobby/ws") as again:
+        assert message_ids(recv(again)) == [1, 2]
+
+
+def test_the_author_is_the_session_name(client: TestClient, join) -> None:
+    client.post("/profile", data={"name": "alice"})
+    ws = join(client)
+    assert '<span class="author">alice</span>' in post(ws, "hi")
