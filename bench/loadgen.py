@@ -9,6 +9,7 @@ is found with one regex over the raw frame, whatever the protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import random
@@ -35,7 +36,7 @@ now_ns = time.monotonic_ns
 class Deflate:
     """permessage-deflate (RFC 7692) state of one connection, as the server answered it."""
 
-    __slots__ = ("decoder", "encoder", "server_reset", "client_reset", "server_bits", "client_bits")
+    __slots__ = ("client_bits", "client_reset", "decoder", "encoder", "server_bits", "server_reset")
 
     def __init__(self, params: dict[str, str | None]) -> None:
         self.server_reset = "server_no_context_takeover" in params
@@ -52,8 +53,11 @@ class Deflate:
         name, *raw = (part.strip() for part in header.split(",", 1)[0].split(";"))
         if name != "permessage-deflate":
             return None
-        params = dict((p.split("=", 1) + [None])[:2] for p in raw if p)  # type: ignore[misc]
-        return cls({k.strip(): v.strip().strip('"') if v else None for k, v in params.items()})
+        params: dict[str, str | None] = {}
+        for item in filter(None, raw):
+            key, _, value = item.partition("=")
+            params[key.strip()] = value.strip().strip('"') or None
+        return cls(params)
 
     def decompress(self, data: bytes) -> bytes:
         if self.server_reset:
@@ -307,10 +311,8 @@ class Generator:
             async with gate:
                 await user.connect(min(timeout, 15.0))
 
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(one(u) for u in users)), timeout)
-        except asyncio.TimeoutError:
-            pass
         await self.wait_ready(users, timeout - (time.monotonic() - start))
         return time.monotonic() - start
 
@@ -331,10 +333,8 @@ class Generator:
             user.close()
         if transports:
             waits = [t.wait_disconnected() for t in transports]
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), timeout)
-            except asyncio.TimeoutError:
-                pass
         self.stopping = False
 
     async def send_phase(

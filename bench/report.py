@@ -21,6 +21,7 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
         ("cpu_pct", "server CPU %", ".0f"),
         ("peak_rss_mb", "server RSS MB", ".1f"),
         ("gen_cpu_pct", "generator CPU %", ".0f"),
+        ("others_core0_pct", "others on server core %", ".0f"),
     ],
     "max": [
         ("best_deliveries_per_s", "best deliveries/s", ",.0f"),
@@ -28,6 +29,7 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
         ("p99_ms", "p99 ms there", ".1f"),
         ("cpu_pct", "server CPU %", ".0f"),
         ("gen_cpu_pct", "generator CPU %", ".0f"),
+        ("others_core0_pct", "others on server core %", ".0f"),
     ],
     "idle": [],  # filled per level
     "storm": [
@@ -48,10 +50,16 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
+NOT_THE_SERVERS = {"gen_cpu_pct", "others_core0_pct"}  # context, not figures of the server: no ratios
+
+
 def idle_figures(levels: tuple[int, ...]) -> list[tuple[str, str, str]]:
     out = [("base_rss_mb", "base RSS MB", ".1f")]
     for level in levels:
-        out += [(f"kb_per_conn_{level}", f"KB/conn @{level:,}", ".1f"), (f"connected_{level}", f"open @{level:,}", ",.0f")]
+        out += [
+            (f"kb_per_conn_{level}", f"KB/conn @{level:,}", ".1f"),
+            (f"connected_{level}", f"open @{level:,}", ",.0f"),
+        ]
     return out
 
 
@@ -68,9 +76,9 @@ def ratio(a: float, b: float) -> float:
 
 def fmt(value: Any, spec: str) -> str:
     if not isinstance(value, (int, float)):
-        return "–"
+        return "-"
     if math.isnan(value):
-        return "–"
+        return "-"
     if math.isinf(value):
         return "never"
     return format(value, spec)
@@ -89,8 +97,9 @@ def table(scenario: dict[str, Any], figures: list[tuple[str, str, str]]) -> list
         lines.append(f"| {target}{note} | " + " | ".join(cells) + " |")
     peers = [p for p in PEERS if p in runs]
     others = [t for t in targets if t not in peers or len(peers) > 1]
+    figures = [f for f in figures if f[0] not in NOT_THE_SERVERS]
     if peers and others:
-        lines += ["", "Ratios, per run then median (" + " / ".join(f"× {p}" for p in peers) + "):", ""]
+        lines += ["", "Ratios, per run then median (" + " / ".join(f"x {p}" for p in peers) + "):", ""]
         lines.append("| target | " + " | ".join(label for _, label, _ in figures) + " |")
         lines.append("|---" * (len(figures) + 1) + "|")
         for target in others:
@@ -101,8 +110,10 @@ def table(scenario: dict[str, Any], figures: list[tuple[str, str, str]]) -> list
                     if peer == target:
                         parts.append("1")
                         continue
-                    pairs = zip(runs[target], runs[peer])
-                    parts.append(fmt(median([ratio(a.get(key, math.nan), b.get(key, math.nan)) for a, b in pairs]), ".2f"))
+                    pairs = zip(runs[target], runs[peer], strict=False)
+                    parts.append(
+                        fmt(median([ratio(a.get(key, math.nan), b.get(key, math.nan)) for a, b in pairs]), ".2f")
+                    )
                 cells.append(" / ".join(parts))
             lines.append(f"| {target} | " + " | ".join(cells) + " |")
     return lines
@@ -117,32 +128,30 @@ def targets_check(results: dict[str, Any]) -> list[str]:
         runs = scen.get(key, {}).get("runs", {}).get(target)
         return median([r.get(figure, math.nan) for r in runs]) if runs else math.nan
 
+    def row(label: str, measured: str, ok: bool) -> None:
+        lines.append(f"| {label} | {measured} | {'yes' if ok else '**no**'} |")
+
     for product in ("product-htmx", "product-json"):
         best, bare = med("max", product, "best_deliveries_per_s"), med("max", "bare", "best_deliveries_per_s")
         if not math.isnan(best):
             share = ratio(best, bare)
-            lines.append(f"| {product}: fan-out 1,000 ≥ 70 % of bare (p99 < 250 ms, no loss) | {fmt(best, ',.0f')}/s "
-                         f"= {fmt(100 * share, '.0f')} % of bare | {'yes' if share >= 0.7 else 'no'} |")
-        key5000 = "fanout-5000"
-        lost = med(key5000, product, "lost")
+            measured = f"{fmt(best, ',.0f')}/s = {fmt(100 * share, '.0f')} % of bare"
+            row(f"{product}: max sustainable >= 70 % of bare (p99 < 250 ms, no loss)", measured, share >= 0.7)
+        lost = med("fanout-5000", product, "lost")
         if not math.isnan(lost):
-            lines.append(f"| {product}: zero loss at 5,000 clients | lost {fmt(lost, ',.0f')} | {'yes' if lost == 0 else 'no'} |")
-    idle = scen.get("idle")
-    if idle:
-        levels = results["settings"]["idle_levels"]
-        worst = max((med("idle", "product-htmx", f"kb_per_conn_{lv}") for lv in levels), default=math.nan)
-        if not math.isnan(worst):
-            lines.append(f"| ≤ 25 KB per idle connection | {fmt(worst, '.1f')} KB (worst level) | {'yes' if worst <= 25 else 'no'} |")
-    storm = med("storm", "product-htmx", "max_s")
+            row(f"{product}: zero loss at 5,000 clients", f"lost {fmt(lost, ',.0f')}", lost == 0)
+    levels = results["settings"]["idle_levels"]
+    worst = max((med("idle", "product-htmx", f"kb_per_conn_{lv}") for lv in levels), default=math.nan)
+    if not math.isnan(worst):
+        row("at most 25 KB per idle connection", f"{fmt(worst, '.1f')} KB (worst level)", worst <= 25)
+    storm, failed = med("storm", "product-htmx", "max_s"), med("storm", "product-htmx", "failed")
     if not math.isnan(storm):
-        failed = med("storm", "product-htmx", "failed")
-        ok = storm <= 2 and failed == 0
-        lines.append(f"| connect storm: all snapshots within 2 s | {fmt(storm, '.2f')} s, {fmt(failed, '.0f')} failed | {'yes' if ok else 'no'} |")
-    again = med("reconnect", "product-htmx", "max_s")
+        measured = f"{fmt(storm, '.2f')} s, {fmt(failed, '.0f')} failed"
+        row("connect storm: every snapshot within 2 s", measured, storm <= 2 and failed == 0)
+    again, failed = med("reconnect", "product-htmx", "max_s"), med("reconnect", "product-htmx", "failed")
     if not math.isnan(again):
-        failed = med("reconnect", "product-htmx", "failed")
-        ok = again <= 5 and failed == 0
-        lines.append(f"| reconnect storm: all resynced within 5 s | {fmt(again, '.2f')} s from SIGTERM, {fmt(failed, '.0f')} failed | {'yes' if ok else 'no'} |")
+        measured = f"{fmt(again, '.2f')} s from SIGTERM, {fmt(failed, '.0f')} failed"
+        row("reconnect storm: all resynced within 5 s", measured, again <= 5 and failed == 0)
     return lines if len(lines) > 2 else []
 
 
@@ -156,8 +165,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"- clients offer `permessage-deflate; client_max_window_bits`: {s['deflate']}; Origin header: {s['origin']}",
         f"- fan-out: {s['fanout_rate']} messages/s in total from {s['senders']} senders for {s['duration']} s, "
         f"drain {s['drain']} s; lost = not delivered by then",
-        f"- max sustainable: {s['ramp_clients']} clients, {s['ramp_duration']} s steps, rate doubled from {s['ramp_start']}/s "
-        f"then bisected; passes while p99 ≤ {s['p99_limit_ms']} ms and nothing is lost",
+        f"- max sustainable: {s['ramp_clients']} clients, {s['ramp_duration']} s steps, rate doubled from "
+        f"{s['ramp_start']}/s then bisected; passes while p99 <= {s['p99_limit_ms']} ms and nothing is lost",
         "",
         "Servers:",
         "",
@@ -174,7 +183,7 @@ def markdown(results: dict[str, Any]) -> str:
         "reconnect": "Reconnect storm: server restarted under {clients:,} clients",
         "headroom": "Generator headroom",
     }
-    for key, scenario in results["scenarios"].items():
+    for scenario in results["scenarios"].values():
         kind = scenario["kind"]
         out += ["", "## " + titles[kind].format(clients=scenario.get("clients", 0)), ""]
         if kind == "headroom":
@@ -192,7 +201,10 @@ def headroom(results: dict[str, Any]) -> list[str]:
     runs = scen["headroom"]["runs"].get("blaster", [])
     gen = median([r.get("best_deliveries_per_s", math.nan) for r in runs])
     cpu = median([r.get("gen_cpu_pct", math.nan) for r in runs])
-    real = {t: median([r.get("best_deliveries_per_s", math.nan) for r in rs]) for t, rs in scen.get("max", {}).get("runs", {}).items()}
+    real = {
+        t: median([r.get("best_deliveries_per_s", math.nan) for r in rs])
+        for t, rs in scen.get("max", {}).get("runs", {}).items()
+    }
     lines = [
         f"The blaster peer (picows, one pre-compressed frame written to every socket) is the fastest sender here; "
         f"against it the generator took in **{fmt(gen, ',.0f')} deliveries/s** with p99 ≤ 250 ms and no loss "
@@ -201,9 +213,11 @@ def headroom(results: dict[str, Any]) -> list[str]:
     if real:
         fastest = max(real, key=lambda t: real[t] if not math.isnan(real[t]) else -1)
         lines.append("")
-        lines.append(f"Fastest real server in this run: **{fastest}** at {fmt(real[fastest], ',.0f')}/s, so the generator has "
-                     f"**{fmt(ratio(gen, real[fastest]), '.1f')}×** headroom over it. The generator CPU column of every table "
-                     "shows the same from the other side: it stays below its core while the server saturates its own.")
+        lines.append(
+            f"Fastest real server in this run: **{fastest}** at {fmt(real[fastest], ',.0f')}/s, so the generator has "
+            f"**{fmt(ratio(gen, real[fastest]), '.1f')}x** headroom over it. The generator CPU column of every table "
+            "shows the same from the other side: it stays below its core while the server saturates its own."
+        )
     return lines
 
 
@@ -227,7 +241,7 @@ def plot(results: dict[str, Any], path: Path) -> bool:
                 if step.get("deliveries_per_s", 0) > 0 and not math.isnan(step.get("p99_ms", math.nan))
             )
             if points:
-                xs, ys = zip(*points)
+                xs, ys = zip(*points, strict=True)
                 ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=target)
                 drawn = True
     if not drawn:

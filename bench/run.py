@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import math
 import os
 import platform
 import resource
@@ -20,9 +19,10 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 if __package__ in (None, ""):  # `python bench/run.py` works as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +46,7 @@ QUICK = dict(
     ramp_start=5.0,
     ramp_refine=0,
     ramp_duration=1.5,
-    ramp_max=400.0,
+    ramp_max=2000.0,
     idle_levels=(200, 1000),
     storm_clients=300,
     reconnect_clients=300,
@@ -57,9 +57,15 @@ QUICK = dict(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a small, fast smoke run (1 run, small rooms)")
-    p.add_argument("--self-check", action="store_true", help="quick run against the bare peer and the blaster; exits 1 on a problem")
+    p.add_argument(
+        "--self-check",
+        action="store_true",
+        help="quick run against the bare peer and the blaster; exits 1 on a problem",
+    )
     p.add_argument("--runs", type=int, help="repetitions; medians are reported (default 3, quick 1)")
-    p.add_argument("--targets", help=f"comma-separated, from {', '.join(TARGETS)} (default: {', '.join(DEFAULT_TARGETS)})")
+    p.add_argument(
+        "--targets", help=f"comma-separated, from {', '.join(TARGETS)} (default: {', '.join(DEFAULT_TARGETS)})"
+    )
     p.add_argument("--scenarios", help=f"comma-separated, from {', '.join(ALL_SCENARIOS)} (default: all)")
     p.add_argument("--clients", help="fan-out room sizes, e.g. 100,1000,2000,5000")
     p.add_argument("--rate", type=float, help="fan-out: messages/s in total")
@@ -102,7 +108,7 @@ def prepare_process() -> None:
         os.sched_setaffinity(0, {GENERATOR_CORE})
     else:
         print("bench: one core only; server and generator will share it", file=sys.stderr)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     for want in (65536, hard):
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
@@ -113,7 +119,9 @@ def prepare_process() -> None:
 
 def commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or "none"
     except (OSError, subprocess.SubprocessError):
         return "none"
@@ -128,8 +136,10 @@ def plan(chosen: list[str], targets: list[str], s: Settings) -> Plan:
     for name in chosen:
         if name == "fanout":
             for c in s.fanout_clients:
+
                 async def fan(spec: ServerSpec, t: Target, st: Settings, c: int = c) -> dict[str, Any]:
                     return await scenarios.fanout(spec, t, st, c)
+
                 out.append((f"fanout-{c}", "fanout", c, fan, targets))
         elif name == "max":
             out.append(("max", "max", s.ramp_clients, scenarios.max_sustainable, targets))
@@ -166,16 +176,17 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     steps = plan(chosen, targets, s)
     used = {TARGETS[t].server for _, _, _, _, ts in steps for t in ts}
     results: dict[str, Any] = {
-        "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start",
         "runs": runs,
         "settings": asdict(s),
         "servers": {name: available[name].note or available[name].command for name in sorted(used)},
         "scenarios": {key: {"kind": kind, "clients": c, "runs": {t: [] for t in ts}} for key, kind, c, _, ts in steps},
     }
     for run in range(runs):
-        for key, kind, _, fn, ts in steps:
+        for key, _, _, fn, ts in steps:
             for name in ts:
                 target = TARGETS[name]
                 began = time.monotonic()
@@ -192,8 +203,19 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summary_line(f: dict[str, Any]) -> str:
-    keys = ("error", "deliveries_per_s", "best_deliveries_per_s", "p99_ms", "lost", "cpu_pct", "gen_cpu_pct",
-            "kb_per_conn_1000", "failed", "max_s", "elapsed_s")
+    keys = (
+        "error",
+        "deliveries_per_s",
+        "best_deliveries_per_s",
+        "p99_ms",
+        "lost",
+        "cpu_pct",
+        "gen_cpu_pct",
+        "kb_per_conn_1000",
+        "failed",
+        "max_s",
+        "elapsed_s",
+    )
     return ", ".join(f"{k}={f[k]:.4g}" if isinstance(f[k], float) else f"{k}={f[k]}" for k in keys if k in f)
 
 
@@ -209,7 +231,9 @@ def self_check(results: dict[str, Any]) -> list[str]:
     for key in (k for k in scen if k.startswith("fanout")):
         for r in scen[key]["runs"].get("bare", []):
             if r.get("lost", 1) or r.get("connected") != r.get("clients") or not r.get("sent"):
-                problems.append(f"{key} bare: lost {r.get('lost')} of {r.get('expected')}, connected {r.get('connected')}")
+                problems.append(
+                    f"{key} bare: lost {r.get('lost')} of {r.get('expected')}, connected {r.get('connected')}"
+                )
     bare = [r.get("best_deliveries_per_s", 0) for r in scen.get("max", {}).get("runs", {}).get("bare", [])]
     gen = [r.get("best_deliveries_per_s", 0) for r in scen.get("headroom", {}).get("runs", {}).get("blaster", [])]
     if bare and gen and not max(gen) > max(bare):

@@ -67,8 +67,12 @@ class Session:
 
     def endpoint(self, path: str | None = None) -> Endpoint:
         return Endpoint(
-            "127.0.0.1", self.server.port, path or room_path(self.target), self.target.protocol,
-            origin=self.settings.origin, deflate=self.settings.deflate,
+            "127.0.0.1",
+            self.server.port,
+            path or room_path(self.target),
+            self.target.protocol,
+            origin=self.settings.origin,
+            deflate=self.settings.deflate,
         )
 
     def add_users(self, endpoint: Endpoint, n: int) -> list[User]:
@@ -173,6 +177,7 @@ async def max_sustainable(spec: ServerSpec, target: Target, settings: Settings) 
         "p99_ms": figures["p99_ms"],
         "cpu_pct": figures.get("cpu_pct", math.nan),
         "gen_cpu_pct": figures.get("gen_cpu_pct", math.nan),
+        "others_core0_pct": figures.get("others_core0_pct", math.nan),
         "steps": steps,
     }
 

@@ -8,6 +8,7 @@ started, by process group, and nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import resource
@@ -20,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -94,7 +96,7 @@ def product_spec() -> ServerSpec | None:
 def bare_spec() -> ServerSpec:
     line = procfile_web_line()
     words = shlex.split(line) if line else []
-    if words and Path(words[0]).name == "uvicorn" or words[:3] == ["python", "-m", "uvicorn"]:
+    if (words and Path(words[0]).name == "uvicorn") or words[:3] == ["python", "-m", "uvicorn"]:
         app = UVICORN_APP.search(line or "")
         if app:
             command = (line or "")[: app.start()] + "bench.peers.bare:app" + (line or "")[app.end() :]
@@ -169,11 +171,10 @@ class Server:
     def start(self) -> None:
         argv = ["prlimit", f"--nofile={NOFILE}:{NOFILE}", "taskset", "-c", SERVER_CORE]
         argv += ["sh", "-c", "exec " + self.spec.command]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            argv, cwd=self.spec.cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, cwd=self.spec.cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     async def ready(self, timeout: float = 30.0) -> float:
         """Wait until the server answers; return the seconds it took."""
@@ -189,7 +190,7 @@ class Server:
     async def _answers(self) -> bool:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 2)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             return False
         try:
             if self.spec.health is None:
@@ -197,7 +198,7 @@ class Server:
             writer.write(f"GET {self.spec.health} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
             status = await asyncio.wait_for(reader.readline(), 5)
             return b" 200 " in status
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             return False
         finally:
             writer.close()
@@ -209,10 +210,8 @@ class Server:
 
     def terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     async def wait_exit(self, timeout: float = 10.0) -> None:
         if self.proc is None:
@@ -221,10 +220,8 @@ class Server:
         while self.proc.poll() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(5)
 
     async def stop(self) -> None:
@@ -243,6 +240,7 @@ class Usage:
         self.peak_rss = 0
         self.cpu0 = 0.0
         self.t0 = 0.0
+        self.core0: Any = None
         self._task: asyncio.Task[None] | None = None
 
     def _tree(self) -> list[psutil.Process]:
@@ -264,14 +262,13 @@ class Usage:
     def rss(self) -> int:
         total = 0
         for proc in self._tree():
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += proc.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def start(self) -> None:
         self.cpu0, self.t0, self.peak_rss = self.cpu_seconds(), time.monotonic(), self.rss()
+        self.core0 = _core_times()
         self._task = asyncio.ensure_future(self._sample())
 
     async def _sample(self) -> None:
@@ -284,8 +281,21 @@ class Usage:
             self._task.cancel()
         wall = time.monotonic() - self.t0
         rss = self.rss()
+        cpu_pct = 100 * (self.cpu_seconds() - self.cpu0) / wall if wall > 0 else 0.0
         return {
-            "cpu_pct": 100 * (self.cpu_seconds() - self.cpu0) / wall if wall > 0 else 0.0,
+            "cpu_pct": cpu_pct,
+            # Anything else that ran on the server's core meanwhile (the machine is shared).
+            "others_core0_pct": max(0.0, _busy_pct(self.core0, _core_times()) - cpu_pct),
             "rss_mb": rss / 2**20,
             "peak_rss_mb": max(self.peak_rss, rss) / 2**20,
         }
+
+
+def _core_times() -> Any:
+    return psutil.cpu_times(percpu=True)[int(SERVER_CORE)]
+
+
+def _busy_pct(before: Any, after: Any) -> float:
+    total = sum(after) - sum(before)
+    idle = (after.idle + getattr(after, "iowait", 0.0)) - (before.idle + getattr(before, "iowait", 0.0))
+    return 100 * (total - idle) / total if total > 0 else 0.0

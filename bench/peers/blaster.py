@@ -11,7 +11,6 @@ shows is how many deliveries per second the generator itself can take in.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import zlib
 

@@ -21,9 +21,7 @@ class ChatConsumer(WebsocketConsumer):
 
     def receive(self, text_data):
         message = json.loads(text_data)["message"]
-        async_to_sync(self.channel_layer.group_send)(
-            self.room_group_name, {"type": "chat_message", "message": message}
-        )
+        async_to_sync(self.channel_layer.group_send)(self.room_group_name, {"type": "chat_message", "message": message})
 
     def chat_message(self, event):
         self.send(text_data=json.dumps({"type": "chat", "message": event["message"]}))
@@ -41,9 +39,7 @@ class AsyncChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data):
         message = json.loads(text_data)["message"]
-        await self.channel_layer.group_send(
-            self.room_group_name, {"type": "chat_message", "message": message}
-        )
+        await self.channel_layer.group_send(self.room_group_name, {"type": "chat_message", "message": message})
 
     async def chat_message(self, event):
         await self.send(text_data=json.dumps({"type": "chat", "message": event["message"]}))

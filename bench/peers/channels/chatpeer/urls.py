@@ -1,5 +1,4 @@
-from django.urls import path
-
 from chat import views
+from django.urls import path
 
 urlpatterns = [path("", views.lobby)]
