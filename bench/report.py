@@ -196,6 +196,22 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def readme_block(results: dict[str, Any], plot_path: str) -> str:
+    """The summary a full run writes into bench/README.md."""
+    out = [f"Last full run: {results['started']}, commit `{results['commit']}`, {results['runs']} runs, medians."]
+    check = targets_check(results)
+    if check:
+        out += ["", "Issue 5 targets:", "", *check]
+    scenario = results["scenarios"].get("max")
+    if scenario:
+        out += ["", f"Max sustainable at {scenario['clients']:,} clients:", "", *table(scenario, FIGURES["max"])]
+    if "headroom" in results["scenarios"]:
+        out += ["", *headroom(results)]
+    if results.get("plot"):
+        out += ["", f"![p99 latency against delivered messages/s]({plot_path})"]
+    return "\n".join(out)
+
+
 def headroom(results: dict[str, Any]) -> list[str]:
     scen = results["scenarios"]
     runs = scen["headroom"]["runs"].get("blaster", [])

@@ -34,6 +34,8 @@ from bench.scenarios import Settings
 from bench.servers import GENERATOR_CORE, ROOT, TARGETS, ServerSpec, Target, ensure_channels_venv, specs
 
 RESULTS = Path(__file__).resolve().parent / "results"
+README = RESULTS.parent / "README.md"
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 ALL_SCENARIOS = ("fanout", "max", "idle", "storm", "reconnect", "headroom")
 DEFAULT_TARGETS = ("product-htmx", "product-json", "bare", "channels", "channels-async")
 SCENARIO_LIMIT_S = 600.0  # no single scenario instance may run longer than this
@@ -248,13 +250,18 @@ def self_check(results: dict[str, Any]) -> list[str]:
     return problems
 
 
-def write(results: dict[str, Any], out: Path) -> Path:
+def write(results: dict[str, Any], out: Path, readme: bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     png = out / "latency.png"
     results["plot"] = png.name if report.plot(results, png) else None
     (out / "latest.json").write_text(json.dumps(results, indent=1, default=lambda v: None, allow_nan=True))
     md = out / "latest.md"
     md.write_text(report.markdown(results))
+    if readme:
+        text = README.read_text()
+        start, end = text.index(README_START) + len(README_START), text.index(README_END)
+        block = report.readme_block(results, f"{out.name}/{png.name}")
+        README.write_text(text[:start] + "\n" + block + "\n" + text[end:])
     return md
 
 
@@ -265,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     if args.self_check and args.out == RESULTS:
         out = RESULTS / "self-check"
-    md = write(results, out)
+    full = not (args.quick or args.self_check) and out == RESULTS
+    md = write(results, out, readme=full)
     print(md.read_text())
     print(f"bench: wrote {md}", file=sys.stderr)
     if args.self_check:
