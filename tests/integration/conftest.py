@@ -59,7 +59,10 @@ AppFactory = Callable[..., list[AppServer]]
 
 @pytest.fixture
 def start_apps(tmp_path: Path) -> Iterator[AppFactory]:
-    """start_apps(n, DATABASE_URL=..., REDIS_URL=...): n processes started at once, stopped at the end."""
+    """start_apps(n, DATABASE_URL=..., REDIS_URL=...): n processes started at once, stopped at the end.
+
+    Tests list it after the servers it uses, so the apps stop before their Redis and database go away.
+    """
     started: list[AppServer] = []
 
     def start(count: int, **env: str) -> list[AppServer]:

@@ -22,7 +22,7 @@ def page_history(url: str) -> list[str]:
 
 @pytest.mark.parametrize("bus", ["redis", "postgres"])
 async def test_clients_spread_over_three_processes_see_every_message_in_the_same_order(
-    start_apps: AppFactory, redis: RedisServer, database_url: str, room: str, bus: str
+    redis: RedisServer, database_url: str, room: str, bus: str, start_apps: AppFactory
 ) -> None:
     apps = start_apps(3, DATABASE_URL=database_url, BROADCAST_URL=redis.url if bus == "redis" else database_url)
     urls = [app.ws_url for app in apps]
