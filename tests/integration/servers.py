@@ -139,7 +139,8 @@ class PostgresServer:
 class AppServer:
     """`uvicorn chatroom.app:app` in a subprocess, configured by environment variables."""
 
-    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_dir: Path, args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -153,6 +154,7 @@ class AppServer:
 
     def launch(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "chatroom.app:app", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += self.args
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import html
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import AppFactory, stored
-from tests.integration.servers import RedisServer
+from tests.integration.servers import AppServer, RedisServer
 from tests.integration.viewer import ITEM, Viewer, in_order_without_gaps
 
 pytestmark = pytest.mark.anyio
@@ -49,3 +50,16 @@ async def test_clients_spread_over_three_processes_see_every_message_in_the_same
         await viewer.close()
     for app in apps:
         assert await asyncio.to_thread(page_history, f"{app.url}/rooms/{room}") == history
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--workers", "2"), {}), ((), {"WEB_CONCURRENCY": "2"})])
+def test_several_workers_on_the_memory_bus_are_warned_about_at_start(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    app = AppServer({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "workers", **env}, tmp_path, args)
+    app.start()
+    try:
+        assert "rooms are split" in app.log()
+        assert "REDIS_URL" in app.log()
+    finally:
+        app.stop()
