@@ -155,13 +155,22 @@ class Person:
 
     def name(self, name: str) -> None:
         response = self.page.context.request.post(self.server.url + "/profile", form={"name": name, "next": "/"})
-        assert response.ok, response.status
+        assert response.ok, f"POST /profile: {response.status}\n{self.server.log()[-3000:]}"
 
     def enter(self, room: str, transport: str = "ws") -> None:
         """Opens the room and waits until the server accepted this page's live connection."""
         kind = "sse" if transport == "sse" else "htmx"
         before = self.server.count(connects(kind, room))
         self.page.goto(f"{self.server.url}/rooms/{room}" + ("?transport=sse" if transport == "sse" else ""))
+        self.server.wait_for_log(connects(kind, room), before + 1)
+
+    def reload(self) -> None:
+        """Reloads the page and waits until its new live connection was accepted."""
+        url = self.page.url
+        kind = "sse" if "transport=sse" in url else "htmx"
+        room = url.split("/rooms/", 1)[1].split("?", 1)[0] if "/rooms/" in url else "lobby"
+        before = self.server.count(connects(kind, room))
+        self.page.reload()
         self.server.wait_for_log(connects(kind, room), before + 1)
 
     def say(self, text: str) -> None:
