@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import WAIT, LiveServer, Person, connects
 
+# What the browser and htmx log while the server is down; anything else in the console is a fault.
+OUTAGE = re.compile(r"net::ERR_CONNECTION_REFUSED|net::ERR_INCOMPLETE_CHUNKED_ENCODING|htmx:(ws|sse):error")
 HIDE = """hidden => {
   Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
   Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
@@ -50,6 +52,8 @@ def test_a_restart_loses_nothing_and_doubles_nothing(
         resumed = re.findall(r"connect transport=sse room=deploys .* last-event-id='(\d*)'", own_server.log())
         assert resumed[-1] == ids[1].removeprefix("msg-"), "the stream should resume from the last message it had"
     alice.screenshot(f"04-restart-{transport}")
+    unexpected = [e for e in alice.errors if not OUTAGE.search(e)]
+    assert unexpected == [], "only the outage itself may show in the console"
 
 
 def test_a_background_tab_catches_up_once_visible(people: Callable[..., Person], live_server: LiveServer) -> None:
@@ -73,4 +77,5 @@ def test_a_background_tab_catches_up_once_visible(people: Callable[..., Person],
     ids = alice.message_ids()
     assert len(set(ids)) == len(ids) == 4
     assert live_server.count(connects("htmx", "background")) == connected + 1
+    assert alice.errors == []
     alice.screenshot("05-background-tab-caught-up")
