@@ -37,6 +37,8 @@ class RoomFeed:
         self._behind = asyncio.Event()
         self._snapshot: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self.on_signal: Callable[[BusEvent], None] | None = None  # events that are not messages (people, typing)
+        self.on_message: Callable[[Message], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"feed:{self.room}")
@@ -61,7 +63,7 @@ class RoomFeed:
     def receive(self, message: Message) -> None:
         """A message stored by this process or announced by the bus; duplicates and gaps are fine."""
         if message.seq == self.last_seq + 1 and self.ready.is_set():
-            self._deliver(RenderedMessage(message, self.fragments))
+            self._deliver(self._rendered(message))
         elif message.seq > self.last_seq:
             self._behind.set()
 
@@ -74,6 +76,13 @@ class RoomFeed:
         self.recent.append(rendered)
         self._snapshot = None
         self.send_to_all(rendered)
+        if self.on_message is not None:
+            self.on_message(rendered.message)
+
+    def _rendered(self, message: Message) -> RenderedMessage:
+        """The next message, rendered knowing the one before it (grouping and day breaks)."""
+        previous = self.recent[-1].message if self.recent and self.recent[-1].seq == message.seq - 1 else None
+        return RenderedMessage(message, self.fragments, previous)
 
     async def _run(self) -> None:
         try:
@@ -97,16 +106,21 @@ class RoomFeed:
                 catching_up.cancel()
 
     def _on_event(self, event: BusEvent) -> None:
+        if event.type == "message":
+            if event.message is not None:
+                self.receive(event.message)
+            elif event.seq > self.last_seq:
+                self._behind.set()  # sent by reference: read it from the store
+            return
         if event.type == "resync":
             self._behind.set()
-        elif event.message is not None:
-            self.receive(event.message)
-        elif event.seq > self.last_seq:
-            self._behind.set()  # sent by reference: read it from the store
+        if self.on_signal is not None:
+            self.on_signal(event)
 
     async def _load_recent(self) -> None:
-        latest = await self.store.latest(self.room, self.recent.maxlen or 1)
-        self.recent.extend(RenderedMessage(m, self.fragments) for m in latest)
+        # One more than is kept: the oldest kept message needs the one before it for its group.
+        latest = await self.store.latest(self.room, (self.recent.maxlen or 1) + 1)
+        self.recent.extend(RenderedMessage(m, self.fragments, p) for p, m in zip([None, *latest], latest, strict=False))
         self.last_seq = latest[-1].seq if latest else 0
 
     async def _catch_up_when_behind(self) -> None:
@@ -120,7 +134,7 @@ class RoomFeed:
             missing = await self.store.after(self.room, self.last_seq, CATCH_UP_PAGE)
             for message in missing:
                 if message.seq == self.last_seq + 1:
-                    self._deliver(RenderedMessage(message, self.fragments))
+                    self._deliver(self._rendered(message))
             if len(missing) < CATCH_UP_PAGE:
                 return
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chatroom.bus import Bus
+from chatroom.bus import Bus, BusEvent
 from chatroom.feed import RoomFeed
 from chatroom.identity import Person
 from chatroom.outbox import Outbox
+from chatroom.presence import Presence
 from chatroom.ratelimit import RateLimiter
 from chatroom.render import Fragments, RenderedMessage
+from chatroom.room_directory import RoomDirectory
 from chatroom.settings import Settings
 from chatroom.store import Message, MessageStore, RoomInfo
+from chatroom.typing_indicator import TypingIndicator
 from chatroom.validation import Refused, message_text
 
 log = logging.getLogger("chatroom.hub")
@@ -38,8 +42,15 @@ class Hub:
         self.feeds: dict[str, RoomFeed] = {}
         self._linger: dict[str, asyncio.TimerHandle] = {}
         self._stopping: set[asyncio.Task[None]] = set()
+        self.presence = Presence(store, bus, fragments, settings.presence_lease)
+        self.typing = TypingIndicator(bus, fragments, self.presence)
+        self.directory = RoomDirectory(store, bus, fragments, self.presence)
+        self.presence.on_change = self.directory.touch
 
     async def close(self) -> None:
+        await self.directory.close()
+        self.typing.close()
+        await self.presence.close()
         for handle in self._linger.values():
             handle.cancel()
         await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), *self._stopping)
@@ -60,6 +71,7 @@ class Hub:
         if not self.limiter.allow(sender):
             raise Refused("rate_limited", "You are sending messages too fast; wait a moment and send again.")
         message = await self.store.append(room, person.name, person.uid, text)
+        self.directory.touch()  # throttled: at most one "rooms" event a second, whatever the message rate
         feed = self.feeds.get(room)
         if feed is not None:
             feed.receive(message)  # local viewers need not wait for the bus round trip
@@ -71,11 +83,22 @@ class Hub:
 
     async def history_before(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
         """One "load older" page before `seq`, and the first `seq` on it."""
-        older = await self.store.before(room, seq, self.settings.history_limit)
-        return [RenderedMessage(m, self.fragments) for m in older], (older[0].seq if older else 1)
+        older = _rendered(await self.store.before(room, seq, self.settings.history_limit + 1), self.fragments)
+        older = older[-self.settings.history_limit :]
+        return older, (older[0].seq if older else 1)
+
+    async def history_around(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
+        """A page of history with message `seq` in its middle (a permalink), and the first `seq` on it."""
+        half = self.settings.history_limit // 2
+        before = await self.store.before(room, seq, half + 1)
+        after = await self.store.after(room, seq - 1, self.settings.history_limit - half)
+        around = _rendered(before + after, self.fragments)
+        around = around[1:] if len(before) > half else around
+        return around, (around[0].seq if around else 1)
 
     async def messages_after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
-        return [RenderedMessage(m, self.fragments) for m in await self.store.after(room, seq, limit)]
+        messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
+        return [m for m in _rendered(messages, self.fragments) if m.seq > seq][:limit]
 
     async def rooms(self, limit: int = 50) -> list[RoomInfo]:
         return await self.store.rooms(limit)
@@ -84,14 +107,23 @@ class Hub:
         await self.store.create_room(room)
 
     @asynccontextmanager
-    async def watch(self, room: str, outbox: Outbox) -> AsyncIterator[RoomFeed]:
-        """Receive the room's frames in `outbox` from now on; the feed gives the snapshot to start from."""
+    async def watch(self, room: str, outbox: Outbox, person: Person | None = None) -> AsyncIterator[RoomFeed]:
+        """Receive the room's frames in `outbox` from now on; the feed gives the snapshot to start from.
+
+        With a `person` (a session), they are among the room's people while watching, and `outbox`
+        also receives the room's people, who is typing and the room list.
+        """
         feed = await self._ready_feed(room)
         outbox.floor = feed.last_seq  # what the feed delivered so far is in its snapshot
         feed.viewers.add(outbox)
         try:
+            if person is not None:
+                self.directory.start()
+                await self.presence.arrive(room, person, outbox)
             yield feed
         finally:
+            if person is not None:
+                self.presence.leave(room, person.uid, outbox, feed.last_seq)
             feed.viewers.discard(outbox)
             if not feed.viewers:
                 self._linger[room] = asyncio.get_running_loop().call_later(
@@ -104,9 +136,31 @@ class Hub:
         if feed is not None and feed.ready.is_set():
             messages = list(feed.recent)
         else:
-            latest = await self.store.latest(room, self.settings.history_limit)
-            messages = [RenderedMessage(m, self.fragments) for m in latest]
+            latest = await self.store.latest(room, self.settings.history_limit + 1)
+            messages = _rendered(latest, self.fragments)[-self.settings.history_limit :]
         return messages, (messages[0].seq if messages else 1)
+
+    async def people_snapshot(self, room: str, outbox: Outbox) -> str:
+        """What a connection starts from besides the messages: the room's people, who types, the room list."""
+        viewer = self.presence.viewers.get(room, {}).get(outbox)
+        if viewer is not None:
+            members = viewer.members_html
+        else:
+            members = self.fragments.members(await self.presence.members(room), oob=True)
+        typing = self.typing.html_for(room, viewer.uid if viewer else None)
+        return members + typing + await self.directory.first_list(room, viewer)
+
+    def typed(self, room: str, person: Person, typing: bool) -> None:
+        self.typing.typed(room, person.uid, person.name, typing)
+
+    async def rename(self, person: Person) -> None:
+        await self.presence.rename(person.uid, person.name)
+
+    def _on_signal(self, room: str, event: BusEvent) -> None:
+        if event.type == "typing":
+            self.typing.apply(room, event.uid, event.name, event.typing)
+        elif event.type in ("members", "resync"):  # after a resync, events may have been lost
+            self.presence.refresh(room)
 
     async def _ready_feed(self, room: str) -> RoomFeed:
         handle = self._linger.pop(room, None)
@@ -115,6 +169,8 @@ class Hub:
         feed = self.feeds.get(room)
         if feed is None or not feed.alive:
             feed = RoomFeed(room, self.store, self.bus, self.fragments, self.settings.history_limit)
+            feed.on_signal = functools.partial(self._on_signal, room)
+            feed.on_message = self.typing.message_sent
             self.feeds[room] = feed
             feed.start()
         try:
@@ -132,3 +188,8 @@ class Hub:
             task = asyncio.get_running_loop().create_task(feed.stop())
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
+
+
+def _rendered(messages: list[Message], fragments: Fragments) -> list[RenderedMessage]:
+    """Consecutive messages, each rendered knowing the one before it (the first one's is unknown)."""
+    return [RenderedMessage(m, fragments, p) for p, m in zip([None, *messages], messages, strict=False)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Any
 
 from markupsafe import Markup
@@ -15,9 +17,11 @@ from starlette.templating import Jinja2Templates
 from chatroom.hub import Hub
 from chatroom.identity import Person, ensure_person, remember
 from chatroom.origins import origin_allowed
-from chatroom.store import StoreUnavailable
+from chatroom.store import RoomInfo, StoreUnavailable
 from chatroom.transports.sse import room_events
 from chatroom.validation import Refused, display_name, room_name
+
+log = logging.getLogger("chatroom.pages")
 
 LOBBY = "lobby"
 ROOM_PATH = re.compile(r"/rooms/([a-z0-9_-]{1,50})")
@@ -49,11 +53,17 @@ async def profile(request: Request) -> Response:
     back = back if ROOM_PATH.fullmatch(back) or back == "/" else "/"
     me = ensure_person(request.session)
     try:
-        remember(request.session, Person(me.uid, display_name(form.get("name", ""))))
+        renamed = Person(me.uid, display_name(form.get("name", "")))
     except Refused as refused:
         return await _room_page(
             request, _room_of(back), 422, profile_error=refused.detail, profile_value=form.get("name", "")
         )
+    remember(request.session, renamed)
+    if renamed != me:
+        try:
+            await _hub(request).rename(renamed)
+        except StoreUnavailable as exc:  # the name is saved; the lists catch up when people reconnect
+            log.warning("rename not shown to others uid=%s: %s", me.uid, exc)
     return RedirectResponse(back, status_code=303)
 
 
@@ -80,6 +90,7 @@ async def post_message(request: Request) -> Response:
             ) from exc
     except Refused as refused:
         status = REFUSAL_STATUS.get(refused.code, 422)
+        log.info("refused transport=http room=%s who=%s reason=%s", room, me.name, refused.code)
         if htmx:
             return HTMLResponse(fragments.errors(refused.detail), status)
         if refused.code == "store_unavailable":
@@ -114,17 +125,26 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     me = ensure_person(request.session)
     transport = "sse" if request.query_params.get("transport") == "sse" else "ws"
     before = request.query_params.get("before")
+    around = request.query_params.get("around")
     if before is not None and status == 200:
         messages, first = await hub.history_before(room, _positive(before, "before"))
+    elif around is not None and status == 200:
+        # A permalink opens a still page around the message: a live snapshot would replace it with the latest.
+        messages, first = await hub.history_around(room, _positive(around, "around"))
     else:
         messages, first = await hub.recent(room)
+    rooms, online = await hub.directory.listing()
     context = {
         "room": room,
         "me": me,
         "here": request.url.path,
         "transport": transport,
-        "live": before is None,
-        "rooms": await hub.rooms(),
+        "live": before is None and around is None,
+        "rooms": rooms,
+        "online": online,
+        "seen": await _seen(hub, me, rooms),
+        "members": await hub.presence.members(room),
+        "typing_names": hub.typing.names(room, me.uid),
         "items": Markup("".join(m.item for m in messages)),  # noqa: S704 - our own autoescaped message partials
         "first_seq": first,
         "scripts": request.app.state.htmx.scripts(transport),
@@ -139,6 +159,16 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     context.update(extra)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, "room.html", context, status_code=status)
+
+
+async def _seen(hub: Hub, me: Person, rooms: list[RoomInfo]) -> dict[str, int]:
+    """The last `seq` the person saw in each room; a room open in one of their tabs is seen to its end."""
+    seen = await hub.store.read_markers(me.uid)
+    present = set(await hub.store.present_rooms(me.uid, int(time.time() * 1_000_000)))
+    for info in rooms:
+        if info.name in present:
+            seen[info.name] = info.last_seq
+    return seen
 
 
 def _send_form(request: Request, room: str) -> str:

@@ -9,8 +9,9 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
+from chatroom.conversation import continues, css_string, starts_day, with_mentions
 from chatroom.paths import TEMPLATES
-from chatroom.store import Message
+from chatroom.store import Member, Message, RoomInfo
 
 
 def template_environment() -> jinja2.Environment:
@@ -24,6 +25,9 @@ def template_environment() -> jinja2.Environment:
     env.filters["clock"] = lambda at: at.strftime("%H:%M")
     env.filters["stamp"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
     env.filters["iso"] = iso
+    env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
+    env.filters["mentions"] = with_mentions
+    env.filters["css_string"] = css_string
     return env
 
 
@@ -45,11 +49,17 @@ class Fragments:
         self._items = env.get_template("_message_items.html")
         self._input = env.get_template("_message_input.html")
         self._errors = env.get_template("_errors.html")
+        self._members = env.get_template("_members.html")
+        self._typing = env.get_template("_typing.html")
+        self._room_list = env.get_template("_room_list.html")
         # The sender's reply to an accepted message: an empty input and no error.
         self.accepted = self.message_input(oob=True) + self.errors(oob=True)
 
-    def message(self, message: Message) -> str:
-        return self._message.render(message=message)
+    def message(self, message: Message, previous: Message | None = None) -> str:
+        """The message's item; `previous` (the message before it) decides its group and day break."""
+        return self._message.render(
+            message=message, continued=continues(previous, message), new_day=starts_day(previous, message)
+        )
 
     def append(self, items: str) -> str:
         return self._append.render(items=_escaped(items))
@@ -68,6 +78,15 @@ class Fragments:
     def errors(self, error: str = "", oob: bool = False) -> str:
         return self._errors.render(error=error, oob=oob)
 
+    def members(self, members: list[Member], oob: bool = False) -> str:
+        return self._members.render(members=members, oob=oob)
+
+    def typing(self, names: list[str], oob: bool = False) -> str:
+        return self._typing.render(names=names, oob=oob)
+
+    def room_list(self, rooms: list[RoomInfo], online: dict[str, int], current: str, oob: bool = False) -> str:
+        return self._room_list.render(rooms=rooms, online=online, room=current, oob=oob)
+
 
 def _escaped(html: str) -> Markup:
     return Markup(html)  # noqa: S704 - only ever our own rendered, autoescaped partials
@@ -76,11 +95,12 @@ def _escaped(html: str) -> Markup:
 class RenderedMessage:
     """One message and its wire renderings; a format is rendered the first time a viewer needs it."""
 
-    __slots__ = ("__dict__", "fragments", "message")
+    __slots__ = ("__dict__", "fragments", "message", "previous")
 
-    def __init__(self, message: Message, fragments: Fragments) -> None:
+    def __init__(self, message: Message, fragments: Fragments, previous: Message | None = None) -> None:
         self.message = message
         self.fragments = fragments
+        self.previous = previous  # seq - 1, when known: the item shows whether it continues that one's group
 
     @property
     def seq(self) -> int:
@@ -89,7 +109,7 @@ class RenderedMessage:
     @cached_property
     def item(self) -> str:
         """The `<li id="msg-N">`, as in the page."""
-        return self.fragments.message(self.message)
+        return self.fragments.message(self.message, self.previous)
 
     @cached_property
     def html(self) -> str:

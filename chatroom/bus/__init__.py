@@ -8,7 +8,7 @@ resync (after it reconnected).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,9 @@ VERSION = 1
 # PostgreSQL's NOTIFY refuses payloads of 8000 bytes or more; past this a message travels by reference.
 MAX_INLINE_BYTES = 7000
 RESYNC = orjson.dumps({"v": VERSION, "type": "resync"}).decode()
+# Not a room's channel (those are "room:<name>"): says the room list changed (activity, people online).
+ROOMS_CHANNEL = "rooms"
+ROOMS_CHANGED = orjson.dumps({"v": VERSION, "type": "rooms"}).decode()
 
 
 class BusUnavailable(Exception):
@@ -31,9 +34,15 @@ class BusUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class BusEvent:
-    type: str  # "message" (with `message`, or only `seq` when sent by reference) or "resync"
+    # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
+    # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`) or "rooms".
+    type: str
     seq: int = 0
     message: Message | None = None
+    room: str = ""
+    uid: str = ""
+    name: str = ""
+    typing: bool = False
 
 
 def channel(room: str) -> str:
@@ -57,14 +66,33 @@ def encode_message(message: Message) -> str:
     return raw.decode()
 
 
+def encode_members(room: str) -> str:
+    return orjson.dumps({"v": VERSION, "type": "members", "room": room}).decode()
+
+
+def encode_typing(room: str, uid: str, name: str, typing: bool) -> str:
+    event = {"v": VERSION, "type": "typing", "room": room, "uid": uid, "name": name, "typing": typing}
+    return orjson.dumps(event).decode()
+
+
 def decode(raw: str) -> BusEvent | None:
     """The event, or None for anything this version does not understand (a newer peer's event)."""
     try:
-        data: dict[str, Any] = orjson.loads(raw)
-        if data.get("v") != VERSION:
+        data: Any = orjson.loads(raw)
+        if not isinstance(data, dict) or data.get("v") != VERSION:
             return None
-        if data["type"] == "resync":
-            return BusEvent("resync")
+        if data["type"] in ("resync", "rooms"):
+            return BusEvent(data["type"])
+        if data["type"] == "members":
+            return BusEvent("members", room=str(data["room"]))
+        if data["type"] == "typing":
+            return BusEvent(
+                "typing",
+                room=str(data["room"]),
+                uid=str(data["uid"]),
+                name=str(data["name"]),
+                typing=bool(data["typing"]),
+            )
         if data["type"] != "message":
             return None
         seq = int(data["seq"])
@@ -96,9 +124,25 @@ class Bus:
     async def publish_message(self, message: Message) -> None:
         await self.broadcast.publish(channel(message.room), encode_message(message))
 
+    async def publish_members(self, room: str) -> None:
+        await self.broadcast.publish(channel(room), encode_members(room))
+
+    async def publish_typing(self, room: str, uid: str, name: str, typing: bool) -> None:
+        await self.broadcast.publish(channel(room), encode_typing(room, uid, name, typing))
+
+    async def publish_rooms_changed(self) -> None:
+        await self.broadcast.publish(ROOMS_CHANNEL, ROOMS_CHANGED)
+
+    def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        return self._subscribe(channel(room))
+
+    def subscribe_rooms(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        """The room list's channel: "rooms" events, and "resync" after the backend reconnected."""
+        return self._subscribe(ROOMS_CHANNEL)
+
     @asynccontextmanager
-    async def subscribe(self, room: str) -> AsyncIterator[AsyncIterator[BusEvent]]:
-        async with self.broadcast.subscribe(channel(room)) as subscriber:
+    async def _subscribe(self, name: str) -> AsyncIterator[AsyncIterator[BusEvent]]:
+        async with self.broadcast.subscribe(name) as subscriber:
 
             async def events() -> AsyncIterator[BusEvent]:
                 async for raw in subscriber:  # type: ignore[union-attr]

@@ -8,25 +8,49 @@ from starlette.websockets import WebSocket
 
 from chatroom.feed import RoomFeed
 from chatroom.outbox import Frame
+from chatroom.ratelimit import RateLimiter
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import Refused, room_name
+
+# Browsers send one typing event per 2 s (hx-trigger throttle); more than this is not a browser.
+TYPING_PER_SECOND = 1.0
+TYPING_BURST = 3
 
 
 class HtmxSocket(RoomSocket):
     transport = "htmx"
 
+    def __init__(self, websocket: WebSocket, room: str) -> None:
+        super().__init__(websocket, room)
+        self._last_sent: object = None
+        self._typing_limit = RateLimiter(TYPING_PER_SECOND, TYPING_BURST)
+
     async def started(self, feed: RoomFeed) -> None:
-        await self.send_text(feed.snapshot())
+        snapshot = feed.snapshot()  # before any await: the outbox has everything after it
+        await self.send_text(snapshot + await self.hub.people_snapshot(self.room, self.outbox))
 
     def encode(self, frames: list[Frame]) -> list[str]:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
         return ["".join(frame.html for frame in frames)]
 
     async def received(self, data: dict[str, Any]) -> None:
+        if "typing" in data:
+            self._typing(data.get("message"))
+            return
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
         if await self.post(data["message"]):
+            self._last_sent = data["message"]
             await self.send_text(self.hub.fragments.accepted)
+
+    def _typing(self, text: object) -> None:
+        """The input changed (htmx throttles it): show "… is typing" to the others, or stop when it is empty."""
+        if self.known is None or not isinstance(text, str):
+            return
+        # A throttled event can trail the message it belongs to: that text was sent, not being typed.
+        if text == self._last_sent or not self._typing_limit.allow("typing"):
+            return
+        self.hub.typed(self.room, self.known, bool(text.strip()))
 
     async def refused(self, refused: Refused) -> None:
         await self.send_text(self.hub.fragments.errors(refused.detail, oob=True))

@@ -53,6 +53,8 @@ class RoomSocket:
         session = websocket.scope.get("session")
         known = from_session(session) if session is not None else None
         self.person = known or guest()
+        self.known = known  # only a session is a person in the room's list of people
+        self.outbox = Outbox(self.hub.settings.outbox_size)
         # Rate limits follow the session, so opening more sockets does not buy more messages.
         self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
 
@@ -62,10 +64,10 @@ class RoomSocket:
             await self.websocket.close(code=1008)  # before accept: the server answers the handshake with 403
             return
         await self.websocket.accept()
-        outbox = Outbox(self.hub.settings.outbox_size)
+        outbox = self.outbox
         code: int | None = None
         try:
-            async with self.hub.watch(self.room, outbox) as feed:
+            async with self.hub.watch(self.room, outbox, self.known) as feed:
                 await self.started(feed)
                 self._log("connect", f"viewers={len(feed.viewers)}")
                 code = await self._serve(outbox)

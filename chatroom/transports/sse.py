@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from chatroom.feed import RoomFeed
 from chatroom.hub import Hub
+from chatroom.identity import from_session
 from chatroom.outbox import Outbox, OutboxOverflow
 
 log = logging.getLogger("chatroom.sse")
@@ -22,12 +23,13 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
     hub: Hub = request.app.state.hub
     last_event_id = request.headers.get("last-event-id", "")
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
+    person = from_session(request.session)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         outbox = Outbox(hub.settings.outbox_size)
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            async with hub.watch(room, outbox) as feed:
+            async with hub.watch(room, outbox, person) as feed:
                 for event in await _catch_up(hub, feed, outbox, last_event_id):
                     yield event
                 while True:
@@ -54,4 +56,6 @@ async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str
         if len(missed) <= REPLAY_LIMIT:
             return [ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed]
     outbox.floor = feed.last_seq
-    return [ServerSentEvent(data=feed.snapshot(), id=str(feed.last_seq))]
+    snapshot = feed.snapshot()  # before any await: the outbox has everything after it
+    people = await hub.people_snapshot(feed.room, outbox)
+    return [ServerSentEvent(data=snapshot + people, id=str(outbox.floor))]

@@ -1,0 +1,226 @@
+"""Who is in each room: this process's connections, published as leases in the store that every process reads.
+
+A person is a session: one entry however many tabs or processes they are connected through.
+Connections without a session (bots, the JSON protocol) are not people and are not listed.
+The process writes what changed in batches (a flood of joins and leaves is one write), renews
+all its leases with one statement every third of the lease, and expires the leases of processes
+that died; every change is announced on the room's bus channel, and each process re-reads the
+room's members (coalesced) and sends the list to the viewers whose list differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatroom.bus import Bus
+from chatroom.identity import Person
+from chatroom.outbox import Outbox
+from chatroom.render import Fragments
+from chatroom.store import Member, MessageStore, StoreUnavailable
+from chatroom.throttle import Throttle
+
+log = logging.getLogger("chatroom.presence")
+
+MEMBERS_REFRESH_SECONDS = 0.2  # a burst of arrivals becomes one members frame per this interval
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A frame that is not a message: members, typing, the room list (`seq` 0, nothing for JSON clients)."""
+
+    html: str
+    seq: int = 0
+    json: str | None = None
+
+
+class Viewer:
+    """A person's connection to a room, and what they were last sent, so unchanged lists are not re-sent."""
+
+    __slots__ = ("members", "members_html", "rooms_html", "uid")
+
+    def __init__(self, uid: str) -> None:
+        self.uid = uid
+        self.members = 0  # how many people they were shown in the room
+        self.members_html = ""
+        self.rooms_html = ""
+
+
+class Presence:
+    def __init__(self, store: MessageStore, bus: Bus, fragments: Fragments, lease_seconds: float) -> None:
+        self.store = store
+        self.bus = bus
+        self.fragments = fragments
+        self.lease = lease_seconds
+        self.process = secrets.token_hex(8)  # a restarted process holds none of its old leases
+        self.viewers: dict[str, dict[Outbox, Viewer]] = {}  # room -> its people's connections here
+        self.on_change: Callable[[], None] = lambda: None  # people online changed somewhere
+        self._connections: dict[tuple[str, str], int] = {}  # (room, uid) -> connections here
+        self._names: dict[tuple[str, str], str] = {}  # (room, uid) -> name: the leases we want
+        self._written: dict[tuple[str, str], str] = {}  # the leases the store holds for us
+        self._seen: dict[tuple[str, str], int] = {}  # (uid, room) -> seq to record as read
+        self._members: dict[str, list[Member]] = {}  # room -> its people, as last read
+        self._refresh: dict[str, Throttle] = {}
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._lease_loop())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *(t.stop() for t in self._refresh.values()), return_exceptions=True)
+        with contextlib.suppress(StoreUnavailable):
+            await self._flush()
+            for room in await self.store.forget(self.process):
+                await self._announce(room, refresh=False)
+
+    async def arrive(self, room: str, person: Person, outbox: Outbox) -> Viewer:
+        """A person's connection joined the room; their viewer starts with the members list they will be sent."""
+        self.start()
+        key = (room, person.uid)
+        self._connections[key] = self._connections.get(key, 0) + 1
+        self._names[key] = person.name
+        self._dirty.set()
+        viewer = Viewer(person.uid)
+        self.viewers.setdefault(room, {})[outbox] = viewer
+        members = await self.members(room)
+        if all(m.uid != person.uid for m in members):  # the store has not heard of them yet
+            members = sorted([*members, Member(person.uid, person.name)], key=_order)
+        viewer.members = len(members)
+        viewer.members_html = self.fragments.members(members, oob=True)
+        return viewer
+
+    def leave(self, room: str, uid: str, outbox: Outbox, seen_seq: int) -> None:
+        key = (room, uid)
+        remaining = self._connections.get(key, 0) - 1
+        if remaining > 0:
+            self._connections[key] = remaining
+        else:
+            self._connections.pop(key, None)
+            self._names.pop(key, None)
+        self._seen[(uid, room)] = max(seen_seq, self._seen.get((uid, room), 0))
+        room_viewers = self.viewers.get(room, {})
+        room_viewers.pop(outbox, None)
+        if not room_viewers:
+            self.viewers.pop(room, None)
+            self._members.pop(room, None)
+            throttle = self._refresh.pop(room, None)
+            if throttle is not None:
+                asyncio.get_running_loop().create_task(throttle.stop())
+        self._dirty.set()
+
+    async def rename(self, uid: str, name: str) -> None:
+        """A person chose a new name: every room they are in, in any process, shows it."""
+        for key in self._names:
+            if key[1] == uid:
+                self._names[key] = name
+        self._dirty.set()
+        for room in await self.store.rename(uid, name):
+            await self._announce(room)
+
+    async def members(self, room: str) -> list[Member]:
+        members = self._members.get(room)
+        if members is None:
+            try:
+                members = await self.store.members(room, _now_us())
+            except StoreUnavailable:
+                return []
+            if room in self.viewers:
+                self._members[room] = members
+        return members
+
+    def refresh(self, room: str) -> None:
+        """The room's people changed (said the bus): re-read them, soon, once however often this is called."""
+        if room not in self.viewers:
+            return
+        throttle = self._refresh.get(room)
+        if throttle is None:
+            throttle = self._refresh[room] = Throttle(MEMBERS_REFRESH_SECONDS, lambda: self._send_members(room))
+        throttle()
+
+    async def _send_members(self, room: str) -> None:
+        members = await self.store.members(room, _now_us())
+        if room not in self.viewers:
+            return
+        self._members[room] = members
+        html = self.fragments.members(members, oob=True)
+        for outbox, viewer in self.viewers[room].items():
+            if viewer.members_html != html:
+                viewer.members = len(members)
+                viewer.members_html = html
+                outbox.offer(Signal(html))
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                rooms = await self._flush()
+            except StoreUnavailable as exc:
+                log.warning("presence not written, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+                self._dirty.set()
+                continue
+            for room in rooms:
+                await self._announce(room)
+
+    async def _flush(self) -> set[str]:
+        """Write the leases that changed since the last write; the rooms whose people changed."""
+        wanted = dict(self._names)
+        entering = [(room, uid, name) for (room, uid), name in wanted.items() if self._written.get((room, uid)) != name]
+        leaving = [key for key in self._written if key not in wanted]
+        seen, self._seen = self._seen, {}
+        try:
+            if entering:
+                await self.store.enter(self.process, entering, _now_us() + int(self.lease * 1_000_000))
+            if leaving:
+                await self.store.leave(self.process, leaving)
+            if seen:
+                await self.store.mark_read([(uid, room, seq) for (uid, room), seq in seen.items()])
+        except StoreUnavailable:
+            for key, seq in seen.items():
+                self._seen[key] = max(seq, self._seen.get(key, 0))
+            raise
+        for room, uid, name in entering:
+            self._written[(room, uid)] = name
+        for key in leaving:
+            self._written.pop(key, None)
+        return {room for room, _, _ in entering} | {room for room, _ in leaving}
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                held = await self.store.renew(self.process, _now_us() + int(self.lease * 1_000_000))
+                if held < len(self._written):  # another process expired ours (we stalled): write them again
+                    self._written.clear()
+                    self._dirty.set()
+                for room in await self.store.expire(_now_us()):
+                    await self._announce(room)
+            except StoreUnavailable as exc:
+                log.warning("presence leases not renewed: %s", exc)
+
+    async def _announce(self, room: str, refresh: bool = True) -> None:
+        try:
+            await self.bus.publish_members(room)
+        except Exception as exc:  # the bus is down: at least this process's viewers see it
+            log.warning("presence not announced room=%s: %r", room, exc)
+            if refresh:
+                self.refresh(room)
+        self.on_change()
+
+
+def _order(member: Member) -> tuple[str, str, str]:
+    return (member.name.lower(), member.name, member.uid)
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)

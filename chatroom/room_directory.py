@@ -1,0 +1,98 @@
+"""The live room list: the most active rooms, by name, with the number of people in each.
+
+Any change (a message, someone arriving or leaving) is announced on the bus's "rooms" channel, at
+most once a second per process; every process then re-reads the list (again at most once a
+second) and sends it to the people viewing a room here whose list differs. Unread marks are
+per-viewer CSS over the list's `data-seq` (see the room page), so the list is rendered once per
+room here, not per viewer; the viewer's own room leaves out its `data-seq`, so messages in the
+room one is reading don't re-send the list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from chatroom.bus import Bus
+from chatroom.presence import Presence, Signal, Viewer
+from chatroom.render import Fragments
+from chatroom.store import MessageStore, RoomInfo, StoreUnavailable
+from chatroom.throttle import Throttle
+
+log = logging.getLogger("chatroom.rooms")
+
+LISTED = 50
+INTERVAL_SECONDS = 1.0
+
+
+class RoomDirectory:
+    def __init__(self, store: MessageStore, bus: Bus, fragments: Fragments, presence: Presence) -> None:
+        self.store = store
+        self.bus = bus
+        self.fragments = fragments
+        self.presence = presence
+        self.touch = Throttle(INTERVAL_SECONDS, self._announce)  # something in the list changed here
+        self.changed = Throttle(INTERVAL_SECONDS, self._send)  # something changed in some process
+        self._listing: tuple[list[RoomInfo], dict[str, int]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.touch.stop()
+        await self.changed.stop()
+
+    async def listing(self) -> tuple[list[RoomInfo], dict[str, int]]:
+        """The listed rooms, by name, and the people online in each."""
+        rooms = await self.store.rooms(LISTED)
+        online = await self.store.online_counts(_now_us())
+        return sorted(rooms, key=lambda r: r.name), online
+
+    async def first_list(self, room: str, viewer: Viewer | None) -> str:
+        """The list a viewer arriving in `room` is sent, counting them in already."""
+        try:
+            rooms, online = self._listing or await self.listing()
+        except StoreUnavailable:
+            return ""
+        if viewer is not None:  # the count they see agrees with the list of people they see
+            online = {**online, room: viewer.members}
+        html = self.fragments.room_list(rooms, online, room, oob=True)
+        if viewer is not None:
+            viewer.rooms_html = html
+        return html
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe_rooms() as events:
+                    async for _ in events:
+                        self.changed()
+            except Exception as exc:
+                log.warning("room list not following the bus, retrying: %r", exc)
+            await asyncio.sleep(1.0)
+
+    async def _announce(self) -> None:
+        try:
+            await self.bus.publish_rooms_changed()
+        except Exception as exc:  # the bus is down: this process's viewers at least
+            log.info("room list change not announced: %r", exc)
+            self.changed()
+
+    async def _send(self) -> None:
+        self._listing = rooms, online = await self.listing()
+        for room, viewers in list(self.presence.viewers.items()):
+            html = self.fragments.room_list(rooms, online, room, oob=True)
+            for outbox, viewer in viewers.items():
+                if viewer.rooms_html != html:
+                    viewer.rooms_html = html
+                    outbox.offer(Signal(html))
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
