@@ -33,7 +33,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("transport", ["ws", "sse"])
 def test_two_people_see_one_conversation_in_the_same_order(people: Callable[..., Person], transport: str) -> None:
-    room = "standup" if transport == "ws" else "standup-sse"
+    room = "lobby" if transport == "ws" else "lobby-sse"  # the WebSocket one is the README's picture of #lobby
     alice, bob = people("Alice"), people("Bob")
     alice.enter(room, transport)
     bob.enter(room, transport)
