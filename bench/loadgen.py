@@ -243,6 +243,9 @@ class User:
         except Exception as exc:  # refused, reset, timed out, bad status: all count as a failure
             self.failures.append(type(exc).__name__)
             return False
+        except asyncio.CancelledError:
+            self.failures.append("GaveUp")  # the scenario's own deadline passed mid-handshake
+            raise
 
     def on_message(self, data: bytes) -> None:
         at = now_ns()
@@ -255,10 +258,13 @@ class User:
             else:
                 self.other_frames += 1
             return
+        tally = self.gen.tally
+        if tally is None:  # between send phases (e.g. presence frames while a room fills): no scan
+            self.other_frames += 1
+            return
         found = find_tokens(data)
         if found:
-            tally = self.gen.tally
-            if tally is not None and (not self.htmx or SNAPSHOT_MARK not in data):
+            if not self.htmx or SNAPSHOT_MARK not in data:
                 if len(found) == 1:  # inline Tally.record for the common case
                     i = int(found[0][0]) - tally.base
                     if 0 <= i < len(tally.counts):

@@ -8,6 +8,7 @@ import math
 import os
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,6 +206,13 @@ async def idle(spec: ServerSpec, target: Target, settings: Settings) -> dict[str
         return result
 
 
+def failure_kinds(users: list[User]) -> dict[str, int]:
+    """Why connection attempts failed (a client may fail, retry and succeed)."""
+    kinds = Counter(kind for u in users for kind in u.failures)
+    kinds["NoFirstFrame"] = sum(1 for u in users if u.conn is not None and not u.ready_ns)
+    return {kind: n for kind, n in kinds.items() if n}
+
+
 def _spread(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50_s": math.nan, "p99_s": math.nan, "max_s": math.nan}
@@ -230,6 +238,7 @@ async def connect_storm(spec: ServerSpec, target: Target, settings: Settings) ->
             "clients": n,
             "ready": len(times),
             "failed": n - len(times),
+            "failures": failure_kinds(users),
             **_spread(times),
             "all_ready_s": max(times) if len(times) == n else math.inf,
         }
@@ -267,6 +276,7 @@ async def reconnect_storm(spec: ServerSpec, target: Target, settings: Settings) 
             "connected_before": len(connected),
             "resynced": len(times),
             "failed": n - len(times),
+            "failures": failure_kinds(users),
             "stop_s": (stopped - start) / 1e9,
             "restart_s": (up - start) / 1e9,
             **_spread(times),
