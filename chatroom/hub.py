@@ -28,6 +28,10 @@ FEED_LINGER_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 10.0
 
 
+def not_stored() -> Refused:
+    return Refused("store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment.")
+
+
 class FeedUnavailable(Exception):
     """The room's feed could not load its history in time (the store is down); try again later."""
 
@@ -148,6 +152,8 @@ class Hub:
         else:
             members = self.fragments.members(await self.presence.members(room), oob=True)
         typing = self.typing.html_for(room, viewer.uid if viewer else None)
+        if viewer is not None:
+            viewer.typing_html = typing
         return members + typing + await self.directory.first_list(room, viewer)
 
     def typed(self, room: str, person: Person, typing: bool) -> None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from chatroom.hub import Hub
+from chatroom.hub import Hub, not_stored
 from chatroom.identity import Person, ensure_person, remember
 from chatroom.origins import origin_allowed
 from chatroom.store import RoomInfo, StoreUnavailable
@@ -25,7 +25,6 @@ log = logging.getLogger("chatroom.pages")
 
 LOBBY = "lobby"
 ROOM_PATH = re.compile(r"/rooms/([a-z0-9_-]{1,50})")
-REFUSAL_STATUS = {"rate_limited": 429, "store_unavailable": 503}
 
 
 async def lobby(request: Request) -> Response:
@@ -82,19 +81,17 @@ async def post_message(request: Request) -> Response:
     htmx = request.headers.get("hx-request") == "true"
     fragments = _hub(request).fragments
     try:
-        try:
-            await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}")
-        except StoreUnavailable as exc:
-            raise Refused(
-                "store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment."
-            ) from exc
+        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}")
+    except StoreUnavailable:
+        log.error("store failed transport=http room=%s who=%s", room, me.name)
+        if not htmx:
+            raise  # the 503 page
+        return HTMLResponse(fragments.errors(not_stored().detail), 503)
     except Refused as refused:
-        status = REFUSAL_STATUS.get(refused.code, 422)
+        status = 429 if refused.code == "rate_limited" else 422
         log.info("refused transport=http room=%s who=%s reason=%s", room, me.name, refused.code)
         if htmx:
             return HTMLResponse(fragments.errors(refused.detail), status)
-        if refused.code == "store_unavailable":
-            raise
         return await _room_page(request, room, status, error=refused.detail, value=form.get("message", ""))
     if htmx:
         return HTMLResponse(_send_form(request, room) + fragments.errors(oob=True))

@@ -209,7 +209,7 @@ class SQLiteStore:
     async def _call(self, work: Callable[..., T], *args: object) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
 

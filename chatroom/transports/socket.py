@@ -12,7 +12,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatroom.feed import RoomFeed
-from chatroom.hub import FeedUnavailable, Hub
+from chatroom.hub import FeedUnavailable, Hub, not_stored
 from chatroom.identity import from_session, guest
 from chatroom.origins import origin_allowed
 from chatroom.outbox import Frame, Outbox
@@ -25,7 +25,6 @@ MAX_FRAME_BYTES = 64 * 1024
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TIMEOUT_SECONDS = 5.0
-STORE_DOWN = Refused("store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment.")
 
 _connection_ids = itertools.count(1)
 
@@ -144,7 +143,7 @@ class RoomSocket:
             return await asyncio.shield(self.hub.post(self.room, self.person, text, self.sender)) is not None
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s: %s", self.room, self.person.name, exc)
-            raise STORE_DOWN from exc
+            raise not_stored() from exc
 
     async def send_text(self, text: str) -> None:
         await self.websocket.send_text(text)
