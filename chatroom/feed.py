@@ -52,6 +52,11 @@ class RoomFeed:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def snapshot_for(self, outbox: Outbox) -> str:
+        """The snapshot, and from now on `outbox` passes on only the messages that came after it."""
+        outbox.floor = self.last_seq
+        return self.snapshot()
+
     def snapshot(self) -> str:
         """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""
         if self._snapshot is None:

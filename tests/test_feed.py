@@ -173,3 +173,23 @@ def test_a_viewer_that_falls_behind_is_dropped(tmp_path: Path) -> None:
             assert len(feed.viewers) == 2, "the transport closes it (1013) and leaves the room"
 
     run(tmp_path, scenario)
+
+
+def test_a_message_arriving_while_a_viewer_joins_is_shown_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
+        await hub.post("r", ANN, "before", "s")
+        real_members = hub.presence.members
+
+        async def members_while_someone_posts(room: str) -> list[object]:
+            await hub.post("r", ANN, "during the join", "s")  # delivered between registration and snapshot
+            return await real_members(room)
+
+        monkeypatch.setattr(hub.presence, "members", members_while_someone_posts)
+        outbox = Outbox(10)
+        async with hub.watch("r", outbox, Person("u-bob", "bob")) as feed:
+            snapshot = feed.snapshot_for(outbox)
+            assert 'id="msg-2"' in snapshot
+            await hub.post("r", ANN, "after", "s")
+            assert await seqs(outbox, 1) == [3], "message 2 is in the snapshot, so not sent again"
+
+    run(tmp_path, scenario)

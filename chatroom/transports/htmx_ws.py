@@ -26,7 +26,7 @@ class HtmxSocket(RoomSocket):
         self._typing_limit = RateLimiter(TYPING_PER_SECOND, TYPING_BURST)
 
     async def started(self, feed: RoomFeed) -> None:
-        snapshot = feed.snapshot()  # before any await: the outbox has everything after it
+        snapshot = feed.snapshot_for(self.outbox)
         await self.send_text(snapshot + await self.hub.people_snapshot(self.room, self.outbox))
 
     def encode(self, frames: list[Frame]) -> list[str]:

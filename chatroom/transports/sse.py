@@ -49,13 +49,13 @@ async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str
     if 0 <= seen <= feed.last_seq:
         recent = list(feed.recent)
         if (recent and seen >= recent[0].seq - 1) or seen == feed.last_seq:
-            missed = [m for m in recent if m.seq > seen]  # the outbox's floor is this feed's last_seq already
+            missed = [m for m in recent if m.seq > seen]
+            outbox.floor = feed.last_seq
         else:
             missed = await hub.messages_after(feed.room, seen, REPLAY_LIMIT + 1)
             outbox.floor = max(outbox.floor, missed[-1].seq if missed else seen)
         if len(missed) <= REPLAY_LIMIT:
             return [ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed]
-    outbox.floor = feed.last_seq
-    snapshot = feed.snapshot()  # before any await: the outbox has everything after it
+    snapshot = feed.snapshot_for(outbox)
     people = await hub.people_snapshot(feed.room, outbox)
     return [ServerSentEvent(data=snapshot + people, id=str(outbox.floor))]
