@@ -43,6 +43,7 @@ BASE_ENV = {
     "RATE_LIMIT_BURST": "100",
 }
 WAIT = 10_000  # ms: generous for a shared 2-core machine; a passing expectation returns at once
+expect.set_options(timeout=WAIT)
 
 
 @pytest.fixture(scope="session")
