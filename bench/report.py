@@ -27,6 +27,7 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
         ("best_deliveries_per_s", "best deliveries/s", ",.0f"),
         ("best_rate", "at messages/s", ".1f"),
         ("p99_ms", "p99 ms there", ".1f"),
+        ("peak_lossless_per_s", "peak deliveries/s with no loss (any p99)", ",.0f"),
         ("cpu_pct", "server CPU %", ".0f"),
         ("gen_cpu_pct", "generator CPU %", ".0f"),
         ("others_core0_pct", "others on server core %", ".0f"),
@@ -166,12 +167,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"- fan-out: {s['fanout_rate']} messages/s in total from {s['senders']} senders for {s['duration']} s, "
         f"drain {s['drain']} s; lost = not delivered by then",
         f"- max sustainable: {s['ramp_clients']} clients, {s['ramp_duration']} s steps, rate doubled from "
-        f"{s['ramp_start']}/s then bisected; passes while p99 <= {s['p99_limit_ms']} ms and nothing is lost",
+        f"{s['ramp_start']}/s (halved if that fails) then bisected {s['ramp_refine']} times; "
+        f"passes while p99 <= {s['p99_limit_ms']} ms and nothing is lost",
         "",
         "Servers:",
         "",
     ]
-    out += [f"- **{name}**: `{cmd}`" for name, cmd in results["servers"].items()]
+    out += [f"- **{name}**: {line}" for name, line in results["servers"].items()]
     check = targets_check(results)
     if check:
         out += ["", "## Issue 5 targets (product)", "", *check]

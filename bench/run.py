@@ -48,6 +48,7 @@ QUICK = dict(
     ramp_clients=200,
     ramp_start=5.0,
     ramp_refine=0,
+    ramp_min=1.0,
     ramp_duration=1.5,
     ramp_max=2000.0,
     idle_levels=(200, 1000),
@@ -84,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quiet-wait",
         type=float,
         help="before each measurement, wait up to this many seconds for both cores to be idle "
-        "(default 90, quick 5; 0: never wait)",
+        "(default 20, quick 5; 0: never wait)",
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write latest.md/json and latency.png")
     return p.parse_args(argv)
@@ -196,7 +197,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if any(TARGETS[t].server == "channels" for t in targets):
         ensure_channels_venv()
     steps = plan(chosen, targets, s)
-    quiet = args.quiet_wait if args.quiet_wait is not None else (5.0 if args.quick or args.self_check else 90.0)
+    quiet = args.quiet_wait if args.quiet_wait is not None else (5.0 if args.quick or args.self_check else 20.0)
     used = {TARGETS[t].server for _, _, _, _, ts in steps for t in ts}
     results: dict[str, Any] = {
         "started": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -205,7 +206,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start",
         "runs": runs,
         "settings": asdict(s),
-        "servers": {name: available[name].note or available[name].command for name in sorted(used)},
+        "servers": {name: server_line(available[name]) for name in sorted(used)},
         "scenarios": {key: {"kind": kind, "clients": c, "runs": {t: [] for t in ts}} for key, kind, c, _, ts in steps},
     }
     for run in range(runs):
@@ -225,6 +226,10 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 results["scenarios"][key]["runs"][name].append(figures)
                 print("bench:   " + summary_line(figures), file=sys.stderr, flush=True)
     return results
+
+
+def server_line(spec: ServerSpec) -> str:
+    return f"`{spec.command}`" + (f" ({spec.note})" if spec.note else "")
 
 
 def summary_line(f: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from bench.loadgen import Endpoint, Generator, User
 from bench.servers import Server, ServerSpec, Target, Usage
 
 PAD = "the quick brown fox jumps over the lazy dog"
+MIN_STEP_MESSAGES = 3  # a ramp step at a low rate lasts long enough to send this many
 HISTORY = 50  # messages in the room before a storm, so every snapshot is a full one
 _rooms = itertools.count()
 
@@ -30,7 +31,8 @@ class Settings:
     ramp_clients: int = 1000
     ramp_start: float = 2.0
     ramp_max: float = 1000.0
-    ramp_refine: int = 2
+    ramp_min: float = 0.25
+    ramp_refine: int = 3
     ramp_duration: float = 4.0
     p99_limit_ms: float = 250.0
     idle_levels: tuple[int, ...] = (1000, 5000, 10000)
@@ -138,7 +140,10 @@ def passes(step: dict[str, Any], settings: Settings) -> bool:
 
 
 async def max_sustainable(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:
-    """Double the rate until p99 > limit or any loss, then bisect; best deliveries/s that passed."""
+    """Double the rate until p99 > limit or any loss, then bisect; best deliveries/s that passed.
+
+    A server that fails the first step is ramped down instead (halving, to `ramp_min`).
+    """
     s = settings
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
@@ -148,22 +153,25 @@ async def max_sustainable(spec: ServerSpec, target: Target, settings: Settings) 
     session = Session(spec, target, settings)
     await session.__aenter__()
     try:
-        while rate <= s.ramp_max:
-            step = await fanout_step(session, s.ramp_clients, rate, s.ramp_duration)
+        while s.ramp_min <= rate <= s.ramp_max:
+            duration = max(s.ramp_duration, MIN_STEP_MESSAGES / rate)
+            step = await fanout_step(session, s.ramp_clients, rate, duration)
             step["passed"] = passes(step, s)
             steps.append(step)
             if step["passed"]:
-                good = rate
+                good = max(good, rate)
                 if best is None or step["deliveries_per_s"] > best["deliveries_per_s"]:
                     best = step
             else:
-                bad = rate
+                bad = min(bad, rate)
                 await session.server.stop()  # a backlog must not leak into the next step
                 session.server.start()
                 await session.server.ready()
             if bad == math.inf:
                 rate *= 2
-            elif refinements < s.ramp_refine and good > 0:
+            elif good == 0:
+                rate /= 2
+            elif refinements < s.ramp_refine:
                 refinements += 1
                 rate = math.sqrt(good * bad)
             else:
@@ -174,6 +182,8 @@ async def max_sustainable(spec: ServerSpec, target: Target, settings: Settings) 
     return {
         "best_deliveries_per_s": figures["deliveries_per_s"],
         "best_rate": figures["rate"],
+        # What it can push through at all, however late: the only figure for a server that never passes.
+        "peak_lossless_per_s": max((st["deliveries_per_s"] for st in steps if st["lost"] == 0), default=0.0),
         "p50_ms": figures.get("p50_ms", math.nan),
         "p99_ms": figures["p99_ms"],
         "cpu_pct": figures.get("cpu_pct", math.nan),

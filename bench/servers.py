@@ -90,7 +90,8 @@ def product_spec() -> ServerSpec | None:
     line = procfile_web_line()
     if line is None or not (ROOT / "chatroom").exists():
         return None
-    return ServerSpec("product", _local_only(line), ROOT, "/healthz", dict(PRODUCT_ENV), note=f"Procfile: {line}")
+    env = dict(PRODUCT_ENV)
+    return ServerSpec("product", _local_only(line), ROOT, "/healthz", env, note="the Procfile's web: line")
 
 
 def bare_spec() -> ServerSpec:
@@ -101,9 +102,9 @@ def bare_spec() -> ServerSpec:
         if app:
             command = (line or "")[: app.start()] + "bench.peers.bare:app" + (line or "")[app.end() :]
             command = re.sub(r"\s--factory\b", "", command)
-            return ServerSpec("bare", _local_only(command), ROOT, "/healthz", note="product's uvicorn flags")
+            return ServerSpec("bare", _local_only(command), ROOT, "/healthz", note="the product's uvicorn flags")
     command = "uvicorn bench.peers.bare:app --host 127.0.0.1 --port $PORT"
-    return ServerSpec("bare", command, ROOT, "/healthz", note="uvicorn defaults (no uvicorn Procfile line)")
+    return ServerSpec("bare", command, ROOT, "/healthz", note="uvicorn defaults: the Procfile runs no uvicorn")
 
 
 def channels_spec() -> ServerSpec:
