@@ -33,6 +33,7 @@ TEXT = WSMsgType.TEXT
 find_tokens = TOKEN.findall
 HTMX_HEADERS = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Source": "form#send-form"}
 now_ns = time.monotonic_ns
+USE_AIOFASTNET: bool | None = None  # picows's default: aiofastnet's transports when installed
 
 
 class Deflate:
@@ -62,9 +63,12 @@ class Deflate:
         return cls(params)
 
     def decompress(self, data: bytes) -> bytes:
-        if self.server_reset:
+        # One decoder serves even with server_no_context_takeover: a message made by a fresh
+        # compressor never refers back to older bytes, and each ends on a block boundary.
+        out = self.decoder.decompress(data + DEFLATE_TAIL)
+        if self.decoder.eof:  # the sender closed its stream (BFINAL): the next message starts a new one
             self.decoder = zlib.decompressobj(wbits=self.server_bits)
-        return self.decoder.decompress(data + DEFLATE_TAIL)
+        return out
 
     def compress(self, data: bytes) -> bytes:
         if self.client_reset:
@@ -121,6 +125,8 @@ class Tally:
 
 class Connection(WSListener):
     """One WebSocket connection of a user; its frame callback is the generator's hot path."""
+
+    __slots__ = ("compressed", "deflate", "parts", "transport", "user")
 
     def __init__(self, user: User, deflate: Deflate | None) -> None:
         self.user = user
@@ -200,6 +206,11 @@ class Endpoint:
 class User:
     """A person in a room: one connection at a time, reconnecting the way htmx 4's hx-ws does."""
 
+    __slots__ = (
+        "attempt_ns", "close_codes", "conn", "connections", "endpoint", "errors", "failures", "first_ready_ns",
+        "frames", "gen", "headers", "htmx", "mark", "other_frames", "ready_ns", "reconnect", "source",
+    )  # fmt: skip
+
     def __init__(self, gen: Generator, idx: int, endpoint: Endpoint) -> None:
         self.gen = gen
         self.endpoint = endpoint
@@ -238,6 +249,7 @@ class User:
                 websocket_handshake_timeout=timeout,
                 enable_auto_pong=True,
                 local_addr=(self.source, 0),
+                use_aiofastnet=USE_AIOFASTNET,
             )
             return True
         except Exception as exc:  # refused, reset, timed out, bad status: all count as a failure
