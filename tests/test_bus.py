@@ -13,6 +13,7 @@ import pytest
 from broadcaster import Event
 
 from chatroom.bus import RESYNC, Bus, BusUnavailable
+from chatroom.bus.redis import RedisBackend
 from tests.integration.servers import PostgresServer, RedisServer, postgres_or_skip
 
 pytestmark = pytest.mark.anyio
@@ -178,6 +179,28 @@ async def test_long_outage_fails_publish_fast_and_recovers_with_one_log_line_eac
         assert await take(lobby) == ["after"]
     lines = [(r.levelname, r.getMessage().split(":")[1].split("(")[0].strip()) for r in caplog.records]
     assert lines == [("ERROR", "down"), ("WARNING", "recovered; resyncing 1 channel")]
+
+
+async def test_a_server_that_stops_answering_is_given_up_and_reconnected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RedisBackend, "heartbeat", 0.3)
+    server = RedisServer()
+    server.start()
+    bus = Bus(server.url)
+    await bus.connect()
+    try:
+        async with subscribed(bus, LOBBY) as lobby:
+            server.pause()  # the connection stays open, so only the missing PING answers tell
+            await asyncio.sleep(2.0)
+            with pytest.raises(BusUnavailable):
+                await bus.ping()
+            server.resume()
+            assert await take(lobby, timeout=10) == [RESYNC]
+            await wait_until_up(bus)
+            await bus.broadcast.publish(LOBBY, "after")
+            assert await take(lobby) == ["after"]
+    finally:
+        await bus.disconnect()
+        server.remove()
 
 
 async def test_a_channel_subscribed_during_an_outage_is_resynced_when_back(bus: Bus, server: Server) -> None:

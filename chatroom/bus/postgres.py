@@ -14,13 +14,13 @@ import asyncpg
 
 from chatroom.bus.resilient import ResilientBackend
 
-HEARTBEAT = 5.0  # seconds between checks that the LISTEN connection still answers
 CONNECT_TIMEOUT = 2.0
 
 
 class PostgresBackend(ResilientBackend):
     name = "postgres"
     errors = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+    heartbeat = 5.0  # seconds between checks that the LISTEN connection still answers
 
     def __init__(self, url: str, publishers: int = 3) -> None:
         super().__init__(url)
@@ -69,10 +69,10 @@ class PostgresBackend(ResilientBackend):
             await self.came_up()
             while not lost.is_set():
                 try:
-                    await asyncio.wait_for(lost.wait(), HEARTBEAT)
+                    await asyncio.wait_for(lost.wait(), self.heartbeat)
                 except TimeoutError:
                     async with self._lock:
-                        await listener.fetchval("SELECT 1", timeout=HEARTBEAT)
+                        await listener.fetchval("SELECT 1", timeout=self.heartbeat)
             raise ConnectionError("the LISTEN connection was closed")
         finally:
             async with self._lock:

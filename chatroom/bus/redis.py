@@ -21,7 +21,6 @@ from redis.retry import Retry
 from chatroom.bus.resilient import ResilientBackend
 
 CONTROL = "chatroom:bus"  # always subscribed, so the connection is in pub/sub mode and answers PINGs as messages
-HEARTBEAT = 5.0  # seconds of silence before a PING; three times that without an answer is a dead connection
 CONFIRM_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 2.0
 
@@ -29,6 +28,7 @@ CONNECT_TIMEOUT = 2.0
 class RedisBackend(ResilientBackend):
     name = "redis"
     errors = (RedisError, OSError)
+    heartbeat = 5.0  # seconds of silence before a PING; three times that without an answer is a dead connection
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -80,12 +80,12 @@ class RedisBackend(ResilientBackend):
         clock = asyncio.get_running_loop().time
         heard = pinged = clock()
         while True:
-            message: dict[str, Any] | None = await pubsub.get_message(timeout=1.0)
+            message: dict[str, Any] | None = await pubsub.get_message(timeout=min(1.0, self.heartbeat))
             now = clock()
             if message is None:
-                if now - heard > 3 * HEARTBEAT:
+                if now - heard > 3 * self.heartbeat:
                     raise ConnectionError(f"no answer from Redis for {now - heard:.0f} s")
-                if now - heard > HEARTBEAT and now - pinged > HEARTBEAT:
+                if now - heard > self.heartbeat and now - pinged > self.heartbeat:
                     await pubsub.ping()
                     pinged = now
                 continue

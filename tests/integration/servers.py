@@ -92,6 +92,15 @@ class RedisServer:
             self._process.wait()
             self._process = None
 
+    def pause(self) -> None:
+        """Freeze the server: connections stay open but nothing answers, as in a network partition."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def remove(self) -> None:
         self.stop()
         if self._certs is not None:
