@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from websockets.sync.client import connect
 
 from tests.integration.servers import ROOT, AppServer
@@ -51,6 +51,19 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (never `playwright install`)", pytrace=False)
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": LAUNCH_ARGS}
+
+
+@pytest.fixture(scope="package")
+def chromium(browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    """One browser for the e2e tests, stopped after the last of them.
+
+    Not pytest-playwright's session-wide `browser`: Playwright's sync API marks an asyncio loop as running in the
+    main thread for as long as it lives, and every asyncio test collected after tests/e2e would then fail.
+    """
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**browser_type_launch_args)
+        yield browser
+        browser.close()
 
 
 class LiveServer:
@@ -197,7 +210,7 @@ class Person:
 
 
 @pytest.fixture
-def people(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Person]]:
+def people(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Person]]:
     """people(name) -> a Person in a fresh browser context on the module's server (or `server`).
 
     `name` None keeps the guest name the site gives.
@@ -206,7 +219,7 @@ def people(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callabl
 
     def make(name: str | None, server: LiveServer | None = None, **context_args: Any) -> Person:
         server = server or request.getfixturevalue("live_server")
-        context = browser.new_context(**{"viewport": {"width": 900, "height": 600}, **context_args})
+        context = chromium.new_context(**{"viewport": {"width": 900, "height": 600}, **context_args})
         contexts.append(context)
         person = Person(context.new_page(), server)
         if name is not None:
