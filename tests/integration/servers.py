@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's PostgreSQL, whichever major version the machine has (the newest, if several).
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/usr/bin"))
 ROOT = Path(__file__).resolve().parents[2]
 
 
