@@ -42,13 +42,14 @@ class Signal:
 class Viewer:
     """A person's connection to a room, and what they were last sent, so unchanged lists are not re-sent."""
 
-    __slots__ = ("members", "members_html", "rooms_html", "uid")
+    __slots__ = ("members", "members_html", "rooms_html", "typing_html", "uid")
 
     def __init__(self, uid: str) -> None:
         self.uid = uid
         self.members = 0  # how many people they were shown in the room
         self.members_html = ""
         self.rooms_html = ""
+        self.typing_html = ""
 
 
 class Presence:

@@ -77,11 +77,14 @@ class TypingIndicator:
         if not viewers:
             return
         typists = self._typists.get(room, {})
-        everyone = Signal(self.html_for(room, None))
+        everyone = self.html_for(room, None)
         # The people typing see the others only; everyone else shares one rendering.
-        own = {uid: Signal(self.html_for(room, uid)) for uid in typists}
+        own = {uid: self.html_for(room, uid) for uid in typists}
         for outbox, viewer in viewers.items():
-            outbox.offer(own.get(viewer.uid, everyone))
+            html = own.get(viewer.uid, everyone)
+            if viewer.typing_html != html:
+                viewer.typing_html = html
+                outbox.offer(Signal(html))
 
     async def _publish(self, room: str, uid: str, name: str, typing: bool) -> None:
         try:
