@@ -93,11 +93,15 @@ class Hub:
 
     async def history_around(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
         """A page of history with message `seq` in its middle (a permalink), and the first `seq` on it."""
-        half = self.settings.history_limit // 2
-        before = await self.store.before(room, seq, half + 1)
-        after = await self.store.after(room, seq - 1, self.settings.history_limit - half)
-        around = _rendered(before + after, self.fragments)
-        around = around[1:] if len(before) > half else around
+        limit = self.settings.history_limit
+        before = await self.store.before(room, seq, limit + 1)
+        after = await self.store.after(room, seq - 1, limit)
+        # Centred where there is history on both sides; a full page near either end.
+        shown_before = min(len(before), max(limit // 2, limit - len(after)))
+        shown_after = min(len(after), limit - shown_before)
+        context = before[-shown_before - 1 :] if len(before) > shown_before else before
+        around = _rendered(context + after[:shown_after], self.fragments)
+        around = around[1:] if len(before) > shown_before else around
         return around, (around[0].seq if around else 1)
 
     async def messages_after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
