@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/rooms/{room}", pages.room),
         Route("/rooms/{room}/messages", pages.older_messages, methods=["GET"]),
         Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
+        Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         WebSocketRoute("/rooms/{room}/ws", htmx_socket),
         WebSocketRoute("/ws/socket-server/", seed_socket),

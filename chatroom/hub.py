@@ -50,6 +50,8 @@ class Hub:
         self.typing = TypingIndicator(bus, fragments, self.presence)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
         self.presence.on_change = self.directory.touch
+        # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
+        self.typing_limiter = RateLimiter(1.0, 3)
 
     async def close(self) -> None:
         await self.directory.close()

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 
 from chatroom.hub import Hub, not_stored
-from chatroom.identity import Person, ensure_person, remember
+from chatroom.identity import Person, ensure_person, from_session, remember
 from chatroom.origins import origin_allowed
 from chatroom.store import RoomInfo, StoreUnavailable
 from chatroom.transports.sse import room_events
@@ -96,6 +96,19 @@ async def post_message(request: Request) -> Response:
     if htmx:
         return HTMLResponse(_send_form(request, room) + fragments.errors(oob=True))
     return RedirectResponse(f"/rooms/{room}", status_code=303)
+
+
+async def typing(request: Request) -> Response:
+    """The SSE page's input changed (htmx throttles it): the same as a typing frame on the WebSocket."""
+    room = _room(request)
+    if request.headers.get("hx-request") != "true":  # with SameSite=Lax cookies, a cheap CSRF check
+        raise HTTPException(403, "Typing events come from the room page.")
+    form = await _form(request)
+    me = from_session(request.session)
+    text = form.get("message", "")
+    if me is not None and isinstance(text, str) and _hub(request).typing_limiter.allow(me.uid):
+        _hub(request).typed(room, me, bool(text.strip()))
+    return Response(status_code=204)
 
 
 async def events(request: Request) -> Response:

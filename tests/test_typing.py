@@ -139,3 +139,16 @@ def test_a_new_viewer_sees_who_is_typing_already(client: TestClient, room: dict[
     wait_for(room["alice"], typing, "bob is typing…")
     with client.websocket_connect("/rooms/lobby/ws", headers=session(client, "dave")) as dave:
         assert typing(recv(dave)) == "bob is typing…"
+
+
+def test_the_sse_page_types_over_http(client: TestClient, join) -> None:
+    alice = join(client, headers=session(client, "alice"))
+    bob = session(client, "bob")
+    typed = client.post("/rooms/lobby/typing", data={"message": "hi"}, headers={**bob, "hx-request": "true"})
+    assert typed.status_code == 204
+    wait_for(alice, typing, "bob is typing…")
+    forged = client.post("/rooms/lobby/typing", data={"message": ""}, headers=bob)
+    assert forged.status_code == 403, "only htmx sends typing events (a cheap CSRF check)"
+    client.cookies.clear()
+    client.post("/rooms/lobby/typing", data={"message": ""}, headers={**bob, "hx-request": "true"})
+    wait_for(alice, typing, "")

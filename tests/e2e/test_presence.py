@@ -74,3 +74,17 @@ def test_my_mention_stands_out_for_me(people: Callable[..., Person]) -> None:
     mine = bob.page.locator(mark).evaluate("m => getComputedStyle(m).backgroundColor")
     theirs = alice.page.locator(mark).evaluate("m => getComputedStyle(m).backgroundColor")
     assert mine != theirs, "the same fragment, highlighted more strongly for the person named"
+
+
+def test_typing_on_the_sse_page_is_seen_too(people: Callable[..., Person]) -> None:
+    alice, bob = people("Alice"), people("Bob")
+    alice.enter("typing-sse")
+    bob.enter("typing-sse", transport="sse")
+    expect(members(alice)).to_have_text(["Alice", "Bob"])
+    bob.input.press_sequentially("over http", delay=30)
+    expect(alice.page.locator("#typing")).to_have_text("Bob is typing…")
+    bob.input.press("Enter")
+    alice.sees("over http")
+    expect(alice.page.locator("#typing")).to_have_text("")
+    expect(bob.input).to_have_value("")
+    assert bob.errors == []
