@@ -51,6 +51,8 @@ def test_the_others_see_who_is_typing_until_the_message_is_sent(people: Callable
     bob.input.press("Enter")
     alice.sees("hello there")
     expect(alice.page.locator("#typing")).to_have_text("")
+    bob.input.press_sequentially("and again", delay=30)  # the fresh input the server sent types too
+    expect(alice.page.locator("#typing")).to_have_text("Bob is typing…")
     assert alice.errors == [] and bob.errors == []
 
 
