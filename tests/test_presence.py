@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 from chatroom.app import create_app
 from chatroom.identity import Person
 from chatroom.outbox import Outbox
+from chatroom.presence import Viewer
 from chatroom.settings import Settings
 from chatroom.store import Member, open_store
 from tests.conftest import SNAPSHOT
@@ -89,8 +91,8 @@ def test_the_page_lists_the_people_here(client: TestClient, join) -> None:
 def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(client: TestClient, join) -> None:
     hub = client.app.state.hub  # type: ignore[attr-defined]
     alice = join(client, headers=session(client, "alice"))
-    crowd = [session(client, f"p{n:03d}") for n in range(150)]
-    for _ in range(2):
+    crowd = [session(client, f"p{n:03d}") for n in range(250)]
+    for _ in range(4):  # 1,000 connections, 250 open at a time
         sockets = [client.websocket_connect("/rooms/lobby/ws", headers=who).__enter__() for who in crowd]
         for ws in sockets:
             ws.__exit__(None, None, None)
@@ -106,6 +108,9 @@ def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(cl
     assert list(presence._connections.values()) == [1]
     assert len(presence._names) == 1 and len(presence._written) == 1
     assert set(presence.viewers) == {"lobby"}
+    gc.collect()
+    assert sum(isinstance(o, Viewer) for o in gc.get_objects()) == 1, "alice's is the only viewer left"
+    assert len(hub.typing._typists) == 0
 
 
 def test_a_dead_process_leaves_no_ghost(make_client, join) -> None:
