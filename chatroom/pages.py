@@ -150,8 +150,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "here": request.url.path,
         "transport": transport,
         "live": before is None and around is None,
-        "rooms": rooms,
-        "online": online,
+        "room_list": Markup(hub.fragments.room_list(rooms, online, room)),  # noqa: S704 - our own autoescaped partial
         "seen": await _seen(hub, me, rooms),
         "members": await hub.presence.members(room),
         "typing_names": hub.typing.names(room, me.uid),

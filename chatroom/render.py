@@ -52,6 +52,7 @@ class Fragments:
         self._members = env.get_template("_members.html")
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
+        self._room_item = env.get_template("_room_item.html")
         # The sender's reply to an accepted message: an empty input and no error.
         self.accepted = self.message_input(oob=True) + self.errors(oob=True)
 
@@ -85,7 +86,19 @@ class Fragments:
         return self._typing.render(names=names, oob=oob)
 
     def room_list(self, rooms: list[RoomInfo], online: dict[str, int], current: str, oob: bool = False) -> str:
-        return self._room_list.render(rooms=rooms, online=online, room=current, oob=oob)
+        return self.room_lists(rooms, online, [current], oob)[current]
+
+    def room_lists(
+        self, rooms: list[RoomInfo], online: dict[str, int], currents: list[str], oob: bool = True
+    ) -> dict[str, str]:
+        """The list as seen from each room in `currents`: each entry is rendered twice, not once per room."""
+        elsewhere = {r.name: self._room_item.render(r=r, online=online, current=False) for r in rooms}
+        here = {r.name: self._room_item.render(r=r, online=online, current=True) for r in rooms}
+        lists = {}
+        for current in currents:
+            items = "".join(here[name] if name == current else item for name, item in elsewhere.items())
+            lists[current] = self._room_list.render(items=_escaped(items), oob=oob)
+        return lists
 
 
 def _escaped(html: str) -> Markup:

@@ -86,8 +86,10 @@ class RoomDirectory:
 
     async def _send(self) -> None:
         self._listing = rooms, online = await self.listing()
-        for room, viewers in list(self.presence.viewers.items()):
-            html = self.fragments.room_list(rooms, online, room, oob=True)
+        viewed = list(self.presence.viewers.items())
+        lists = self.fragments.room_lists(rooms, online, [room for room, _ in viewed])
+        for room, viewers in viewed:
+            html = lists[room]
             for outbox, viewer in viewers.items():
                 if viewer.rooms_html != html:
                     viewer.rooms_html = html
