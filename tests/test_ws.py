@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import SNAPSHOT
-from tests.wire import assert_silent, message_ids, post, recv, send_message
+from tests.wire import assert_silent, message_ids, post, recv, recv_chat, send_message
 
 
 def test_first_frame_is_a_snapshot_of_the_latest_messages(make_client) -> None:
@@ -100,10 +100,10 @@ def test_the_rate_limit_follows_the_session_across_sockets(make_client, join) ->
     client.get("/")
     first, second = join(client), join(client)
     post(first, "ok")
-    recv(second)
+    recv_chat(second)
     post(second, "ok")
     send_message(second, "third")
-    assert "too fast" in recv(second)
+    assert "too fast" in recv_chat(second)
 
 
 def test_a_frame_that_is_not_json_gets_an_error_and_the_socket_stays_open(client: TestClient, join) -> None:

@@ -11,6 +11,8 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 MESSAGE_ID = re.compile(r'id="msg-(\d+)"')
+# Frames about the people in a room (who is here, who types, the room list), not about its messages.
+PEOPLE_ONLY = re.compile(r'(?:<(ul|p) id="(?:members|typing|room-list)"[^>]*>.*?</\1>)+', re.S)
 
 
 def recv(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
@@ -24,6 +26,14 @@ def recv(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
     if message["type"] == "websocket.close":
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
     return str(message.get("text") or message.get("bytes", b"").decode())
+
+
+def recv_chat(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
+    """The next frame about messages, passing over frames that only say who is here or typing."""
+    while True:
+        frame = recv(ws, timeout)
+        if not PEOPLE_ONLY.fullmatch(frame):
+            return frame
 
 
 def recv_json(ws: WebSocketTestSession, timeout: float = 5.0) -> Any:
@@ -51,7 +61,7 @@ def send_message(ws: WebSocketTestSession, text: str) -> None:
 def post(ws: WebSocketTestSession, text: str) -> str:
     """Send a message from `ws` and return its echo, checking the sender's empty input came too (in any order)."""
     send_message(ws, text)
-    frames = [recv(ws), recv(ws)]
+    frames = [recv_chat(ws), recv_chat(ws)]
     replies = [frame for frame in frames if 'id="msg-input"' in frame]
     assert len(replies) == 1, frames
     return next(frame for frame in frames if frame is not replies[0])

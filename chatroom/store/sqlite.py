@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -195,7 +196,7 @@ class SQLiteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = 5000")  # other processes sharing the file wait, not fail
-        db.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = FULL")  # an acknowledged message survives a power cut too
         db.execute("PRAGMA foreign_keys = ON")
         _migrate(db)
@@ -222,6 +223,18 @@ def _write(db: sqlite3.Connection, work: Callable[[], T]) -> T:
         raise
     db.execute("COMMIT")
     return result
+
+
+def _enable_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    # The busy timeout does not cover switching a new file to WAL while another process opens it too.
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
