@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +12,9 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from chatroom.app import create_app
 from chatroom.settings import Settings
+from chatroom.store import MessageStore, open_store
+from tests.databases import postgres_schema
+from tests.integration.servers import PostgresServer
 from tests.wire import recv
 
 SNAPSHOT = re.compile(r'^<ul id="messages"[^>]* hx-swap-oob="innerHTML">')
@@ -68,3 +71,35 @@ def join() -> Iterator[object]:
     for ws in reversed(sockets):
         with contextlib.suppress(Exception):
             ws.__exit__(None, None, None)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store test runs against every implementation."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'chat.sqlite3'}"
+    else:
+        with postgres_schema("test_store") as url:
+            yield url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[MessageStore]:
+    store = open_store(store_url)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own on a spare port, for tests that stop it."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()

@@ -14,7 +14,7 @@ from broadcaster import Event
 
 from chatroom.bus import RESYNC, Bus, BusUnavailable
 from chatroom.bus.redis import RedisBackend
-from tests.integration.servers import PostgresServer, RedisServer, postgres_or_skip
+from tests.integration.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -30,14 +30,8 @@ class Server(Protocol):
     def stop(self) -> None: ...
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[PostgresServer]:
-    postgres_or_skip()
     server = PostgresServer()
     server.start()
     yield server

@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 
-from chatroom.store import Member, MessageStore, open_store
-from tests.test_store import postgres_schema
+from chatroom.store import Member, MessageStore
 
 pytestmark = pytest.mark.anyio
 
 NOW = 1_000_000_000
 LATER = NOW + 60_000_000
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chat.sqlite3'}"
-    else:
-        with postgres_schema() as url:
-            yield url
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[MessageStore]:
-    store = open_store(store_url)
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def test_a_person_in_two_processes_is_one_member(store: MessageStore) -> None:

@@ -8,67 +8,17 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from chatroom.store import MessageStore, StoreUnavailable, open_store
-from tests.integration.servers import PostgresServer, free_port, postgres_or_skip
+from tests.integration.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _admin(sql: str) -> None:
-    async def run() -> None:
-        db = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await db.execute(sql)
-        finally:
-            await db.close()
-
-    asyncio.run(run())
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A schema of this test's own in the shared `test` database, so parallel runs never meet."""
-    postgres_or_skip()
-    schema = f"test_store_{uuid.uuid4().hex[:12]}"
-    _admin(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?search_path={schema}"
-    finally:
-        _admin(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chat.sqlite3'}"
-    else:
-        with postgres_schema() as url:
-            yield url
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[MessageStore]:
-    store = open_store(store_url)
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def fill(store: MessageStore, room: str, count: int) -> None:
@@ -222,15 +172,6 @@ async def test_unreachable_sqlite_raises_store_unavailable(tmp_path: Path) -> No
     store = open_store(f"sqlite:///{tmp_path / 'file' / 'chat.sqlite3'}")
     with pytest.raises(StoreUnavailable):
         await store.open()
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    postgres_or_skip()
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.remove()
 
 
 async def test_postgres_store_fails_fast_while_down_and_recovers_by_itself(own_postgres: PostgresServer) -> None:

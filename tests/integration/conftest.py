@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from chatroom.store import Message, open_store
-from tests.integration.servers import AppServer, PostgresServer, RedisServer, postgres_or_skip
-
-SHARED_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+from tests.databases import postgres_schema
+from tests.integration.servers import AppServer, RedisServer
 
 
 @pytest.fixture
@@ -35,23 +27,10 @@ def redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL of this test's own, for tests that stop it."""
-    postgres_or_skip()
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.remove()
-
-
-@pytest.fixture
 def database_url() -> Iterator[str]:
     """A schema of this test's own in the shared `test` database."""
-    postgres_or_skip()
-    schema = f"it_{uuid.uuid4().hex[:12]}"
-    _execute(SHARED_POSTGRES, f"CREATE SCHEMA {schema}")
-    yield f"{SHARED_POSTGRES}?search_path={schema}"
-    _execute(SHARED_POSTGRES, f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema("it") as url:
+        yield url
 
 
 AppFactory = Callable[..., list[AppServer]]
@@ -95,14 +74,3 @@ async def stored(url: str, room: str) -> list[Message]:
         return await store.after(room, 0, 100_000)
     finally:
         await store.close()
-
-
-def _execute(url: str, sql: str) -> None:
-    async def run() -> None:
-        db = await asyncpg.connect(url)
-        try:
-            await db.execute(sql)
-        finally:
-            await db.close()
-
-    asyncio.run(run())

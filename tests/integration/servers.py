@@ -18,8 +18,6 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
-
 # Debian's PostgreSQL, whichever major version the machine has (the newest, if several).
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/usr/bin"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +27,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def postgres_or_skip() -> None:
-    """In CI PostgreSQL must be there (127.0.0.1:5432); on a laptop without it, its tests are skipped."""
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
