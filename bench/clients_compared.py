@@ -17,9 +17,12 @@ import time
 import uvloop
 import websockets
 
-from bench.loadgen import TOKEN, Endpoint, Generator
-from bench.scenarios import PAD
-from bench.servers import GENERATOR_CORE, Server, blaster_spec
+from bench.client import Endpoint
+from bench.loadgen import Generator
+from bench.servers import GENERATOR_CORE, Server
+from bench.session import PAD
+from bench.tally import TOKEN
+from bench.targets import blaster_spec
 
 SENDERS = 5
 DURATION = 3.0

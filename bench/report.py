@@ -1,88 +1,12 @@
-"""Medians, ratios to the peers, the Markdown tables and the latency plot."""
+"""The Markdown: tables with medians and ratios to the peers, the issue's targets, the README summary."""
 
 from __future__ import annotations
 
 import math
-import statistics
-from pathlib import Path
 from typing import Any
 
-from bench.servers import PEERS
-
-# scenario kind -> [(figure key, column label, format)]
-FIGURES: dict[str, list[tuple[str, str, str]]] = {
-    "fanout": [
-        ("deliveries_per_s", "deliveries/s", ",.0f"),
-        ("p50_ms", "p50 ms", ".1f"),
-        ("p99_ms", "p99 ms", ".1f"),
-        ("max_ms", "max ms", ".1f"),
-        ("lost", "lost", ",.0f"),
-        ("connected", "connected", ",.0f"),
-        ("cpu_pct", "server CPU %", ".0f"),
-        ("peak_rss_mb", "server RSS MB", ".1f"),
-        ("gen_cpu_pct", "generator CPU %", ".0f"),
-        ("others_core0_pct", "others on server core %", ".0f"),
-    ],
-    "max": [
-        ("best_deliveries_per_s", "best deliveries/s", ",.0f"),
-        ("best_rate", "at messages/s", ".1f"),
-        ("p99_ms", "p99 ms there", ".1f"),
-        ("peak_lossless_per_s", "peak deliveries/s with no loss (any p99)", ",.0f"),
-        ("cpu_pct", "server CPU %", ".0f"),
-        ("gen_cpu_pct", "generator CPU %", ".0f"),
-        ("others_core0_pct", "others on server core %", ".0f"),
-    ],
-    "idle": [],  # filled per level
-    "storm": [
-        ("ready", "got snapshot", ",.0f"),
-        ("failed", "failed", ",.0f"),
-        ("p50_s", "p50 s", ".2f"),
-        ("p99_s", "p99 s", ".2f"),
-        ("max_s", "all s", ".2f"),
-    ],
-    "reconnect": [
-        ("resynced", "resynced", ",.0f"),
-        ("failed", "failed", ",.0f"),
-        ("restart_s", "server back s", ".2f"),
-        ("p50_s", "p50 s", ".2f"),
-        ("max_s", "all resynced s", ".2f"),
-        ("all_resynced_after_up_s", "all after back s", ".2f"),
-    ],
-}
-
-
-NOT_THE_SERVERS = {"gen_cpu_pct", "others_core0_pct"}  # context, not figures of the server: no ratios
-
-
-def idle_figures(levels: tuple[int, ...]) -> list[tuple[str, str, str]]:
-    out = [("base_rss_mb", "base RSS MB", ".1f")]
-    for level in levels:
-        out += [
-            (f"kb_per_conn_{level}", f"KB/conn @{level:,}", ".1f"),
-            (f"connected_{level}", f"open @{level:,}", ",.0f"),
-        ]
-    return out
-
-
-def median(values: list[float]) -> float:
-    values = [v for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
-    return statistics.median(values) if values else math.nan
-
-
-def ratio(a: float, b: float) -> float:
-    if any(isinstance(v, float) and (math.isnan(v) or math.isinf(v)) for v in (a, b)) or b == 0:
-        return math.nan
-    return a / b
-
-
-def fmt(value: Any, spec: str) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    if math.isnan(value):
-        return "-"
-    if math.isinf(value):
-        return "never"
-    return format(value, spec)
+from bench.figures import FIGURES, NOT_THE_SERVERS, fmt, idle_figures, median, ratio
+from bench.targets import PEERS
 
 
 def table(scenario: dict[str, Any], figures: list[tuple[str, str, str]]) -> list[str]:
@@ -132,10 +56,15 @@ def targets_check(results: dict[str, Any]) -> list[str]:
     def row(label: str, measured: str, ok: bool) -> None:
         lines.append(f"| {label} | {measured} | {'yes' if ok else '**no**'} |")
 
+    def same_run_ratio(key: str, target: str, peer: str, figure: str) -> float:
+        runs = scen.get(key, {}).get("runs", {})
+        pairs = zip(runs.get(target, []), runs.get(peer, []), strict=False)
+        return median([ratio(a.get(figure, math.nan), b.get(figure, math.nan)) for a, b in pairs])
+
     for product in ("product-htmx", "product-json"):
-        best, bare = med("max", product, "best_deliveries_per_s"), med("max", "bare", "best_deliveries_per_s")
+        best = med("max", product, "best_deliveries_per_s")
         if not math.isnan(best):
-            share = ratio(best, bare)
+            share = same_run_ratio("max", product, "bare", "best_deliveries_per_s")
             measured = f"{fmt(best, ',.0f')}/s = {fmt(100 * share, '.0f')} % of bare"
             row(f"{product}: max sustainable >= 70 % of bare (p99 < 250 ms, no loss)", measured, share >= 0.7)
         lost = med("fanout-5000", product, "lost")
@@ -237,43 +166,3 @@ def headroom(results: dict[str, Any]) -> list[str]:
             "shows the same from the other side: it stays below its core while the server saturates its own."
         )
     return lines
-
-
-def plot(results: dict[str, Any], path: Path) -> bool:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    drawn = False
-    for key in ("max", "headroom"):
-        scenario = results["scenarios"].get(key)
-        if not scenario:
-            continue
-        for target, runs in scenario["runs"].items():
-            points = sorted(
-                (step["deliveries_per_s"], step["p99_ms"])
-                for run in runs
-                for step in run.get("steps", [])
-                if step.get("deliveries_per_s", 0) > 0 and not math.isnan(step.get("p99_ms", math.nan))
-            )
-            if points:
-                xs, ys = zip(*points, strict=True)
-                ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=target)
-                drawn = True
-    if not drawn:
-        plt.close(fig)
-        return False
-    ax.axhline(250, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("delivered messages/s")
-    ax.set_ylabel("p99 latency (ms)")
-    ax.set_title(f"p99 latency vs delivered messages/s ({results['settings']['ramp_clients']:,} clients, one room)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True

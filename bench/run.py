@@ -14,8 +14,6 @@ import datetime
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 import traceback
@@ -27,35 +25,21 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py` works as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil
 import uvloop
 
-from bench import report, scenarios
-from bench.scenarios import Settings
-from bench.servers import GENERATOR_CORE, ROOT, TARGETS, ServerSpec, Target, ensure_channels_venv, specs
+from bench import connections, plot, report, throughput
+from bench.machine import commit, prepare_process, wait_for_quiet
+from bench.selfcheck import self_check
+from bench.session import QUICK, Settings
+from bench.targets import TARGETS, ServerSpec, Target, ensure_channels_venv, specs
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SCRATCH = RESULTS.parent / ".work" / "results"  # partial runs: never overwrite the published figures
 README = RESULTS.parent / "README.md"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 ALL_SCENARIOS = ("fanout", "max", "idle", "storm", "reconnect", "headroom")
 DEFAULT_TARGETS = ("product-htmx", "product-json", "bare", "channels", "channels-async")
 SCENARIO_LIMIT_S = 600.0  # no single scenario instance may run longer than this
-
-QUICK = dict(
-    fanout_clients=(100, 500),
-    duration=2.0,
-    drain=2.0,
-    ramp_clients=200,
-    ramp_start=5.0,
-    ramp_refine=0,
-    ramp_min=1.0,
-    ramp_duration=1.5,
-    ramp_max=2000.0,
-    idle_levels=(200, 1000),
-    storm_clients=300,
-    reconnect_clients=300,
-    connect_timeout=20.0,
-)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,7 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="before each measurement, wait up to this many seconds for both cores to be idle "
         "(default 20, quick 5; 0: never wait)",
     )
-    p.add_argument("--out", type=Path, default=RESULTS, help="where to write latest.md/json and latency.png")
+    p.add_argument("--from-json", type=Path, help="measure nothing: rewrite the report from a latest.json")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where to write latest.md/json and latency.png (default: bench/results for a full run, "
+        "that is every target and scenario at default sizes, 3+ runs; bench/.work/results otherwise)",
+    )
     return p.parse_args(argv)
 
 
@@ -112,44 +102,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def prepare_process() -> None:
-    """Generator on its own core, with enough file descriptors for 10k+ sockets."""
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {GENERATOR_CORE})
-    else:
-        print("bench: one core only; server and generator will share it", file=sys.stderr)
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    for want in (65536, hard):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
-            break
-        except (ValueError, OSError):
-            continue
-
-
-async def wait_for_quiet(limit: float, busy_pct: float = 25.0) -> float:
-    """The machine is shared: wait until neither core is busy with other work. Returns seconds waited."""
-    start = time.monotonic()
-    psutil.cpu_percent(percpu=True)
-    while time.monotonic() - start < limit:
-        await asyncio.sleep(1.0)
-        if max(psutil.cpu_percent(percpu=True)) < busy_pct:
-            break
-    else:
-        print(f"bench: cores still busy after {limit:.0f}s; measuring anyway", file=sys.stderr)
-    return time.monotonic() - start
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip() or "none"
-    except (OSError, subprocess.SubprocessError):
-        return "none"
-
-
 Plan = list[tuple[str, str, int, Callable[[ServerSpec, Target, Settings], Awaitable[dict[str, Any]]], list[str]]]
 
 
@@ -161,19 +113,19 @@ def plan(chosen: list[str], targets: list[str], s: Settings) -> Plan:
             for c in s.fanout_clients:
 
                 async def fan(spec: ServerSpec, t: Target, st: Settings, c: int = c) -> dict[str, Any]:
-                    return await scenarios.fanout(spec, t, st, c)
+                    return await throughput.fanout(spec, t, st, c)
 
                 out.append((f"fanout-{c}", "fanout", c, fan, targets))
         elif name == "max":
-            out.append(("max", "max", s.ramp_clients, scenarios.max_sustainable, targets))
+            out.append(("max", "max", s.ramp_clients, throughput.max_sustainable, targets))
         elif name == "idle":
-            out.append(("idle", "idle", max(s.idle_levels), scenarios.idle, targets))
+            out.append(("idle", "idle", max(s.idle_levels), connections.idle, targets))
         elif name == "storm":
-            out.append(("storm", "storm", s.storm_clients, scenarios.connect_storm, targets))
+            out.append(("storm", "storm", s.storm_clients, connections.connect_storm, targets))
         elif name == "reconnect":
-            out.append(("reconnect", "reconnect", s.reconnect_clients, scenarios.reconnect_storm, targets))
+            out.append(("reconnect", "reconnect", s.reconnect_clients, connections.reconnect_storm, targets))
         elif name == "headroom":
-            out.append(("headroom", "headroom", s.ramp_clients, scenarios.max_sustainable, ["blaster"]))
+            out.append(("headroom", "headroom", s.ramp_clients, throughput.max_sustainable, ["blaster"]))
     return out
 
 
@@ -249,39 +201,10 @@ def summary_line(f: dict[str, Any]) -> str:
     return ", ".join(f"{k}={f[k]:.4g}" if isinstance(f[k], float) else f"{k}={f[k]}" for k in keys if k in f)
 
 
-def self_check(results: dict[str, Any]) -> list[str]:
-    """What must hold for the harness itself to be trusted (not targets of any server)."""
-    problems = []
-    scen = results["scenarios"]
-    for key, scenario in scen.items():
-        for target, runs in scenario["runs"].items():
-            for r in runs:
-                if "error" in r:
-                    problems.append(f"{key} {target}: {r['error']}")
-    for key in (k for k in scen if k.startswith("fanout")):
-        for r in scen[key]["runs"].get("bare", []):
-            if r.get("lost", 1) or r.get("connected") != r.get("clients") or not r.get("sent"):
-                problems.append(
-                    f"{key} bare: lost {r.get('lost')} of {r.get('expected')}, connected {r.get('connected')}"
-                )
-    bare = [r.get("best_deliveries_per_s", 0) for r in scen.get("max", {}).get("runs", {}).get("bare", [])]
-    gen = [r.get("best_deliveries_per_s", 0) for r in scen.get("headroom", {}).get("runs", {}).get("blaster", [])]
-    if bare and gen and not max(gen) > max(bare):
-        problems.append(f"generator headroom {max(gen):.0f}/s is not above bare's {max(bare):.0f}/s")
-    for key in ("storm", "reconnect"):
-        for r in scen.get(key, {}).get("runs", {}).get("bare", []):
-            if r.get("failed", 1):
-                problems.append(f"{key} bare: {r.get('failed')} clients failed")
-    for r in scen.get("idle", {}).get("runs", {}).get("bare", []):
-        if not all(r.get(f"connected_{lv}") == lv for lv in results["settings"]["idle_levels"]):
-            problems.append("idle bare: not every connection stayed open")
-    return problems
-
-
 def write(results: dict[str, Any], out: Path, readme: bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     png = out / "latency.png"
-    results["plot"] = png.name if report.plot(results, png) else None
+    results["plot"] = png.name if plot.plot(results, png) else None
     (out / "latest.json").write_text(json.dumps(results, indent=1, default=lambda v: None, allow_nan=True))
     md = out / "latest.md"
     md.write_text(report.markdown(results))
@@ -293,15 +216,24 @@ def write(results: dict[str, Any], out: Path, readme: bool) -> Path:
     return md
 
 
+def is_full(args: argparse.Namespace) -> bool:
+    """A run whose figures may replace the published ones: everything, default sizes, 3+ runs."""
+    sizes = (args.clients, args.rate, args.senders, args.duration, args.ramp_clients, args.idle, args.storm)
+    chosen = (args.targets, args.scenarios, args.reconnect, args.no_deflate_offer or None, args.origin or None)
+    return not (args.quick or args.self_check) and (args.runs or 3) >= 3 and all(v is None for v in sizes + chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    prepare_process()
-    results = uvloop.run(run_all(args))
-    out = args.out
-    if args.self_check and args.out == RESULTS:
-        out = RESULTS / "self-check"
-    full = not (args.quick or args.self_check) and out == RESULTS
-    md = write(results, out, readme=full)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        prepare_process()
+        results = uvloop.run(run_all(args))
+    full = is_full(args) if not args.from_json else results.get("full", False)
+    results["full"] = full
+    out = args.out or (RESULTS if full else SCRATCH)
+    md = write(results, out, readme=full and out == RESULTS)
     print(md.read_text())
     print(f"bench: wrote {md}", file=sys.stderr)
     if args.self_check:

@@ -1,0 +1,123 @@
+"""What the bench can measure: the product as its Procfile runs it, and the peers.
+
+A target is a server plus one of its WebSocket endpoints; a server spec says how to start it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CHANNELS_DIR = BENCH / "peers" / "channels"
+CHANNELS_VENV = BENCH / ".venv-channels"
+PRODUCT_ENV = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
+UVICORN_APP = re.compile(r"(?<![\w.-])[A-Za-z_][\w.]*:[A-Za-z_]\w*(?![\w.])")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing the generator talks to: a server and one of its WebSocket endpoints."""
+
+    name: str
+    server: str
+    path: str  # may contain {room}
+    protocol: str  # "json" (the seed's) or "htmx"
+
+
+TARGETS = {
+    t.name: t
+    for t in (
+        Target("product-htmx", "product", "/rooms/{room}/ws", "htmx"),
+        Target("product-json", "product", "/ws/rooms/{room}/", "json"),
+        Target("bare", "bare", "/ws/rooms/{room}/", "json"),
+        Target("channels", "channels", "/ws/socket-server/", "json"),
+        Target("channels-async", "channels", "/ws/async-socket-server/", "json"),
+        Target("blaster", "blaster", "/ws/socket-server/", "json"),
+    )
+}
+
+
+PEERS = ("bare", "channels")
+
+
+@dataclass
+class ServerSpec:
+    name: str
+    command: str
+    cwd: Path
+    health: str | None  # HTTP path answering 200 once ready; None = TCP accept is enough
+    env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def procfile_web_line() -> str | None:
+    procfile = ROOT / "Procfile"
+    if not procfile.exists():
+        return None
+    for line in procfile.read_text().splitlines():
+        if line.startswith("web:"):
+            return line[4:].strip()
+    return None
+
+
+def _local_only(command: str) -> str:
+    # The bench never listens beyond loopback, whatever a deploy line binds to.
+    return re.sub(r"--host(=|\s+)\S+", r"--host\g<1>127.0.0.1", command).replace("0.0.0.0", "127.0.0.1")
+
+
+def product_spec() -> ServerSpec | None:
+    line = procfile_web_line()
+    if line is None or not (ROOT / "chatroom").exists():
+        return None
+    env = dict(PRODUCT_ENV)
+    return ServerSpec("product", _local_only(line), ROOT, "/healthz", env, note="the Procfile's web: line")
+
+
+def bare_spec() -> ServerSpec:
+    line = procfile_web_line()
+    words = shlex.split(line) if line else []
+    if (words and Path(words[0]).name == "uvicorn") or words[:3] == ["python", "-m", "uvicorn"]:
+        app = UVICORN_APP.search(line or "")
+        if app:
+            command = (line or "")[: app.start()] + "bench.peers.bare:app" + (line or "")[app.end() :]
+            command = re.sub(r"\s--factory\b", "", command)
+            return ServerSpec("bare", _local_only(command), ROOT, "/healthz", note="the product's uvicorn flags")
+    command = "uvicorn bench.peers.bare:app --host 127.0.0.1 --port $PORT"
+    return ServerSpec("bare", command, ROOT, "/healthz", note="uvicorn defaults: the Procfile runs no uvicorn")
+
+
+def channels_spec() -> ServerSpec:
+    daphne = CHANNELS_VENV / "bin" / "daphne"
+    command = f"{daphne} -b 127.0.0.1 -p $PORT chatpeer.asgi:application"
+    return ServerSpec("channels", command, CHANNELS_DIR, "/")
+
+
+def blaster_spec() -> ServerSpec:
+    return ServerSpec("blaster", f"{sys.executable} -m bench.peers.blaster --port $PORT", ROOT, None)
+
+
+def specs() -> dict[str, ServerSpec]:
+    found = {"bare": bare_spec(), "channels": channels_spec(), "blaster": blaster_spec()}
+    product = product_spec()
+    if product is not None:
+        found["product"] = product
+    return found
+
+
+def ensure_channels_venv() -> None:
+    """Create the Channels peer's own virtualenv from its pinned requirements, once."""
+    requirements = CHANNELS_DIR / "requirements.txt"
+    stamp = CHANNELS_VENV / ".requirements"
+    if stamp.exists() and stamp.read_text() == requirements.read_text():
+        return
+    print("bench: creating the Channels peer's virtualenv", CHANNELS_VENV, file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(CHANNELS_VENV)], check=True)
+    pip = [str(CHANNELS_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    stamp.write_text(requirements.read_text())
