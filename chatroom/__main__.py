@@ -18,7 +18,14 @@ def main() -> None:
     except (SettingsError, MissingAssets) as exc:
         sys.exit(f"chatroom: {exc}")
     print(f"chatroom: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True, timeout_graceful_shutdown=20)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+    )
 
 
 if __name__ == "__main__":

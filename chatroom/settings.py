@@ -35,6 +35,7 @@ class Settings:
     rate_limit_burst: int = 10
     outbox_size: int = 256
     https_only: bool = False
+    ws_per_message_deflate: bool = False
     workers: int = 1
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
 
@@ -74,6 +75,7 @@ class Settings:
             rate_limit_burst=int(number("RATE_LIMIT_BURST", "10", int)),
             outbox_size=int(number("OUTBOX_SIZE", "256", int)),
             https_only=config("HTTPS_ONLY", cast=bool, default=False),
+            ws_per_message_deflate=config("WS_PER_MESSAGE_DEFLATE", cast=bool, default=False),
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
         )
