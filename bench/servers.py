@@ -42,6 +42,7 @@ class Server:
         self.data = tempfile.TemporaryDirectory(prefix=f"bench-{spec.name}-")
         WORK.mkdir(exist_ok=True)
         self.log_path = WORK / f"{spec.name}-{self.port}.log"
+        self.failed = False
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -71,10 +72,12 @@ class Server:
         start = time.monotonic()
         while time.monotonic() - start < timeout:
             if self.proc is None or self.proc.poll() is not None:
+                self.failed = True
                 raise RuntimeError(f"{self.spec.name} exited; see {self.log_path}")
             if await self._answers():
                 return time.monotonic() - start
             await asyncio.sleep(0.05)
+        self.failed = True
         raise TimeoutError(f"{self.spec.name} not ready after {timeout}s; see {self.log_path}")
 
     async def _answers(self) -> bool:
@@ -119,4 +122,8 @@ class Server:
         await self.wait_exit()
 
     def cleanup(self) -> None:
+        """Remove the data directory, and the log unless the server failed to start (daphne's
+        access log alone grows to megabytes a run)."""
         self.data.cleanup()
+        if not self.failed:
+            self.log_path.unlink(missing_ok=True)
