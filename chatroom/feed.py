@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.outbox import Frame, Outbox
-from chatroom.render import Fragments, RenderedMessage
+from chatroom.render import Fragments, RenderedMessage, rendered_run
 from chatroom.store import Message, MessageStore, StoreUnavailable
 
 log = logging.getLogger("chatroom.feed")
@@ -125,7 +125,7 @@ class RoomFeed:
     async def _load_recent(self) -> None:
         # One more than is kept: the oldest kept message needs the one before it for its group.
         latest = await self.store.latest(self.room, (self.recent.maxlen or 1) + 1)
-        self.recent.extend(RenderedMessage(m, self.fragments, p) for p, m in zip([None, *latest], latest, strict=False))
+        self.recent.extend(rendered_run(latest, self.fragments))
         self.last_seq = latest[-1].seq if latest else 0
 
     async def _catch_up_when_behind(self) -> None:

@@ -14,7 +14,7 @@ from chatroom.identity import Person
 from chatroom.outbox import Outbox
 from chatroom.presence import Presence
 from chatroom.ratelimit import RateLimiter
-from chatroom.render import Fragments, RenderedMessage
+from chatroom.render import Fragments, RenderedMessage, rendered_run
 from chatroom.room_directory import RoomDirectory
 from chatroom.settings import Settings
 from chatroom.store import Message, MessageStore, RoomInfo
@@ -89,7 +89,7 @@ class Hub:
 
     async def history_before(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
         """One "load older" page before `seq`, and the first `seq` on it."""
-        older = _rendered(await self.store.before(room, seq, self.settings.history_limit + 1), self.fragments)
+        older = rendered_run(await self.store.before(room, seq, self.settings.history_limit + 1), self.fragments)
         older = older[-self.settings.history_limit :]
         return older, (older[0].seq if older else 1)
 
@@ -102,13 +102,13 @@ class Hub:
         shown_before = min(len(before), max(limit // 2, limit - len(after)))
         shown_after = min(len(after), limit - shown_before)
         context = before[-shown_before - 1 :] if len(before) > shown_before else before
-        around = _rendered(context + after[:shown_after], self.fragments)
+        around = rendered_run(context + after[:shown_after], self.fragments)
         around = around[1:] if len(before) > shown_before else around
         return around, (around[0].seq if around else 1)
 
     async def messages_after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
         messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
-        return [m for m in _rendered(messages, self.fragments) if m.seq > seq][:limit]
+        return [m for m in rendered_run(messages, self.fragments) if m.seq > seq][:limit]
 
     async def rooms(self, limit: int = 50) -> list[RoomInfo]:
         return await self.store.rooms(limit)
@@ -124,7 +124,7 @@ class Hub:
         also receives the room's people, who is typing and the room list.
         """
         feed = await self._ready_feed(room)
-        outbox.floor = feed.last_seq  # what the feed delivered so far is in its snapshot
+        outbox.floor = feed.last_seq  # only what comes after joining; taking a snapshot moves it up
         feed.viewers.add(outbox)
         try:
             if person is not None:
@@ -147,7 +147,7 @@ class Hub:
             messages = list(feed.recent)
         else:
             latest = await self.store.latest(room, self.settings.history_limit + 1)
-            messages = _rendered(latest, self.fragments)[-self.settings.history_limit :]
+            messages = rendered_run(latest, self.fragments)[-self.settings.history_limit :]
         return messages, (messages[0].seq if messages else 1)
 
     async def people_snapshot(self, room: str, outbox: Outbox) -> str:
@@ -200,8 +200,3 @@ class Hub:
             task = asyncio.get_running_loop().create_task(feed.stop())
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
-
-
-def _rendered(messages: list[Message], fragments: Fragments) -> list[RenderedMessage]:
-    """Consecutive messages, each rendered knowing the one before it (the first one's is unknown)."""
-    return [RenderedMessage(m, fragments, p) for p, m in zip([None, *messages], messages, strict=False)]

@@ -63,13 +63,12 @@ class RoomSocket:
             await self.websocket.close(code=1008)  # before accept: the server answers the handshake with 403
             return
         await self.websocket.accept()
-        outbox = self.outbox
         code: int | None = None
         try:
-            async with self.hub.watch(self.room, outbox, self.known) as feed:
+            async with self.hub.watch(self.room, self.outbox, self.known) as feed:
                 await self.started(feed)
                 self._log("connect", f"viewers={len(feed.viewers)}")
-                code = await self._serve(outbox)
+                code = await self._serve()
         except FeedUnavailable:
             code = CLOSE_TRY_AGAIN_LATER
         except WebSocketDisconnect as exc:
@@ -78,12 +77,12 @@ class RoomSocket:
             await self._close(code)
         self._log("disconnect", f"code={code}")
 
-    async def _serve(self, outbox: Outbox) -> int | None:
+    async def _serve(self) -> int | None:
         """Read in this task and write in another; whichever stops first stops the other."""
         reading = asyncio.current_task()
         assert reading is not None
-        writer = asyncio.create_task(self._write(outbox))
-        outbox.on_drop = writer.cancel  # a writer blocked on a reader that stopped reading must give up too
+        writer = asyncio.create_task(self._write())
+        self.outbox.on_drop = writer.cancel  # a writer blocked on a reader that stopped reading must give up too
 
         def stop_reading(_: asyncio.Task[None]) -> None:
             reading.cancel()
@@ -102,7 +101,7 @@ class RoomSocket:
             writer.remove_done_callback(stop_reading)
             writer.cancel()  # not awaited: after a disconnect nothing here waits, so the handler ends at once
             writer.add_done_callback(_retrieve)
-        if outbox.overflowed:
+        if self.outbox.overflowed:
             self._log("refused", "reason=slow-reader")
             return CLOSE_TRY_AGAIN_LATER
         return None
@@ -117,9 +116,9 @@ class RoomSocket:
                 raise FrameTooBig
             await self._on_frame(raw)
 
-    async def _write(self, outbox: Outbox) -> None:
+    async def _write(self) -> None:
         while True:
-            frames = await outbox.take()
+            frames = await self.outbox.take()
             for text in self.encode(frames):
                 await self.websocket.send_text(text)
 
