@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.people import none_of, page, room_list, session, wait_for
+from tests.wire import recv
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -83,8 +84,8 @@ def test_unread_is_per_session_and_cleared_by_visiting(client: TestClient, join)
     html = page(client, "/rooms/lobby", bob)
     assert seq(room_list(html), "dev") == "1"
     assert not hides_unread(html, "dev", 1), "bob has not seen dev"
-    with client.websocket_connect("/rooms/dev/ws", headers=bob):
-        pass  # bob looked at dev, and left
+    with client.websocket_connect("/rooms/dev/ws", headers=bob) as ws:
+        recv(ws)  # bob saw dev (its snapshot), and left; a socket closed before that saw nothing
     deadline = time.monotonic() + 5
     while not hides_unread(page(client, "/rooms/lobby", bob), "dev", 1):
         assert time.monotonic() < deadline, "bob's visit was never recorded"
