@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
+
+from chatroom.eager import start_eagerly
 
 
 class Frame(Protocol):
@@ -26,40 +27,133 @@ class OutboxOverflow(Exception):
 
 
 class Outbox:
+    """Frames a consumer takes when it is ready for them (the SSE stream); `size` frames at most."""
+
+    __slots__ = ("_items", "_wake", "floor", "on_drop", "overflowed", "size")
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.floor = 0  # messages at or below it were already sent (snapshot or replay)
         self.overflowed = False
-        self._items: deque[Frame] = deque()
-        self._wake = asyncio.Event()
         self.on_drop: Callable[[], object] | None = None
+        self._items: list[Frame] = []
+        self._wake: asyncio.Event | None = None  # made by the first take() that has to wait
 
     def offer(self, frame: Frame) -> None:
         if self.overflowed:
             return
         if len(self._items) >= self.size:
             self.drop()
-        else:
-            self._items.append(frame)
+            return
+        self._items.append(frame)
+        if self._wake is not None:
             self._wake.set()
 
     def drop(self) -> None:
         """Close this connection as if it had fallen behind: it reconnects and starts from a snapshot."""
+        if self.overflowed:
+            return
         self.overflowed = True
         self._items.clear()
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         if self.on_drop is not None:
             self.on_drop()
 
+    def _pending(self) -> list[Frame]:
+        """The frames queued now, oldest first, minus messages at or below the floor; the queue is emptied."""
+        frames = [f for f in self._items if f.seq == 0 or f.seq > self.floor]
+        self._items.clear()
+        return frames
+
     async def take(self) -> list[Frame]:
-        """The frames waiting now, oldest first, minus messages at or below the floor; waits for one."""
+        """The frames waiting now (see `_pending`); waits for one."""
         while True:
             if self.overflowed:
                 raise OutboxOverflow
-            if self._items:
-                frames = [f for f in self._items if f.seq == 0 or f.seq > self.floor]
-                self._items.clear()
-                if frames:
-                    return frames
+            frames = self._pending()
+            if frames:
+                return frames
+            if self._wake is None:
+                self._wake = asyncio.Event()
             self._wake.clear()
             await self._wake.wait()
+
+
+Write = Callable[[Sequence[Frame]], Coroutine[Any, Any, None]]
+
+
+class SocketOutbox(Outbox):
+    """Frames that write themselves to a socket: at once, in the caller, while the socket keeps up.
+
+    Sending to an idle connection is a call, not a task switch: `write` runs eagerly and finishes
+    without waiting as long as the transport takes the bytes. Only when a write has to wait (the
+    reader is slow and the transport's buffer is full) does a task finish it, and frames offered
+    meanwhile queue, `size` at most, to go out together after it. Until `open()` (the snapshot is
+    on its way first) every frame queues. A write that fails closes the outbox: `on_drop` is
+    called, as for one that fell behind, but `overflowed` stays False.
+    """
+
+    __slots__ = ("_flushing", "_held", "_write", "closed")
+
+    def __init__(self, size: int, write: Write) -> None:
+        super().__init__(size)
+        self._write = write
+        self._held = True
+        self._flushing: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def offer(self, frame: Frame) -> None:
+        if self.closed:
+            return
+        if self._held or self._flushing is not None:
+            super().offer(frame)
+        elif frame.seq == 0 or frame.seq > self.floor:
+            self._send((frame,))
+
+    def open(self) -> None:
+        """The connection has its snapshot: send what queued meanwhile, and from now on write directly."""
+        self._held = False
+        frames = self._pending()
+        if frames:
+            self._send(frames)
+
+    def drop(self) -> None:
+        self.close()
+        super().drop()
+
+    def close(self) -> None:
+        """Send nothing more; a write that is waiting gives up."""
+        self.closed = True
+        self._items.clear()
+        if self._flushing is not None:
+            self._flushing.cancel()
+
+    def _send(self, frames: Sequence[Frame]) -> None:
+        try:
+            waiting = start_eagerly(self._write(frames))
+        except Exception:  # the peer is gone: its reader sees the disconnect
+            self._failed()
+            return
+        if waiting is not None:
+            self._flushing = waiting
+            waiting.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        """A write that had to wait is done: send what queued behind it, or fail as `_send` does."""
+        self._flushing = None
+        if task.cancelled() or self.closed:
+            return
+        if task.exception() is not None:
+            self._failed()
+            return
+        frames = self._pending()
+        if frames:
+            self._send(frames)
+
+    def _failed(self) -> None:
+        if self.closed:
+            return
+        self.close()
+        if self.on_drop is not None:
+            self.on_drop()

@@ -1,15 +1,12 @@
-"""The rate limiter, the bounded outbox and the bus event codec."""
+"""The rate limiter and the bus event codec."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 from chatroom.bus import MAX_INLINE_BYTES, RESYNC, decode, encode_message
-from chatroom.outbox import Outbox, OutboxOverflow
 from chatroom.ratelimit import RateLimiter
 from chatroom.store import Message
 
@@ -41,50 +38,6 @@ def test_the_limiter_forgets_idle_senders() -> None:
     clock.now = 5
     limiter.allow("late")
     assert len(limiter._buckets) < 10
-
-
-@dataclass(frozen=True)
-class Item:
-    seq: int
-    html: str = ""
-    json: str | None = None
-
-
-def test_an_outbox_gives_frames_in_order_above_its_floor() -> None:
-    async def run() -> list[int]:
-        outbox = Outbox(10)
-        outbox.floor = 2
-        for seq in (1, 2, 3, 0, 4):
-            outbox.offer(Item(seq))
-        return [frame.seq for frame in await outbox.take()]
-
-    assert asyncio.run(run()) == [3, 0, 4]
-
-
-def test_an_outbox_that_overflows_is_dropped_and_says_so() -> None:
-    dropped: list[bool] = []
-
-    async def run() -> None:
-        outbox = Outbox(2)
-        outbox.on_drop = lambda: dropped.append(True)
-        for seq in (1, 2, 3, 4):
-            outbox.offer(Item(seq))
-        with pytest.raises(OutboxOverflow):
-            await outbox.take()
-
-    asyncio.run(run())
-    assert dropped == [True], "dropped once, and the memory it held is released"
-
-
-def test_a_waiting_take_wakes_on_offer() -> None:
-    async def run() -> list[int]:
-        outbox = Outbox(2)
-        waiting = asyncio.create_task(outbox.take())
-        await asyncio.sleep(0)
-        outbox.offer(Item(7))
-        return [frame.seq for frame in await asyncio.wait_for(waiting, 1)]
-
-    assert asyncio.run(run()) == [7]
 
 
 def message(text: str) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -29,9 +30,9 @@ class HtmxSocket(RoomSocket):
         snapshot = feed.snapshot_for(self.outbox)
         await self.send_text(snapshot + await self.hub.people_snapshot(self.room, self.outbox))
 
-    def encode(self, frames: list[Frame]) -> list[str]:
+    async def write(self, frames: Sequence[Frame]) -> None:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
-        return ["".join(frame.html for frame in frames)]
+        await self.websocket.send_text(frames[0].html if len(frames) == 1 else "".join(f.html for f in frames))
 
     async def received(self, data: dict[str, Any]) -> None:
         if "typing" in data:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -22,8 +23,10 @@ class SeedSocket(RoomSocket):
     async def started(self, feed: RoomFeed) -> None:
         await self.send_text(CONNECTED)
 
-    def encode(self, frames: list[Frame]) -> list[str]:
-        return [frame.json for frame in frames if frame.json is not None]
+    async def write(self, frames: Sequence[Frame]) -> None:
+        for frame in frames:
+            if frame.json is not None:  # people, typing and the room list are for the htmx page
+                await self.websocket.send_text(frame.json)
 
     async def received(self, data: dict[str, Any]) -> None:
         if "message" not in data:

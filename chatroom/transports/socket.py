@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ from chatroom.feed import RoomFeed
 from chatroom.hub import FeedUnavailable, Hub, not_stored
 from chatroom.identity import from_session, guest
 from chatroom.origins import origin_allowed
-from chatroom.outbox import Frame, Outbox
+from chatroom.outbox import Frame, SocketOutbox
 from chatroom.store import StoreUnavailable
 from chatroom.validation import Refused
 
@@ -33,12 +34,6 @@ class FrameTooBig(Exception):
     pass
 
 
-def _retrieve(task: asyncio.Task[None]) -> None:
-    """Collect a finished writer's outcome: a peer that vanished mid-send is a disconnect, not an error."""
-    if not task.cancelled():
-        task.exception()
-
-
 class RoomSocket:
     """One WebSocket connection to one room; subclasses speak a wire format."""
 
@@ -53,7 +48,7 @@ class RoomSocket:
         known = from_session(session) if session is not None else None
         self.person = known or guest()
         self.known = known  # only a session is a person in the room's list of people
-        self.outbox = Outbox(self.hub.settings.outbox_size)
+        self.outbox = SocketOutbox(self.hub.settings.outbox_size, self.write)
         # Rate limits follow the session, so opening more sockets does not buy more messages.
         self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
 
@@ -78,29 +73,22 @@ class RoomSocket:
         self._log("disconnect", f"code={code}")
 
     async def _serve(self) -> int | None:
-        """Read in this task and write in another; whichever stops first stops the other."""
+        """Read until the peer leaves; frames reach it meanwhile through the outbox, which writes itself."""
         reading = asyncio.current_task()
         assert reading is not None
-        writer = asyncio.create_task(self._write())
-        self.outbox.on_drop = writer.cancel  # a writer blocked on a reader that stopped reading must give up too
-
-        def stop_reading(_: asyncio.Task[None]) -> None:
-            reading.cancel()
-
-        writer.add_done_callback(stop_reading)
+        self.outbox.on_drop = reading.cancel  # a reader that falls behind, or whose socket failed, stops here
+        self.outbox.open()
         try:
             await self._read()
         except asyncio.CancelledError:
-            if not writer.done():
-                raise  # cancelled from outside (shutdown), not by the writer
+            if not self.outbox.closed:
+                raise  # cancelled from outside (shutdown), not by the outbox
             reading.uncancel()
         except FrameTooBig:
             self._log("refused", "reason=frame-too-big")
             return CLOSE_TOO_BIG
         finally:
-            writer.remove_done_callback(stop_reading)
-            writer.cancel()  # not awaited: after a disconnect nothing here waits, so the handler ends at once
-            writer.add_done_callback(_retrieve)
+            self.outbox.close()
         if self.outbox.overflowed:
             self._log("refused", "reason=slow-reader")
             return CLOSE_TRY_AGAIN_LATER
@@ -115,12 +103,6 @@ class RoomSocket:
             if len(raw) > MAX_FRAME_BYTES // 4 and len(raw.encode() if isinstance(raw, str) else raw) > MAX_FRAME_BYTES:
                 raise FrameTooBig
             await self._on_frame(raw)
-
-    async def _write(self) -> None:
-        while True:
-            frames = await self.outbox.take()
-            for text in self.encode(frames):
-                await self.websocket.send_text(text)
 
     async def _on_frame(self, raw: str | bytes) -> None:
         try:
@@ -171,7 +153,8 @@ class RoomSocket:
     async def started(self, feed: RoomFeed) -> None:
         raise NotImplementedError
 
-    def encode(self, frames: list[Frame]) -> list[str]:
+    async def write(self, frames: Sequence[Frame]) -> None:
+        """Send room frames (messages, people, typing, the room list), oldest first."""
         raise NotImplementedError
 
     async def received(self, data: dict[str, Any]) -> None:

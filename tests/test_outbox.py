@@ -1,0 +1,213 @@
+"""The outboxes: bounded queues, and the socket's, which writes directly while the socket keeps up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from chatroom.eager import start_eagerly
+from chatroom.outbox import Frame, Outbox, OutboxOverflow, SocketOutbox
+
+
+@dataclass(frozen=True)
+class Item:
+    seq: int
+    html: str = ""
+    json: str | None = None
+
+
+def test_an_outbox_gives_frames_in_order_above_its_floor() -> None:
+    async def run() -> list[int]:
+        outbox = Outbox(10)
+        outbox.floor = 2
+        for seq in (1, 2, 3, 0, 4):
+            outbox.offer(Item(seq))
+        return [frame.seq for frame in await outbox.take()]
+
+    assert asyncio.run(run()) == [3, 0, 4]
+
+
+def test_an_outbox_that_overflows_is_dropped_and_says_so() -> None:
+    dropped: list[bool] = []
+
+    async def run() -> None:
+        outbox = Outbox(2)
+        outbox.on_drop = lambda: dropped.append(True)
+        for seq in (1, 2, 3, 4):
+            outbox.offer(Item(seq))
+        with pytest.raises(OutboxOverflow):
+            await outbox.take()
+
+    asyncio.run(run())
+    assert dropped == [True], "dropped once, and the memory it held is released"
+
+
+def test_a_waiting_take_wakes_on_offer() -> None:
+    async def run() -> list[int]:
+        outbox = Outbox(2)
+        waiting = asyncio.create_task(outbox.take())
+        await asyncio.sleep(0)
+        outbox.offer(Item(7))
+        return [frame.seq for frame in await asyncio.wait_for(waiting, 1)]
+
+    assert asyncio.run(run()) == [7]
+
+
+def test_a_coroutine_that_never_waits_runs_to_its_end_in_the_caller() -> None:
+    ran: list[str] = []
+
+    async def work() -> None:
+        ran.append("done")
+
+    async def run() -> None:
+        assert start_eagerly(work()) is None
+        assert ran == ["done"], "finished before start_eagerly returned, with no task"
+
+    asyncio.run(run())
+
+
+def test_a_coroutine_that_waits_is_finished_by_a_task_with_its_result() -> None:
+    async def work(gate: asyncio.Event) -> str:
+        await gate.wait()
+        await asyncio.sleep(0)
+        return "late"
+
+    async def run() -> None:
+        gate = asyncio.Event()
+        task = start_eagerly(work(gate))
+        assert task is not None and not task.done()
+        gate.set()
+        assert await asyncio.wait_for(task, 1) == "late"
+
+    asyncio.run(run())
+
+
+def test_an_eager_start_raises_in_the_caller_and_a_cancelled_task_cancels_the_coroutine() -> None:
+    cleaned: list[bool] = []
+
+    async def fails() -> None:
+        raise OSError("gone")
+
+    async def waits_forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cleaned.append(True)
+
+    async def run() -> None:
+        with pytest.raises(OSError):
+            start_eagerly(fails())
+        task = start_eagerly(waits_forever())
+        assert task is not None
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert cleaned == [True]
+
+
+class Socket:
+    """A socket that records each write, and whose writes wait while `blocked` (a full transport)."""
+
+    def __init__(self) -> None:
+        self.written: list[list[int]] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.fail = False
+
+    async def write(self, frames: Sequence[Frame]) -> None:
+        await self.writable.wait()
+        if self.fail:
+            raise OSError("connection reset")
+        self.written.append([frame.seq for frame in frames])
+
+
+def test_a_socket_outbox_holds_frames_until_open_then_writes_each_at_once() -> None:
+    async def run() -> None:
+        socket = Socket()
+        outbox = SocketOutbox(10, socket.write)
+        for seq in (3, 4, 0):
+            outbox.offer(Item(seq))
+        assert socket.written == [], "nothing goes before the snapshot"
+        outbox.floor = 3  # the snapshot had message 3
+        outbox.open()
+        assert socket.written == [[4, 0]], "what queued goes out in one write, minus what the snapshot had"
+        outbox.offer(Item(5))
+        outbox.offer(Item(2))
+        assert socket.written == [[4, 0], [5]], "written in the call, not in a task later; old messages skipped"
+
+    asyncio.run(run())
+
+
+def test_a_socket_outbox_queues_behind_a_write_that_waits_and_sends_the_backlog_together() -> None:
+    async def run() -> None:
+        socket = Socket()
+        outbox = SocketOutbox(10, socket.write)
+        outbox.open()
+        socket.writable.clear()
+        for seq in (1, 2, 3):
+            outbox.offer(Item(seq))
+        assert socket.written == []
+        socket.writable.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert socket.written == [[1], [2, 3]]
+        outbox.offer(Item(4))
+        assert socket.written == [[1], [2, 3], [4]], "direct again once the backlog is out"
+
+    asyncio.run(run())
+
+
+def test_a_socket_outbox_that_falls_too_far_behind_is_dropped_and_its_waiting_write_cancelled() -> None:
+    dropped: list[bool] = []
+
+    async def run() -> None:
+        socket = Socket()
+        outbox = SocketOutbox(2, socket.write)
+        outbox.on_drop = lambda: dropped.append(True)
+        outbox.open()
+        socket.writable.clear()
+        for seq in range(1, 6):
+            outbox.offer(Item(seq))
+        assert outbox.overflowed and outbox.closed
+        socket.writable.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert socket.written == [], "the write that was waiting gave up"
+
+    asyncio.run(run())
+    assert dropped == [True]
+
+
+def test_a_socket_outbox_whose_write_fails_closes_without_claiming_overflow() -> None:
+    dropped: list[bool] = []
+
+    async def run() -> None:
+        socket = Socket()
+        outbox = SocketOutbox(2, socket.write)
+        outbox.on_drop = lambda: dropped.append(True)
+        outbox.open()
+        socket.fail = True
+        outbox.offer(Item(1))
+        assert outbox.closed and not outbox.overflowed
+        for seq in range(2, 10):
+            outbox.offer(Item(seq))  # ignored: no growth, no second drop
+        socket.fail = False
+        socket.writable.clear()
+        late = SocketOutbox(2, socket.write)
+        late.on_drop = lambda: dropped.append(True)
+        late.open()
+        late.offer(Item(1))  # waits, then fails in the task
+        socket.fail = True
+        socket.writable.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert late.closed and not late.overflowed
+
+    asyncio.run(run())
+    assert dropped == [True, True]
