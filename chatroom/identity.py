@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any
+
+from itsdangerous import BadSignature, TimestampSigner
+
+SESSION_COOKIE = "chatroom"
+SESSION_MAX_AGE = 365 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +43,15 @@ def ensure_person(session: dict[str, Any]) -> Person:
 def remember(session: dict[str, Any], person: Person) -> None:
     session["uid"] = person.uid
     session["name"] = person.name
+
+
+def session_of(cookies: dict[str, str], secret_key: str) -> dict[str, Any] | None:
+    """The session in a request's cookies, as Starlette's SessionMiddleware signs it; None if absent or forged."""
+    cookie = cookies.get(SESSION_COOKIE)
+    if cookie is None:
+        return None
+    try:
+        session = json.loads(b64decode(TimestampSigner(secret_key).unsign(cookie, max_age=SESSION_MAX_AGE)))
+    except (BadSignature, ValueError):
+        return None
+    return session if isinstance(session, dict) else None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 
+import orjson
 import pytest
+from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -186,3 +189,15 @@ def test_the_author_is_the_session_name(client: TestClient, join) -> None:
     client.post("/profile", data={"name": "alice"})
     ws = join(client)
     assert '<span class="author">alice</span>' in post(ws, "hi")
+
+
+def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, join) -> None:
+    client.post("/profile", data={"name": "alice"})
+    signature = client.cookies["chatroom"].split(".", 1)[1]
+    client.cookies.clear()
+    mallory = b64encode(orjson.dumps({"uid": "u-mallory", "name": "mallory"})).decode()
+    foreign = TimestampSigner("another-secret").sign(mallory).decode()
+    for cookie in (f"{mallory}.{signature}", foreign, "not-a-session"):
+        ws = join(client, headers={"cookie": f"chatroom={cookie}"})
+        author = re.search(r'<span class="author">([^<]+)</span>', post(ws, "hi"))
+        assert author is not None and author.group(1).startswith("guest-"), cookie

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatroom.feed import RoomFeed
 from chatroom.hub import FeedUnavailable, Hub, not_stored
-from chatroom.identity import from_session, guest
+from chatroom.identity import from_session, guest, session_of
 from chatroom.origins import origin_allowed
 from chatroom.outbox import Frame, SocketOutbox
 from chatroom.store import StoreUnavailable
@@ -44,7 +44,7 @@ class RoomSocket:
         self.room = room
         self.hub: Hub = websocket.app.state.hub
         self.id = next(_connection_ids)
-        session = websocket.scope.get("session")
+        session = session_of(websocket.cookies, self.hub.settings.secret_key)
         known = from_session(session) if session is not None else None
         self.person = known or guest()
         self.known = known  # only a session is a person in the room's list of people
