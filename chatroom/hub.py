@@ -185,6 +185,8 @@ class Hub:
             feed.on_message = self.typing.message_sent
             self.feeds[room] = feed
             feed.start()
+        if feed.ready.is_set():
+            return feed  # the common case, and in a connect storm a wait_for each is measurable
         try:
             await asyncio.wait_for(feed.ready.wait(), READY_TIMEOUT_SECONDS)
         except TimeoutError:

@@ -23,7 +23,7 @@ from chatroom.identity import Person
 from chatroom.outbox import Outbox
 from chatroom.render import Fragments
 from chatroom.store import Member, MessageStore, StoreUnavailable
-from chatroom.throttle import Throttle
+from chatroom.throttle import SharedRead, Throttle
 
 log = logging.getLogger("chatroom.presence")
 
@@ -67,6 +67,11 @@ class Presence:
         self._seen: dict[tuple[str, str], int] = {}  # (uid, room) -> seq to record as read
         self._members: dict[str, list[Member]] = {}  # room -> its people, as last read
         self._refresh: dict[str, Throttle] = {}
+        # Rooms nobody here is a person in are not kept current: their people are read when asked, at
+        # most once per refresh interval (a connect storm of bots or a burst of page loads is one read).
+        self._read_members: SharedRead[str, list[Member]] = SharedRead(
+            MEMBERS_REFRESH_SECONDS, lambda room: self.store.members(room, _now_us())
+        )
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -92,7 +97,7 @@ class Presence:
         self._dirty.set()
         viewer = Viewer(person.uid)
         self.viewers.setdefault(room, {})[outbox] = viewer
-        members = await self.members(room)
+        members = await self.members(room, fresh=True)  # what they see changes from here on
         if all(m.uid != person.uid for m in members):  # the store has not heard of them yet
             members = sorted([*members, Member(person.uid, person.name)], key=_order)
         viewer.members = len(members)
@@ -127,11 +132,12 @@ class Presence:
         for room in await self.store.rename(uid, name):
             await self._announce(room)
 
-    async def members(self, room: str) -> list[Member]:
+    async def members(self, room: str, fresh: bool = False) -> list[Member]:
+        """The room's people: kept current while a person watches it here, else read now if `fresh`, else shared."""
         members = self._members.get(room)
         if members is None:
             try:
-                members = await self.store.members(room, _now_us())
+                members = await (self.store.members(room, _now_us()) if fresh else self._read_members(room))
             except StoreUnavailable:
                 return []
             if room in self.viewers:

@@ -18,7 +18,7 @@ from chatroom.bus import Bus
 from chatroom.presence import Presence, Signal, Viewer
 from chatroom.render import Fragments
 from chatroom.store import MessageStore, RoomInfo, StoreUnavailable
-from chatroom.throttle import Throttle
+from chatroom.throttle import SharedRead, Throttle
 
 log = logging.getLogger("chatroom.rooms")
 
@@ -34,7 +34,10 @@ class RoomDirectory:
         self.presence = presence
         self.touch = Throttle(INTERVAL_SECONDS, self._announce)  # something in the list changed here
         self.changed = Throttle(INTERVAL_SECONDS, self._send)  # something changed in some process
-        self._listing: tuple[list[RoomInfo], dict[str, int]] | None = None
+        self._listing: tuple[list[RoomInfo], dict[str, int]] | None = None  # kept current once following
+        self._read_listing: SharedRead[None, tuple[list[RoomInfo], dict[str, int]]] = SharedRead(
+            INTERVAL_SECONDS, lambda _: self.listing()
+        )
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -55,9 +58,13 @@ class RoomDirectory:
         return sorted(rooms, key=lambda r: r.name), online
 
     async def first_list(self, room: str, viewer: Viewer | None) -> str:
-        """The list a viewer arriving in `room` is sent, counting them in already."""
+        """The list a viewer arriving in `room` is sent, counting them in already.
+
+        A person is sent every later change, so theirs is read after they arrived; a connection
+        without a session gets this one list only, which may be up to a second old (shared reads).
+        """
         try:
-            rooms, online = self._listing or await self.listing()
+            rooms, online = self._listing or await (self.listing() if viewer else self._read_listing(None))
         except StoreUnavailable:
             return ""
         if viewer is not None:  # the count they see agrees with the list of people they see

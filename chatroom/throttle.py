@@ -1,10 +1,14 @@
-"""Run some work at once when asked, then at most once per interval however often it is asked again."""
+"""Doing something at most once per interval however often it is asked: work (Throttle) and reads (SharedRead)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 log = logging.getLogger("chatroom.throttle")
 
@@ -38,3 +42,32 @@ class Throttle:
             if not self._again:
                 return
             self._again = False
+
+
+class SharedRead(Generic[K, T]):
+    """`read(key)`, shared: whoever asks for a key while it is read, or up to `fresh` seconds after, gets that result.
+
+    A storm of arrivals in a room costs one query, not one each; a failed read fails them all.
+    """
+
+    def __init__(self, fresh: float, read: Callable[[K], Awaitable[T]]) -> None:
+        self.fresh = fresh
+        self.read = read
+        self._reads: dict[K, tuple[float, asyncio.Future[T]]] = {}
+
+    async def __call__(self, key: K) -> T:
+        now = asyncio.get_running_loop().time()
+        started, result = self._reads.get(key, (0.0, None))
+        if result is None or now - started > self.fresh:
+            # Forget the stale ones while here: this holds only what was read in the last `fresh` seconds.
+            self._reads = {k: read for k, read in self._reads.items() if now - read[0] <= self.fresh}
+            result = asyncio.ensure_future(self.read(key))
+            result.add_done_callback(_retrieve)
+            self._reads[key] = (now, result)
+        return await asyncio.shield(result)
+
+
+def _retrieve(future: asyncio.Future[T]) -> None:
+    """A read whose every asker went away still has its outcome collected, so it is not reported as lost."""
+    if not future.cancelled():
+        future.exception()

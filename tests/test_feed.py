@@ -180,9 +180,9 @@ def test_a_message_arriving_while_a_viewer_joins_is_shown_once(tmp_path: Path, m
         await hub.post("r", ANN, "before", "s")
         real_members = hub.presence.members
 
-        async def members_while_someone_posts(room: str) -> list[object]:
+        async def members_while_someone_posts(room: str, fresh: bool = False) -> list[object]:
             await hub.post("r", ANN, "during the join", "s")  # delivered between registration and snapshot
-            return await real_members(room)
+            return await real_members(room, fresh)
 
         monkeypatch.setattr(hub.presence, "members", members_while_someone_posts)
         outbox = Outbox(10)

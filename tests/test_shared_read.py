@@ -1,0 +1,67 @@
+"""SharedRead: concurrent and recent askers share one read; a connect storm costs one query."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chatroom.throttle import SharedRead
+
+
+class Store:
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+        self.gate = asyncio.Event()
+        self.fail = False
+
+    async def read(self, key: str) -> str:
+        self.reads.append(key)
+        await self.gate.wait()
+        if self.fail:
+            raise OSError("store down")
+        return f"{key}#{len(self.reads)}"
+
+
+def test_askers_at_once_share_one_read_and_keys_are_read_apart() -> None:
+    async def run() -> None:
+        store = Store()
+        shared = SharedRead(60.0, store.read)
+        waiting = [asyncio.ensure_future(shared(room)) for room in ("a", "a", "b", "a")]
+        await asyncio.sleep(0)
+        store.gate.set()
+        assert await asyncio.gather(*waiting) == ["a#1", "a#1", "b#2", "a#1"]
+        assert await shared("a") == "a#1", "still fresh: no new read"
+        assert store.reads == ["a", "b"]
+
+    asyncio.run(run())
+
+
+def test_a_read_older_than_fresh_is_read_again_and_forgotten() -> None:
+    async def run() -> None:
+        store = Store()
+        store.gate.set()
+        shared = SharedRead(0.05, store.read)
+        assert await shared("a") == "a#1"
+        await asyncio.sleep(0.1)
+        assert await shared("b") == "b#2"
+        assert list(shared._reads) == ["b"], "stale reads are dropped, so many rooms don't pile up"
+        assert await shared("a") == "a#3"
+
+    asyncio.run(run())
+
+
+def test_a_failed_read_fails_everyone_waiting_and_one_asker_leaving_does_not_cancel_it() -> None:
+    async def run() -> None:
+        store = Store()
+        shared = SharedRead(60.0, store.read)
+        leaving, staying = asyncio.ensure_future(shared("a")), asyncio.ensure_future(shared("a"))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        store.fail = True
+        store.gate.set()
+        with pytest.raises(OSError):
+            await staying
+        assert store.reads == ["a"]
+
+    asyncio.run(run())
