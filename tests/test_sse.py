@@ -54,10 +54,18 @@ def test_each_message_is_an_unnamed_event_with_its_seq_as_id(client: TestClient)
     assert "live &lt;i&gt;one&lt;/i&gt;\nsecond line" in event["data"]
 
 
+def resumed(client: TestClient, last_event_id: str, room: str = "lobby") -> Iterator[dict[str, str]]:
+    """A stream resumed after `last_event_id`, past its first event: the room's people as they are now."""
+    stream = events(client, room, last_event_id)
+    people = next(stream)
+    assert "id" not in people and 'id="members"' in people["data"] and 'id="room-list"' in people["data"]
+    return stream
+
+
 def test_last_event_id_replays_what_was_missed(client: TestClient) -> None:
     for n in range(5):
         say(client, f"m{n}")
-    stream = events(client, last_event_id="2")
+    stream = resumed(client, "2")
     assert [next(stream)["id"] for _ in range(3)] == ["3", "4", "5"]
     say(client, "after")
     assert next(stream)["id"] == "6"
@@ -67,13 +75,13 @@ def test_last_event_id_beyond_the_recent_messages_replays_from_the_store(make_cl
     client = make_client(history_limit=2)
     for n in range(6):
         say(client, f"m{n}")
-    stream = events(client, last_event_id="1")
+    stream = resumed(client, "1")
     assert [next(stream)["id"] for _ in range(5)] == ["2", "3", "4", "5", "6"]
 
 
 def test_last_event_id_at_the_end_replays_nothing(client: TestClient) -> None:
     say(client, "m")
-    stream = events(client, last_event_id="1")
+    stream = resumed(client, "1")
     say(client, "next")
     assert next(stream)["id"] == "2"
 

@@ -44,7 +44,11 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
 
 
 async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str) -> list[ServerSentEvent]:
-    """What a client resuming after `last_event_id` missed, or the snapshot when that is unknown or too old."""
+    """What a client resuming after `last_event_id` missed, or the snapshot when that is unknown or too old.
+
+    Either way the room's people, who is typing and the room list come too: they may have changed
+    while the client was away, and only changes are sent from here on.
+    """
     seen = int(last_event_id) if last_event_id.isdigit() and len(last_event_id) < 19 else -1
     if 0 <= seen <= feed.last_seq:
         recent = list(feed.recent)
@@ -55,7 +59,9 @@ async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str
             missed = await hub.messages_after(feed.room, seen, REPLAY_LIMIT + 1)
             outbox.floor = max(outbox.floor, missed[-1].seq if missed else seen)
         if len(missed) <= REPLAY_LIMIT:
-            return [ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed]
+            # The people, who types and the room list first, as they are now (no id: not a message).
+            people = ServerSentEvent(data=await hub.people_snapshot(feed.room, outbox))
+            return [people, *(ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed)]
     snapshot = feed.snapshot_for(outbox)
     people = await hub.people_snapshot(feed.room, outbox)
     return [ServerSentEvent(data=snapshot + people, id=str(outbox.floor))]
