@@ -1,4 +1,4 @@
-"""What the two WebSocket protocols share: the handshake checks, one reader, one writer, the limits."""
+"""What the two WebSocket protocols share: the handshake checks, the reader, the outbox that writes, the limits."""
 
 from __future__ import annotations
 
