@@ -60,8 +60,8 @@ async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str
             outbox.floor = max(outbox.floor, missed[-1].seq if missed else seen)
         if len(missed) <= REPLAY_LIMIT:
             # The people, who types and the room list first, as they are now (no id: not a message).
-            people = ServerSentEvent(data=await hub.people_snapshot(feed.room, outbox))
-            return [people, *(ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed)]
+            around = ServerSentEvent(data=await hub.people_snapshot(feed.room, outbox))
+            return [around, *(ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed)]
     snapshot = feed.snapshot_for(outbox)
     people = await hub.people_snapshot(feed.room, outbox)
     return [ServerSentEvent(data=snapshot + people, id=str(outbox.floor))]
