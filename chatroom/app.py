@@ -11,8 +11,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -21,26 +19,18 @@ from starlette.websockets import WebSocket
 from chatroom import pages
 from chatroom.assets import Htmx
 from chatroom.bus import Bus
+from chatroom.error_pages import http_error, store_unavailable
 from chatroom.hub import Hub
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
 from chatroom.paths import STATIC
 from chatroom.render import Fragments, template_environment
+from chatroom.security_headers import SecurityHeaders
 from chatroom.settings import Settings
 from chatroom.store import StoreUnavailable, open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 
 log = logging.getLogger("chatroom")
-
-# No script runs but htmx's own files; styles may be inline for the per-viewer touches.
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-}
 
 
 def create_app(settings: Settings | None = None) -> ChatApp:
@@ -90,7 +80,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
             https_only=settings.https_only,
         )
     ]
-    handlers: Any = {HTTPException: _http_error, StoreUnavailable: _store_unavailable}
+    handlers: Any = {HTTPException: http_error, StoreUnavailable: store_unavailable}
     sockets = [
         WebSocketRoute("/rooms/{room}/ws", htmx_socket),
         WebSocketRoute("/ws/socket-server/", seed_socket),
@@ -100,7 +90,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
     app.state.settings = settings
     app.state.htmx = htmx
     app.state.templates = Jinja2Templates(env=env)
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -127,52 +117,6 @@ class ChatApp(Starlette):
                     await route.endpoint(WebSocket(scope, receive, send))
                     return
         await super().__call__(scope, receive, send)
-
-
-class _SecurityHeaders:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
-                ]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Not understood"}
-    return _error_page(request, exc.status_code, titles.get(exc.status_code, "Error"), exc.detail)
-
-
-async def _store_unavailable(request: Request, exc: Exception) -> Response:
-    log.error("store unavailable path=%s: %s", request.url.path, exc)
-    detail = "The message store is not answering right now. Nothing was lost; try again in a moment."
-    response = _error_page(request, 503, "Temporarily unavailable", detail)
-    response.headers["retry-after"] = "5"
-    return response
-
-
-def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    context: dict[str, Any] = {
-        "me": None,
-        "scripts": [],
-        "title": title,
-        "detail": detail,
-        "here": "/",
-        "profile_error": "",
-    }
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
 def _warn_if_split(settings: Settings) -> None:
