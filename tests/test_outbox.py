@@ -163,14 +163,20 @@ def test_a_socket_outbox_queues_behind_a_write_that_waits_and_sends_the_backlog_
     asyncio.run(run())
 
 
+def opened(socket: Socket, size: int, dropped: list[bool]) -> SocketOutbox:
+    """A socket's outbox past its snapshot, writing directly, that notes each time it is dropped."""
+    outbox = SocketOutbox(size, socket.write)
+    outbox.on_drop = lambda: dropped.append(True)
+    outbox.open()
+    return outbox
+
+
 def test_a_socket_outbox_that_falls_too_far_behind_is_dropped_and_its_waiting_write_cancelled() -> None:
     dropped: list[bool] = []
 
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(2, socket.write)
-        outbox.on_drop = lambda: dropped.append(True)
-        outbox.open()
+        outbox = opened(socket, 2, dropped)
         socket.writable.clear()
         for seq in range(1, 6):
             outbox.offer(Item(seq))
@@ -189,25 +195,20 @@ def test_a_socket_outbox_whose_write_fails_closes_without_claiming_overflow() ->
 
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(2, socket.write)
-        outbox.on_drop = lambda: dropped.append(True)
-        outbox.open()
+        at_once = opened(socket, 2, dropped)
         socket.fail = True
-        outbox.offer(Item(1))
-        assert outbox.closed and not outbox.overflowed
+        at_once.offer(Item(1))
+        assert at_once.closed and not at_once.overflowed
         for seq in range(2, 10):
-            outbox.offer(Item(seq))  # ignored: no growth, no second drop
-        socket.fail = False
+            at_once.offer(Item(seq))  # ignored: no growth, no second drop
+        assert dropped == [True]
         socket.writable.clear()
-        late = SocketOutbox(2, socket.write)
-        late.on_drop = lambda: dropped.append(True)
-        late.open()
-        late.offer(Item(1))  # waits, then fails in the task
-        socket.fail = True
+        later = opened(socket, 2, dropped)
+        later.offer(Item(1))  # waits, then fails in the task that finishes it
         socket.writable.set()
         for _ in range(5):
             await asyncio.sleep(0)
-        assert late.closed and not late.overflowed
+        assert later.closed and not later.overflowed
 
     asyncio.run(run())
     assert dropped == [True, True]
