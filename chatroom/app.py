@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
-from chatroom import pages
+from chatroom import health, pages
 from chatroom.assets import Htmx
 from chatroom.bus import Bus
 from chatroom.error_pages import http_error, store_unavailable
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         Route("/profile", pages.profile, methods=["POST"]),
-        Route("/healthz", pages.healthz),
+        Route("/healthz", health.healthz),
         Route("/static/htmx/{version}/{name:path}", htmx.serve),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

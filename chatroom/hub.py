@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.feed import RoomFeed
+from chatroom.history import History
 from chatroom.identity import Person
 from chatroom.outbox import Outbox
 from chatroom.presence import Presence
@@ -43,6 +44,7 @@ class Hub:
         self.fragments = fragments
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.history = History(store, fragments, settings.history_limit)
         self.feeds: dict[str, RoomFeed] = {}
         self._linger: dict[str, asyncio.TimerHandle] = {}
         self._stopping: set[asyncio.Task[None]] = set()
@@ -86,29 +88,6 @@ class Hub:
         except Exception as exc:  # stored already: other processes catch up when the bus is back
             log.warning("bus publish failed room=%s seq=%s: %r", room, message.seq, exc)
         return message
-
-    async def history_before(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
-        """One "load older" page before `seq`, and the first `seq` on it."""
-        older = rendered_run(await self.store.before(room, seq, self.settings.history_limit + 1), self.fragments)
-        older = older[-self.settings.history_limit :]
-        return older, (older[0].seq if older else 1)
-
-    async def history_around(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
-        """A page of history with message `seq` in its middle (a permalink), and the first `seq` on it."""
-        limit = self.settings.history_limit
-        before = await self.store.before(room, seq, limit + 1)
-        after = await self.store.after(room, seq - 1, limit)
-        # Centred where there is history on both sides; a full page near either end.
-        shown_before = min(len(before), max(limit // 2, limit - len(after)))
-        shown_after = min(len(after), limit - shown_before)
-        context = before[-shown_before - 1 :] if len(before) > shown_before else before
-        around = rendered_run(context + after[:shown_after], self.fragments)
-        around = around[1:] if len(before) > shown_before else around
-        return around, (around[0].seq if around else 1)
-
-    async def messages_after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
-        messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
-        return [m for m in rendered_run(messages, self.fragments) if m.seq > seq][:limit]
 
     async def rooms(self, limit: int = 50) -> list[RoomInfo]:
         return await self.store.rooms(limit)

@@ -1,4 +1,4 @@
-"""The HTTP side: the room page, its forms, history pages and the health check."""
+"""The HTTP side: the room page, its forms and the pages of older messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from chatroom.hub import Hub, not_stored
@@ -69,7 +69,7 @@ async def profile(request: Request) -> Response:
 async def older_messages(request: Request) -> Response:
     room = _room(request)
     before = _positive(request.query_params.get("before", ""), "before")
-    messages, first = await _hub(request).history_before(room, before)
+    messages, first = await _hub(request).history.before(room, before)
     html = _hub(request).fragments.older_page(room, "".join(m.item for m in messages), first)
     return HTMLResponse(html)
 
@@ -115,21 +115,6 @@ async def events(request: Request) -> Response:
     return await room_events(request, _room(request))
 
 
-async def healthz(request: Request) -> Response:
-    hub = _hub(request)
-    parts: dict[str, Any] = {}
-    for part, check in (("store", hub.store.ping), ("bus", hub.bus.ping)):
-        try:
-            await check()
-            parts[part] = "ok"
-        except Exception as exc:
-            parts[part] = f"unavailable: {exc or type(exc).__name__}"
-    healthy = all(v == "ok" for v in parts.values())
-    body = {"status": "ok" if healthy else "unavailable", **parts, "bus_backend": hub.bus.kind}
-    body["connections"] = hub.viewer_count
-    return JSONResponse(body, 200 if healthy else 503)
-
-
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     hub = _hub(request)
     me = ensure_person(request.session)
@@ -137,10 +122,10 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     before = request.query_params.get("before")
     around = request.query_params.get("around")
     if before is not None and status == 200:
-        messages, first = await hub.history_before(room, _positive(before, "before"))
+        messages, first = await hub.history.before(room, _positive(before, "before"))
     elif around is not None and status == 200:
         # A permalink opens a still page around the message: a live snapshot would replace it with the latest.
-        messages, first = await hub.history_around(room, _positive(around, "around"))
+        messages, first = await hub.history.around(room, _positive(around, "around"))
     else:
         messages, first = await hub.recent(room)
     rooms, online = await hub.directory.listing()

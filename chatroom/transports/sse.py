@@ -56,7 +56,7 @@ async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str
             missed = [m for m in recent if m.seq > seen]
             outbox.floor = feed.last_seq
         else:
-            missed = await hub.messages_after(feed.room, seen, REPLAY_LIMIT + 1)
+            missed = await hub.history.after(feed.room, seen, REPLAY_LIMIT + 1)
             outbox.floor = max(outbox.floor, missed[-1].seq if missed else seen)
         if len(missed) <= REPLAY_LIMIT:
             # The people, who types and the room list first, as they are now (no id: not a message).

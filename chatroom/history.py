@@ -1,0 +1,37 @@
+"""A room's past, rendered: a page before a message ("load older"), around one (a permalink), after one (replay)."""
+
+from __future__ import annotations
+
+from chatroom.render import Fragments, RenderedMessage, rendered_run
+from chatroom.store import MessageStore
+
+
+class History:
+    def __init__(self, store: MessageStore, fragments: Fragments, page_size: int) -> None:
+        self.store = store
+        self.fragments = fragments
+        self.page_size = page_size
+
+    async def before(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
+        """One "load older" page before `seq`, and the first `seq` on it."""
+        older = rendered_run(await self.store.before(room, seq, self.page_size + 1), self.fragments)
+        older = older[-self.page_size :]
+        return older, (older[0].seq if older else 1)
+
+    async def around(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
+        """A page with message `seq` in its middle, and the first `seq` on it."""
+        limit = self.page_size
+        before = await self.store.before(room, seq, limit + 1)
+        after = await self.store.after(room, seq - 1, limit)
+        # Centred where there is history on both sides; a full page near either end.
+        shown_before = min(len(before), max(limit // 2, limit - len(after)))
+        shown_after = min(len(after), limit - shown_before)
+        context = before[-shown_before - 1 :] if len(before) > shown_before else before
+        around = rendered_run(context + after[:shown_after], self.fragments)
+        around = around[1:] if len(before) > shown_before else around
+        return around, (around[0].seq if around else 1)
+
+    async def after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
+        """Up to `limit` messages after `seq`, oldest first."""
+        messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
+        return [m for m in rendered_run(messages, self.fragments) if m.seq > seq][:limit]
