@@ -57,7 +57,7 @@ class Settings:
 
         data_dir = Path(config("DATA_DIR", default="data"))
         database_url = config("DATABASE_URL", default="") or f"sqlite:///{data_dir / 'chat.sqlite3'}"
-        broadcast_url = config("BROADCAST_URL", default="") or config("REDIS_URL", default="") or "memory://"
+        broadcast_url = config("BROADCAST_URL", default="") or _redis_url(config) or "memory://"
         _check_scheme("DATABASE_URL", database_url, STORE_SCHEMES)
         _check_scheme("BROADCAST_URL", broadcast_url, BROADCAST_SCHEMES)
         origins = tuple(_origin(o) for o in config("ALLOWED_ORIGINS", default="").split(",") if o.strip())
@@ -79,6 +79,18 @@ class Settings:
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
         )
+
+
+def _redis_url(config: Config) -> str:
+    """REDIS_URL; on Heroku (DYNO is set) a `rediss://` one is taken as its Key-Value Store gives it.
+
+    That store's TLS certificate is self-signed and its URL rotates, so Heroku says to connect
+    encrypted without verifying (`ssl_cert_reqs=none`) unless the URL says otherwise.
+    """
+    url: str = config("REDIS_URL", default="")
+    if config("DYNO", default="") and url.startswith("rediss://") and "ssl_cert_reqs=" not in url:
+        url += ("&" if urlsplit(url).query else "?") + "ssl_cert_reqs=none"
+    return url
 
 
 def _workers_flag(argv: list[str]) -> int:

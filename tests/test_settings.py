@@ -36,6 +36,25 @@ def test_redis_url_or_broadcast_url_choose_the_bus(tmp_path: Path) -> None:
     assert Settings.from_env(both).broadcast_url == "postgres://db/x"
 
 
+def test_on_heroku_a_tls_redis_url_skips_verifying_the_self_signed_certificate(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}
+    heroku = {**env, "DYNO": "web.1"}
+    assert Settings.from_env({**heroku, "REDIS_URL": "rediss://:p@h:6379"}).broadcast_url == (
+        "rediss://:p@h:6379?ssl_cert_reqs=none"
+    )
+    assert Settings.from_env({**heroku, "REDIS_URL": "rediss://h/0?x=1"}).broadcast_url.endswith(
+        "?x=1&ssl_cert_reqs=none"
+    )
+    chosen = "rediss://h/0?ssl_cert_reqs=required"
+    assert Settings.from_env({**heroku, "REDIS_URL": chosen}).broadcast_url == chosen, "the URL's own choice stands"
+    assert Settings.from_env({**heroku, "REDIS_URL": "redis://h"}).broadcast_url == "redis://h", (
+        "no TLS, nothing to add"
+    )
+    assert Settings.from_env({**env, "REDIS_URL": "rediss://h"}).broadcast_url == "rediss://h", "elsewhere: verified"
+    explicit = {**heroku, "REDIS_URL": "rediss://h", "BROADCAST_URL": "rediss://other"}
+    assert Settings.from_env(explicit).broadcast_url == "rediss://other", "BROADCAST_URL is taken as it is"
+
+
 def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("HISTORY_LIMIT=7\nPORT=9000\nSECRET_KEY=from-file\n")
     settings = Settings.from_env({"PORT": "9100", "DATA_DIR": str(tmp_path)}, env_file=tmp_path / ".env")
