@@ -13,12 +13,13 @@ from chatroom.feed import RoomFeed
 from chatroom.history import History
 from chatroom.identity import Person
 from chatroom.outbox import Outbox
-from chatroom.presence import Presence
+from chatroom.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.ratelimit import RateLimiter
 from chatroom.render import Fragments, RenderedMessage, rendered_run
 from chatroom.room_directory import RoomDirectory
 from chatroom.settings import Settings
 from chatroom.store import Message, MessageStore, RoomInfo
+from chatroom.throttle import SharedRead
 from chatroom.typing_indicator import TypingIndicator
 from chatroom.validation import Refused, message_text
 
@@ -54,6 +55,7 @@ class Hub:
         self.presence.on_change = self.directory.touch
         # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
         self.typing_limiter = RateLimiter(1.0, 3)
+        self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
 
     async def close(self) -> None:
         await self.directory.close()
@@ -132,14 +134,15 @@ class Hub:
     async def people_snapshot(self, room: str, outbox: Outbox) -> str:
         """What a connection starts from besides the messages: the room's people, who types, the room list."""
         viewer = self.presence.viewers.get(room, {}).get(outbox)
-        if viewer is not None:
-            members = viewer.members_html
-        else:
-            members = self.fragments.members(await self.presence.members(room), oob=True)
-        typing = self.typing.html_for(room, viewer.uid if viewer else None)
-        if viewer is not None:
-            viewer.typing_html = typing
-        return members + typing + await self.directory.first_list(room, viewer)
+        if viewer is None:
+            return await self._people_for_guests(room)
+        viewer.typing_html = self.typing.html_for(room, viewer.uid)
+        return viewer.members_html + viewer.typing_html + await self.directory.first_list(room, viewer)
+
+    async def _render_people_for_guests(self, room: str) -> str:
+        """A connection without a session is sent no later changes, so in a storm all of them share one."""
+        members = self.fragments.members(await self.presence.members(room), oob=True)
+        return members + self.typing.html_for(room, None) + await self.directory.first_list(room, None)
 
     def typed(self, room: str, person: Person, typing: bool) -> None:
         self.typing.typed(room, person.uid, person.name, typing)

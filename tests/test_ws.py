@@ -201,3 +201,23 @@ def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, jo
         ws = join(client, headers={"cookie": f"chatroom={cookie}"})
         author = re.search(r'<span class="author">([^<]+)</span>', post(ws, "hi"))
         assert author is not None and author.group(1).startswith("guest-"), cookie
+
+
+def test_guests_arriving_together_share_one_rendering_of_the_people(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    monkeypatch.setattr(hub._people_for_guests, "fresh", 60.0)  # "together", however slow this machine is
+    rendered: list[int] = []
+    render = hub.fragments.members
+    monkeypatch.setattr(hub.fragments, "members", lambda *a, **kw: rendered.append(1) or render(*a, **kw))
+    people = [people_sent_to_a_new_guest(client) for _ in range(4)]
+    assert people[0].startswith('<ul id="members"') and 'id="room-list"' in people[0]
+    assert people == [people[0]] * 4 and len(rendered) == 1
+
+
+def people_sent_to_a_new_guest(client: TestClient) -> str:
+    """The part of a new guest's first frame after the messages: the people, who types, the room list."""
+    with client.websocket_connect("/rooms/lobby/ws") as ws:
+        first = recv(ws)
+    return first[first.index('<ul id="members"') :]
