@@ -7,8 +7,8 @@ import sys
 import uvicorn
 
 from chatroom.app import create_app
-from chatroom.assets import MissingAssets
 from chatroom.settings import Settings, SettingsError
+from chatroom.web.assets import MissingAssets
 
 
 def main() -> None:

@@ -16,19 +16,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
-from chatroom import health, pages
-from chatroom.assets import Htmx
 from chatroom.bus import Bus
-from chatroom.error_pages import http_error, store_unavailable
-from chatroom.hub import Hub
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
-from chatroom.paths import STATIC
-from chatroom.render import Fragments, template_environment
-from chatroom.security_headers import SecurityHeaders
+from chatroom.rooms.hub import Hub
+from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
 from chatroom.store import StoreUnavailable, open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
+from chatroom.web import health, pages
+from chatroom.web.assets import Htmx
+from chatroom.web.error_pages import http_error, store_unavailable
+from chatroom.web.paths import STATIC
+from chatroom.web.security_headers import SecurityHeaders
+from chatroom.web.templating import template_environment
 
 log = logging.getLogger("chatroom")
 

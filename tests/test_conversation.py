@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from chatroom.conversation import continues, css_string, starts_day, with_mentions
-from chatroom.render import Fragments, template_environment
+from chatroom.rooms.conversation import continues, css_string, starts_day, with_mentions
+from chatroom.rooms.render import Fragments
 from chatroom.store import Message
+from chatroom.web.templating import template_environment
 from tests.people import page, session
 from tests.wire import message_ids, recv, send_message
 

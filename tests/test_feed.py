@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from chatroom import hub as hub_module
 from chatroom.bus import RESYNC, Bus, channel, encode_message
-from chatroom.hub import Hub
 from chatroom.identity import Person
-from chatroom.outbox import Outbox
-from chatroom.render import Fragments, template_environment
+from chatroom.rooms import hub as hub_module
+from chatroom.rooms.hub import Hub
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
 from chatroom.store import Message, MessageStore, StoreUnavailable
 from chatroom.store.sqlite import SQLiteStore
+from chatroom.web.templating import template_environment
 
 ANN = Person("u-ann", "ann")
 

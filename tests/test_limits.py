@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chatroom.bus import MAX_INLINE_BYTES, RESYNC, decode, encode_message
-from chatroom.ratelimit import RateLimiter
+from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.store import Message
 
 

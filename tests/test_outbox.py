@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from chatroom.eager import start_eagerly
-from chatroom.outbox import Frame, Outbox, OutboxOverflow, SocketOutbox
+from chatroom.rooms.eager import start_eagerly
+from chatroom.rooms.outbox import Frame, Outbox, OutboxOverflow, SocketOutbox
 
 
 @dataclass(frozen=True)

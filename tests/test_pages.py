@@ -10,9 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.app import create_app
-from chatroom.assets import HTMX_PACKAGE
 from chatroom.settings import Settings
 from chatroom.store import StoreUnavailable
+from chatroom.web.assets import HTMX_PACKAGE
 from tests.wire import message_ids, recv
 
 ROOT = Path(__file__).resolve().parent.parent

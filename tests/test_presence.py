@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from chatroom.app import create_app
 from chatroom.identity import Person
-from chatroom.outbox import Outbox
-from chatroom.presence import Viewer
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.presence import Viewer
 from chatroom.settings import Settings
 from chatroom.store import Member, open_store
 from tests.conftest import SNAPSHOT

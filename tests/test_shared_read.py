@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chatroom.throttle import SharedRead
+from chatroom.rooms.throttle import SharedRead
 
 
 class Store:

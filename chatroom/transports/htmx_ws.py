@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from chatroom.feed import RoomFeed
-from chatroom.outbox import Frame
-from chatroom.ratelimit import RateLimiter
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.outbox import Frame
+from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import Refused, room_name
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from chatroom.feed import RoomFeed
-from chatroom.outbox import Frame
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.outbox import Frame
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import Refused, display_name, room_name
 

@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chatroom.feed import RoomFeed
-from chatroom.hub import FeedUnavailable, Hub, not_stored
 from chatroom.identity import from_session, guest, session_of
-from chatroom.origins import origin_allowed
-from chatroom.outbox import Frame, SocketOutbox
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.hub import FeedUnavailable, Hub, not_stored
+from chatroom.rooms.outbox import Frame, SocketOutbox
 from chatroom.store import StoreUnavailable
 from chatroom.validation import Refused
+from chatroom.web.origins import origin_allowed
 
 log = logging.getLogger("chatroom.socket")
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
-from chatroom.feed import RoomFeed
-from chatroom.hub import Hub
 from chatroom.identity import from_session
-from chatroom.outbox import Outbox, OutboxOverflow
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.hub import Hub
+from chatroom.rooms.outbox import Outbox, OutboxOverflow
 
 log = logging.getLogger("chatroom.sse")
 

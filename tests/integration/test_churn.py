@@ -22,8 +22,8 @@ import psutil
 import pytest
 import uvicorn
 
-from chatroom import hub
 from chatroom.app import create_app
+from chatroom.rooms import hub
 from chatroom.settings import Settings
 from tests.integration.servers import ROOT, RedisServer, free_port, wait_for_port
 

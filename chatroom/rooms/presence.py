@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 from chatroom.bus import Bus
 from chatroom.identity import Person
-from chatroom.outbox import Outbox
-from chatroom.render import Fragments
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.render import Fragments
+from chatroom.rooms.throttle import SharedRead, Throttle
 from chatroom.store import Member, MessageStore, StoreUnavailable
-from chatroom.throttle import SharedRead, Throttle
 
-log = logging.getLogger("chatroom.presence")
+log = logging.getLogger("chatroom.rooms.presence")
 
 MEMBERS_REFRESH_SECONDS = 0.2  # a burst of arrivals becomes one members frame per this interval
 

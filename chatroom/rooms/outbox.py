@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-from chatroom.eager import start_eagerly
+from chatroom.rooms.eager import start_eagerly
 
 
 class Frame(Protocol):

@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from chatroom.hub import Hub, not_stored
 from chatroom.identity import Person, ensure_person, from_session, remember
-from chatroom.origins import origin_allowed
+from chatroom.rooms.hub import Hub, not_stored
 from chatroom.store import RoomInfo, StoreUnavailable
 from chatroom.transports.sse import room_events
 from chatroom.validation import Refused, display_name, room_name
+from chatroom.web.origins import origin_allowed
 
-log = logging.getLogger("chatroom.pages")
+log = logging.getLogger("chatroom.web.pages")
 
 LOBBY = "lobby"
 ROOM_PATH = re.compile(r"/rooms/([a-z0-9_-]{1,50})")

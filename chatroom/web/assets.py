@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
-from chatroom.paths import HTMX_PACKAGE
+from chatroom.web.paths import HTMX_PACKAGE
 
 FILES = {"core": "htmx.min.js", "ws": "ext/hx-ws.min.js", "sse": "ext/hx-sse.min.js"}
 

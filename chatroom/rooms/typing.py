@@ -11,8 +11,8 @@ import asyncio
 import logging
 
 from chatroom.bus import Bus
-from chatroom.presence import Presence, Signal
-from chatroom.render import Fragments
+from chatroom.rooms.presence import Presence, Signal
+from chatroom.rooms.render import Fragments
 from chatroom.store import Message
 
 log = logging.getLogger("chatroom.typing")

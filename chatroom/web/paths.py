@@ -8,7 +8,7 @@ from pathlib import Path
 def project_root() -> Path:
     """The checkout: beside the package (an editable install), else the working directory
     (a platform slug that installed the package into site-packages and runs from the checkout)."""
-    for candidate in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
         if (candidate / "templates").is_dir() and (candidate / "static").is_dir():
             return candidate
     raise RuntimeError("cannot find templates/ and static/: run chatroom from its checkout")

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from chatroom.hub import Hub
+from chatroom.rooms.hub import Hub
 
 
 async def healthz(request: Request) -> Response:

@@ -9,26 +9,8 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from chatroom.conversation import continues, css_string, starts_day, with_mentions
-from chatroom.paths import TEMPLATES
+from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import Member, Message, RoomInfo
-
-
-def template_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["clock"] = lambda at: at.strftime("%H:%M")
-    env.filters["stamp"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
-    env.filters["iso"] = iso
-    env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
-    env.filters["mentions"] = with_mentions
-    env.filters["css_string"] = css_string
-    return env
 
 
 def iso(at: Any) -> str:

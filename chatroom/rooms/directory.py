@@ -15,10 +15,10 @@ import logging
 import time
 
 from chatroom.bus import Bus
-from chatroom.presence import Presence, Signal, Viewer
-from chatroom.render import Fragments
+from chatroom.rooms.presence import Presence, Signal, Viewer
+from chatroom.rooms.render import Fragments
+from chatroom.rooms.throttle import SharedRead, Throttle
 from chatroom.store import MessageStore, RoomInfo, StoreUnavailable
-from chatroom.throttle import SharedRead, Throttle
 
 log = logging.getLogger("chatroom.rooms")
 

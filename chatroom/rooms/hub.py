@@ -9,21 +9,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from chatroom.bus import Bus, BusEvent
-from chatroom.feed import RoomFeed
-from chatroom.history import History
 from chatroom.identity import Person
-from chatroom.outbox import Outbox
-from chatroom.presence import MEMBERS_REFRESH_SECONDS, Presence
-from chatroom.ratelimit import RateLimiter
-from chatroom.render import Fragments, RenderedMessage, rendered_run
-from chatroom.room_directory import RoomDirectory
+from chatroom.rooms.directory import RoomDirectory
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.history import History
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
+from chatroom.rooms.ratelimit import RateLimiter
+from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.throttle import SharedRead
+from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
 from chatroom.store import Message, MessageStore, RoomInfo
-from chatroom.throttle import SharedRead
-from chatroom.typing_indicator import TypingIndicator
 from chatroom.validation import Refused, message_text
 
-log = logging.getLogger("chatroom.hub")
+log = logging.getLogger("chatroom.rooms.hub")
 
 # A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
 FEED_LINGER_SECONDS = 5.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatroom.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
 from chatroom.store import MessageStore
 
 

@@ -8,11 +8,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from chatroom.bus import Bus, BusEvent
-from chatroom.outbox import Frame, Outbox
-from chatroom.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.outbox import Frame, Outbox
+from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
 from chatroom.store import Message, MessageStore, StoreUnavailable
 
-log = logging.getLogger("chatroom.feed")
+log = logging.getLogger("chatroom.rooms.feed")
 
 CATCH_UP_PAGE = 500
 
