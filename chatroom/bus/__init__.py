@@ -28,10 +28,6 @@ ROOMS_CHANNEL = "rooms"
 ROOMS_CHANGED = orjson.dumps({"v": VERSION, "type": "rooms"}).decode()
 
 
-class BusUnavailable(Exception):
-    """The broadcast backend is not connected; events are not flowing between processes now."""
-
-
 @dataclass(frozen=True, slots=True)
 class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
@@ -109,7 +105,8 @@ class Bus:
     def __init__(self, url: str) -> None:
         self.url = url
         self.backend = _backend_for(url)
-        self.broadcast = Broadcast(backend=self.backend)
+        # memory:// is broadcaster's own backend, made by Broadcast from the URL; the others are ours.
+        self.broadcast = Broadcast(url) if self.backend is None else Broadcast(backend=self.backend)
 
     @property
     def kind(self) -> str:
@@ -162,9 +159,7 @@ class Bus:
 def _backend_for(url: str) -> Any:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        from broadcaster._backends.memory import MemoryBackend
-
-        return MemoryBackend(url)
+        return None
     if scheme in ("redis", "rediss"):
         from chatroom.bus.redis import RedisBackend  # type: ignore[import-not-found,unused-ignore]
 

@@ -1,8 +1,8 @@
 """PostgreSQL broadcast (LISTEN/NOTIFY), surviving database restarts.
 
 broadcaster's own Postgres backend LISTENs and publishes on one connection, so concurrent
-publishes fail with "another operation is in progress", and it never reconnects (STACK-NOTES
-§8.3). Here one dedicated connection LISTENs and a small pool publishes.
+publishes fail with "another operation is in progress", and it never reconnects. Here one
+dedicated connection LISTENs and a small pool publishes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Redis broadcast with redis-py (any version from 5 on), surviving Redis restarts.
 
 Replaces broadcaster's own Redis backend, which receives nothing with redis-py 8 and never
-recovers from a dropped connection (STACK-NOTES §8.1, §8.2). Publishing uses a connection pool;
+recovers from a dropped connection. Publishing uses a connection pool;
 listening uses one pub/sub connection that is thrown away, not silently repaired, when it fails,
 so every reconnect is seen and answered with a resync.
 """

@@ -1,7 +1,7 @@
 """What the networked broadcast backends share: they outlive their server's outages.
 
 broadcaster's listener task dies silently if `next_published` raises, and its subscribers then
-hang forever (STACK-NOTES §8.2). So a backend here never raises from `next_published`: a
+hang forever. So a backend here never raises from `next_published`: a
 supervisor task reconnects with backoff, listens to every subscribed channel again, and then
 queues a RESYNC event for each, which makes every room feed re-read the store.
 """
@@ -16,9 +16,10 @@ from typing import ClassVar
 
 from broadcaster import Event
 
-from chatroom.bus import RESYNC, BusUnavailable
+from chatroom.bus import RESYNC
+from chatroom.errors import BusUnavailable
 
-log = logging.getLogger("chatroom.bus")
+log = logging.getLogger(__name__)
 
 FIRST_RETRY = 0.1  # seconds; doubled after each failed attempt
 LAST_RETRY = 5.0  # so a recovered server is noticed within about this long

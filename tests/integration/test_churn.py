@@ -45,14 +45,14 @@ class LiveServer:
 
         async def count() -> dict[str, int]:
             gc.collect()
-            room_hub = self.app.state.hub
+            room_hub = self.app.state.chat.hub
             broadcast = room_hub.bus.broadcast
             return {
                 "tasks": len(asyncio.all_tasks()),
                 "feeds": len(room_hub.feeds),
                 "viewers": room_hub.viewer_count,
                 "subscribed channels": sum(len(queues) for queues in broadcast._subscribers.values()),
-                "bus channels": len(room_hub.bus.backend._channels),
+                "bus channels": len(broadcast._backend._channels),
             }
 
         return self.call(count)
