@@ -7,15 +7,15 @@ import sys
 import uvicorn
 
 from chatroom.app import create_app
-from chatroom.settings import Settings, SettingsError
-from chatroom.web.assets import MissingAssets
+from chatroom.errors import StartupError
+from chatroom.settings import Settings
 
 
 def main() -> None:
     try:
         settings = Settings.from_env()
         app = create_app(settings)
-    except (SettingsError, MissingAssets) as exc:
+    except StartupError as exc:
         sys.exit(f"chatroom: {exc}")
     print(f"chatroom: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(

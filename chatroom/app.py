@@ -17,18 +17,20 @@ from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
 from chatroom.bus import Bus
+from chatroom.errors import ChatError
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
-from chatroom.store import StoreUnavailable, open_store
+from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.web import health, pages
 from chatroom.web.assets import Htmx
-from chatroom.web.error_pages import http_error, store_unavailable
+from chatroom.web.error_pages import chat_error, http_error
 from chatroom.web.paths import STATIC
 from chatroom.web.security_headers import SecurityHeaders
+from chatroom.web.state import AppState
 from chatroom.web.templating import template_environment
 
 log = logging.getLogger("chatroom")
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
     configure_logging()
     env = template_environment()
     htmx = Htmx()
+    state = AppState(settings, Jinja2Templates(env=env), htmx)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,13 +50,13 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         await store.open()
         bus = Bus(settings.broadcast_url)
         await bus.connect()
-        app.state.hub = Hub(store, bus, Fragments(env), settings)
-        await app.state.hub.create_room(pages.LOBBY)  # the seed's one room is always listed
+        state.hub = hub = Hub(store, bus, Fragments(env), settings)
+        await hub.create_room(pages.LOBBY)  # the seed's one room is always listed
         log.info("started store=%s bus=%s", settings.database_url.split("://")[0], bus.kind)
         try:
             yield
         finally:
-            await app.state.hub.close()
+            await hub.close()
             await bus.disconnect()
             await store.close()
             log.info("stopped")
@@ -81,16 +84,14 @@ def create_app(settings: Settings | None = None) -> ChatApp:
             https_only=settings.https_only,
         )
     ]
-    handlers: Any = {HTTPException: http_error, StoreUnavailable: store_unavailable}
+    handlers: Any = {HTTPException: http_error, ChatError: chat_error}
     sockets = [
         WebSocketRoute("/rooms/{room}/ws", htmx_socket),
         WebSocketRoute("/ws/socket-server/", seed_socket),
         WebSocketRoute("/ws/rooms/{room}/", seed_socket),
     ]
     app = ChatApp(sockets, routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.htmx = htmx
-    app.state.templates = Jinja2Templates(env=env)
+    app.state.chat = state
     app.add_middleware(SecurityHeaders)
     return app
 

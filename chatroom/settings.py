@@ -12,12 +12,10 @@ from urllib.parse import urlsplit
 
 from starlette.config import Config, Environ, environ
 
+from chatroom.errors import SettingsError
+
 STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; the message names the variable."""
 
 
 @dataclass(frozen=True)

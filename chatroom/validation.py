@@ -5,17 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chatroom.errors import Refused
+
 ROOM_NAME = re.compile(r"[a-z0-9_-]{1,50}")
 MAX_DISPLAY_NAME = 32
-
-
-class Refused(ValueError):
-    """A user's input broke a rule; `code` is for machines, `detail` is the sentence shown to people."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
 
 
 def room_name(raw: object) -> str:

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 import pytest
 from broadcaster import Event
 
-from chatroom.bus import RESYNC, Bus, BusUnavailable
+from chatroom.bus import RESYNC, Bus
 from chatroom.bus.redis import RedisBackend
+from chatroom.errors import BusUnavailable
 from tests.integration.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.anyio

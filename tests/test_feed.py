@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from chatroom.bus import RESYNC, Bus, channel, encode_message
+from chatroom.errors import StoreUnavailable
 from chatroom.identity import Person
 from chatroom.rooms import hub as hub_module
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
-from chatroom.store import Message, MessageStore, StoreUnavailable
+from chatroom.store import Message, MessageStore
 from chatroom.store.sqlite import SQLiteStore
 from chatroom.web.templating import template_environment
 
@@ -55,7 +56,7 @@ async def quiet(outbox: Outbox) -> None:
 def test_a_gap_in_the_events_is_filled_from_the_store(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         outbox = Outbox(10)
-        async with hub.watch("r", outbox):
+        async with hub.connect("r", outbox):
             lost = [await store.append("r", "ann", "u", f"m{n}") for n in range(2)]  # never announced
             third = await store.append("r", "ann", "u", "m2")
             await bus.broadcast.publish(channel("r"), encode_message(third))
@@ -67,7 +68,7 @@ def test_a_gap_in_the_events_is_filled_from_the_store(tmp_path: Path) -> None:
 def test_a_resync_event_makes_the_feed_read_what_it_missed(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         outbox = Outbox(10)
-        async with hub.watch("r", outbox):
+        async with hub.connect("r", outbox):
             await store.append("r", "ann", "u", "while the bus was down")
             await quiet(outbox)
             await bus.broadcast.publish(channel("r"), RESYNC)
@@ -79,7 +80,7 @@ def test_a_resync_event_makes_the_feed_read_what_it_missed(tmp_path: Path) -> No
 def test_doubled_and_late_events_are_delivered_once(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         outbox = Outbox(10)
-        async with hub.watch("r", outbox):
+        async with hub.connect("r", outbox):
             first = await hub.post("r", ANN, "one", "s")
             second = await hub.post("r", ANN, "two", "s")
             assert first and second
@@ -94,7 +95,7 @@ def test_doubled_and_late_events_are_delivered_once(tmp_path: Path) -> None:
 def test_an_event_sent_by_reference_is_read_from_the_store(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         outbox = Outbox(10)
-        async with hub.watch("r", outbox):
+        async with hub.connect("r", outbox):
             big = await store.append("r", "ann", "u", "€" * 2000 + "\U0001f600" * 2000)
             await bus.broadcast.publish(channel("r"), encode_message(big))
             frames = await asyncio.wait_for(outbox.take(), 2)
@@ -107,8 +108,8 @@ def test_a_viewer_gets_only_what_came_after_its_snapshot(tmp_path: Path) -> None
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         await hub.post("r", ANN, "old", "s")
         outbox = Outbox(10)
-        async with hub.watch("r", outbox) as feed:
-            assert 'id="msg-1"' in feed.snapshot()
+        async with hub.connect("r", outbox) as start:
+            assert 'id="msg-1"' in start.snapshot
             await hub.post("r", ANN, "new", "s")
             assert await seqs(outbox, 1) == [2]
 
@@ -117,10 +118,10 @@ def test_a_viewer_gets_only_what_came_after_its_snapshot(tmp_path: Path) -> None
 
 def test_the_snapshot_keeps_the_latest_history_limit_messages(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
-        async with hub.watch("r", Outbox(10)) as feed:
+        async with hub.connect("r", Outbox(10)):
             for n in range(5):
                 await hub.post("r", ANN, f"m{n}", "s")
-            snapshot = feed.snapshot()
+            snapshot = hub.feeds["r"].snapshot()
             assert [s in snapshot for s in ('id="msg-2"', 'id="msg-3"', 'id="msg-5"')] == [False, True, True]
             assert "before=3" in snapshot
 
@@ -130,7 +131,7 @@ def test_the_snapshot_keeps_the_latest_history_limit_messages(tmp_path: Path) ->
 def test_a_catch_up_waits_out_a_store_outage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         outbox = Outbox(10)
-        async with hub.watch("r", outbox):
+        async with hub.connect("r", outbox):
             await store.append("r", "ann", "u", "stored before the outage")
             real_after = store.after
             failures = iter([True, True])
@@ -152,7 +153,7 @@ def test_a_feed_ends_after_its_last_viewer_and_unsubscribes(tmp_path: Path, monk
 
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         for _ in range(3):
-            async with hub.watch("r", Outbox(10)), hub.watch("r", Outbox(10)):
+            async with hub.connect("r", Outbox(10)), hub.connect("r", Outbox(10)):
                 assert len(hub.feeds["r"].viewers) == 2
         assert "r" in hub.feeds, "it lingers a moment for a reload"
         await asyncio.sleep(0.3)
@@ -166,12 +167,12 @@ def test_a_feed_ends_after_its_last_viewer_and_unsubscribes(tmp_path: Path, monk
 def test_a_viewer_that_falls_behind_is_dropped(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         slow, fast = Outbox(2), Outbox(10)
-        async with hub.watch("r", slow) as feed, hub.watch("r", fast):
+        async with hub.connect("r", slow), hub.connect("r", fast):
             for n in range(3):
                 await hub.post("r", ANN, f"m{n}", f"s{n}")
             assert slow.overflowed and not fast.overflowed
             assert await seqs(fast, 3) == [1, 2, 3]
-            assert len(feed.viewers) == 2, "the transport closes it (1013) and leaves the room"
+            assert len(hub.feeds["r"].viewers) == 2, "the transport closes it (1013) and leaves the room"
 
     run(tmp_path, scenario)
 
@@ -187,9 +188,8 @@ def test_a_message_arriving_while_a_viewer_joins_is_shown_once(tmp_path: Path, m
 
         monkeypatch.setattr(hub.presence, "members", members_while_someone_posts)
         outbox = Outbox(10)
-        async with hub.watch("r", outbox, Person("u-bob", "bob")) as feed:
-            snapshot = feed.snapshot_for(outbox)
-            assert 'id="msg-2"' in snapshot
+        async with hub.connect("r", outbox, Person("u-bob", "bob")) as start:
+            assert 'id="msg-2"' in start.snapshot
             await hub.post("r", ANN, "after", "s")
             assert await seqs(outbox, 1) == [3], "message 2 is in the snapshot, so not sent again"
 

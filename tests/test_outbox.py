@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from chatroom.errors import OutboxOverflow
 from chatroom.rooms.eager import start_eagerly
-from chatroom.rooms.outbox import Frame, Outbox, OutboxOverflow, SocketOutbox
+from chatroom.rooms.outbox import Frame, Outbox, SocketOutbox
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.app import create_app
+from chatroom.errors import StoreUnavailable
 from chatroom.settings import Settings
-from chatroom.store import StoreUnavailable
 from chatroom.web.assets import HTMX_PACKAGE
 from tests.wire import message_ids, recv
 
@@ -229,7 +229,7 @@ def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.M
     async def down() -> None:
         raise StoreUnavailable("database is gone")
 
-    monkeypatch.setattr(client.app.state.hub.store, "ping", down)  # type: ignore[attr-defined]
+    monkeypatch.setattr(client.app.state.chat.hub.store, "ping", down)  # type: ignore[attr-defined]
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["store"] == "unavailable: database is gone" and health.json()["bus"] == "ok"
@@ -241,7 +241,7 @@ def test_a_store_failure_is_reported_and_nothing_is_shown(client: TestClient, jo
     async def fail(*args: object) -> None:
         raise StoreUnavailable("disk full")
 
-    monkeypatch.setattr(client.app.state.hub.store, "append", fail)
+    monkeypatch.setattr(client.app.state.chat.hub.store, "append", fail)
     alice.send_json({"message": "lost?"})
     assert "could not be saved, so it was not sent" in recv(alice)
     htmx = client.post("/rooms/lobby/messages", data={"message": "lost?"}, headers=HX)
@@ -256,7 +256,7 @@ def test_a_page_says_so_when_the_store_is_down(client: TestClient, monkeypatch: 
     async def fail(*args: object) -> None:
         raise StoreUnavailable("connection refused")
 
-    monkeypatch.setattr(client.app.state.hub.store, "rooms", fail)
+    monkeypatch.setattr(client.app.state.chat.hub.store, "rooms", fail)
     page = client.get("/rooms/elsewhere")
     assert page.status_code == 503
     assert "not answering right now" in page.text

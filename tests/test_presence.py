@@ -89,7 +89,7 @@ def test_the_page_lists_the_people_here(client: TestClient, join) -> None:
 
 
 def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(client: TestClient, join) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = client.app.state.chat.hub  # type: ignore[attr-defined]
     alice = join(client, headers=session(client, "alice"))
     crowd = [session(client, f"p{n:03d}") for n in range(250)]
     for _ in range(4):  # 1,000 connections, 250 open at a time
@@ -115,7 +115,7 @@ def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(cl
 
 def test_a_dead_process_leaves_no_ghost(make_client, join) -> None:
     client = make_client(presence_lease=0.6)
-    store = client.app.state.hub.store
+    store = client.app.state.chat.hub.store
     alice = join(client, headers=session(client, "alice"))
     # What a process that died leaves behind: a lease nobody renews.
     client.portal.call(store.enter, "dead-process", [("lobby", "ghost-uid", "ghost")], now_us() + 400_000)
@@ -126,7 +126,7 @@ def test_a_dead_process_leaves_no_ghost(make_client, join) -> None:
 
 def test_leases_are_renewed_while_connected(make_client, join) -> None:
     client = make_client(presence_lease=0.6)
-    store = client.app.state.hub.store
+    store = client.app.state.chat.hub.store
     alice = join(client, headers=session(client, "alice"))
     time.sleep(1.5)
     assert [m.name for m in client.portal.call(store.members, "lobby", now_us())] == ["alice"]
@@ -135,7 +135,7 @@ def test_leases_are_renewed_while_connected(make_client, join) -> None:
 
 def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
-        hub = client.app.state.hub  # type: ignore[attr-defined]
+        hub = client.app.state.chat.hub  # type: ignore[attr-defined]
         # A person still connected when the process stops (sockets would be closed by the server first).
         client.portal.call(hub.presence.arrive, "lobby", Person("u-alice", "alice"), Outbox(10))
         deadline = time.monotonic() + 5

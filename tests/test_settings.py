@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatroom.settings import Settings, SettingsError
+from chatroom.errors import SettingsError
+from chatroom.settings import Settings
 
 
 def test_defaults_are_the_embedded_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from chatroom.transports import sse
+from chatroom.rooms import hub as hub_module
 from tests.wire import message_ids
 
 pytestmark = pytest.mark.timeout(20)  # a stream that never sends what we wait for fails, not hangs
@@ -94,7 +94,7 @@ def test_an_unknown_last_event_id_gets_the_snapshot(client: TestClient, last_eve
 
 
 def test_a_last_event_id_too_far_behind_gets_the_snapshot(make_client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sse, "REPLAY_LIMIT", 3)
+    monkeypatch.setattr(hub_module, "REPLAY_LIMIT", 3)
     client = make_client(history_limit=2)
     for n in range(6):
         say(client, f"m{n}")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chatroom.store import MessageStore, StoreUnavailable, open_store
+from chatroom.errors import StoreUnavailable
+from chatroom.store import MessageStore, open_store
 from tests.integration.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.anyio

@@ -51,7 +51,7 @@ def test_sending_the_message_clears_it(room: dict[str, WebSocketTestSession]) ->
 
 
 def test_the_server_clears_it_after_quiet(client: TestClient, room: dict[str, WebSocketTestSession]) -> None:
-    client.app.state.hub.typing.quiet = 0.4  # type: ignore[attr-defined]
+    client.app.state.chat.hub.typing.quiet = 0.4  # type: ignore[attr-defined]
     type_text(room["bob"], "hm")
     wait_for(room["alice"], typing, "bob is typing…")
     started = time.monotonic()
@@ -60,7 +60,7 @@ def test_the_server_clears_it_after_quiet(client: TestClient, room: dict[str, We
 
 
 def test_each_typing_event_keeps_it_up(client: TestClient, room: dict[str, WebSocketTestSession]) -> None:
-    client.app.state.hub.typing.quiet = 1.5  # type: ignore[attr-defined]
+    client.app.state.chat.hub.typing.quiet = 1.5  # type: ignore[attr-defined]
     type_text(room["bob"], "a")
     wait_for(room["alice"], typing, "bob is typing…")
     for text in ("ab", "abc"):
@@ -87,7 +87,7 @@ def test_a_typing_event_trailing_the_sent_message_is_ignored(room: dict[str, Web
 def test_typing_events_are_rate_limited_per_connection(
     client: TestClient, room: dict[str, WebSocketTestSession]
 ) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = client.app.state.chat.hub  # type: ignore[attr-defined]
     calls: list[bool] = []
     original = hub.typed
     hub.typed = lambda room_name, person, on: (calls.append(on), original(room_name, person, on))
@@ -126,7 +126,7 @@ def test_sockets_without_a_session_neither_show_nor_see_typing(client: TestClien
 
 
 def test_typing_from_another_process_shows_and_expires(client: TestClient, join) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = client.app.state.chat.hub  # type: ignore[attr-defined]
     hub.typing.quiet = 0.4
     alice = join(client, headers=session(client, "alice"))
     client.portal.call(hub.bus.publish_typing, "lobby", "uid-far", "dora", True)

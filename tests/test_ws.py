@@ -206,7 +206,7 @@ def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, jo
 def test_guests_arriving_together_share_one_rendering_of_the_people(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = client.app.state.chat.hub  # type: ignore[attr-defined]
     monkeypatch.setattr(hub._people_for_guests, "fresh", 60.0)  # "together", however slow this machine is
     rendered: list[int] = []
     render = hub.fragments.members

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from chatroom.bus import Bus
+from chatroom.errors import StoreUnavailable
 from chatroom.rooms.presence import Presence, Signal, Viewer
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
-from chatroom.store import MessageStore, RoomInfo, StoreUnavailable
+from chatroom.store import MessageStore, RoomInfo, now_us
 
-log = logging.getLogger("chatroom.rooms")
+log = logging.getLogger(__name__)
 
 LISTED = 50
 INTERVAL_SECONDS = 1.0
@@ -54,7 +54,7 @@ class RoomDirectory:
     async def listing(self) -> tuple[list[RoomInfo], dict[str, int]]:
         """The listed rooms, by name, and the people online in each."""
         rooms = await self.store.rooms(LISTED)
-        online = await self.store.online_counts(_now_us())
+        online = await self.store.online_counts(now_us())
         return sorted(rooms, key=lambda r: r.name), online
 
     async def first_list(self, room: str, viewer: Viewer | None) -> str:
@@ -101,7 +101,3 @@ class RoomDirectory:
                 if viewer.rooms_html != html:
                     viewer.rooms_html = html
                     outbox.offer(Signal(html))
-
-
-def _now_us() -> int:
-    return int(time.time() * 1_000_000)

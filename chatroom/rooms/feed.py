@@ -8,11 +8,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from chatroom.bus import Bus, BusEvent
+from chatroom.errors import StoreUnavailable
 from chatroom.rooms.outbox import Frame, Outbox
 from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
-from chatroom.store import Message, MessageStore, StoreUnavailable
+from chatroom.store import Message, MessageStore
 
-log = logging.getLogger("chatroom.rooms.feed")
+log = logging.getLogger(__name__)
 
 CATCH_UP_PAGE = 500
 
@@ -51,11 +52,6 @@ class RoomFeed:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-    def snapshot_for(self, outbox: Outbox) -> str:
-        """The snapshot, and from now on `outbox` passes on only the messages that came after it."""
-        outbox.floor = self.last_seq
-        return self.snapshot()
 
     def snapshot(self) -> str:
         """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""

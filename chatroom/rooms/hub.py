@@ -1,4 +1,10 @@
-"""The process's rooms: where transports send messages and from where they receive them."""
+"""The door between the doors (pages, forms, the three transports) and the store and bus behind it.
+
+web/ and transports/ reach the store and the bus only through a `Hub`: it posts messages, starts
+connections (their snapshot or replay, and the floor below which nothing is sent twice), and reads
+what a page shows. Behind it, each room has a feed per process, and the process keeps who is here,
+who types and the room list.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from chatroom.bus import Bus, BusEvent
+from chatroom.errors import FeedUnavailable, NotStored, RateLimited, StoreUnavailable
 from chatroom.identity import Person
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feed import RoomFeed
@@ -20,22 +29,44 @@ from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
-from chatroom.store import Message, MessageStore, RoomInfo
-from chatroom.validation import Refused, message_text
+from chatroom.store import Member, Message, MessageStore, now_us
+from chatroom.validation import message_text
 
-log = logging.getLogger("chatroom.rooms.hub")
+log = logging.getLogger(__name__)
 
 # A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
 FEED_LINGER_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 10.0
+# Further behind than this, a resuming connection gets the snapshot instead of a replay.
+REPLAY_LIMIT = 500
 
 
-def not_stored() -> Refused:
-    return Refused("store_unavailable", "Your message could not be saved, so it was not sent. Try again in a moment.")
+@dataclass(frozen=True, slots=True)
+class Start:
+    """What a connection is sent first; from then on its outbox passes on only messages after `last_seq`.
+
+    A new connection gets `snapshot` (the `#messages` list of the latest messages); one that resumes
+    gets `missed` (the messages after its position, oldest first). Either way `people` is the room's
+    people, who types and the room list as they are now. A connection started `live` gets neither.
+    """
+
+    last_seq: int
+    viewers: int
+    snapshot: str = ""
+    missed: list[RenderedMessage] | None = None
+    people: str = ""
 
 
-class FeedUnavailable(Exception):
-    """The room's feed could not load its history in time (the store is down); try again later."""
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """Everything a room page shows besides the form: its messages, its people and the room list."""
+
+    items: str  # the messages' rendered items, oldest first
+    first_seq: int  # the first one's `seq` (1 when there are none): "load older" starts below it
+    room_list: str
+    seen: dict[str, int]  # room -> the last `seq` the person saw there, for unread marks
+    members: list[Member]
+    typists: list[str] = field(default_factory=list)
 
 
 class Hub:
@@ -73,14 +104,18 @@ class Hub:
     async def post(self, room: str, person: Person, raw_text: object, sender: str) -> Message | None:
         """Validate, store, then announce a message. None when there was nothing to send.
 
-        Raises Refused (the sender's fault) or StoreUnavailable (nothing was stored).
+        Raises Refused (the sender's fault: RateLimited among them) or NotStored (nothing was stored).
         """
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
         if not self.limiter.allow(sender):
-            raise Refused("rate_limited", "You are sending messages too fast; wait a moment and send again.")
-        message = await self.store.append(room, person.name, person.uid, text)
+            raise RateLimited
+        try:
+            message = await self.store.append(room, person.name, person.uid, text)
+        except StoreUnavailable as exc:
+            log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
+            raise NotStored(str(exc)) from exc
         self.directory.touch()  # throttled: at most one "rooms" event a second, whatever the message rate
         feed = self.feeds.get(room)
         if feed is not None:
@@ -91,27 +126,28 @@ class Hub:
             log.warning("bus publish failed room=%s seq=%s: %r", room, message.seq, exc)
         return message
 
-    async def rooms(self, limit: int = 50) -> list[RoomInfo]:
-        return await self.store.rooms(limit)
-
     async def create_room(self, room: str) -> None:
         await self.store.create_room(room)
 
     @asynccontextmanager
-    async def watch(self, room: str, outbox: Outbox, person: Person | None = None) -> AsyncIterator[RoomFeed]:
-        """Receive the room's frames in `outbox` from now on; the feed gives the snapshot to start from.
+    async def connect(
+        self, room: str, outbox: Outbox, person: Person | None = None, *, resume: int | None = None, live: bool = False
+    ) -> AsyncIterator[Start]:
+        """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
 
-        With a `person` (a session), they are among the room's people while watching, and `outbox`
-        also receives the room's people, who is typing and the room list.
+        The connection starts from the snapshot, or with `resume` (the last `seq` the client has)
+        from a replay of what it missed, or `live` from the moment it joined, with no history. With
+        a `person` (a session), they are among the room's people while connected, and `outbox` also
+        receives the room's people, who is typing and the room list.
         """
         feed = await self._ready_feed(room)
-        outbox.floor = feed.last_seq  # only what comes after joining; taking a snapshot moves it up
+        joined = feed.last_seq  # everything after it reaches the outbox, queued until the connection starts
         feed.viewers.add(outbox)
         try:
             if person is not None:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
-            yield feed
+            yield await self._start(feed, outbox, joined, resume, live)
         finally:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
@@ -121,7 +157,59 @@ class Hub:
                     FEED_LINGER_SECONDS, self._retire, room, feed
                 )
 
-    async def recent(self, room: str) -> tuple[list[RenderedMessage], int]:
+    async def _start(self, feed: RoomFeed, outbox: Outbox, joined: int, resume: int | None, live: bool) -> Start:
+        """The one place a connection's floor is set: messages at or below it were sent in its start."""
+        if resume is not None and 0 <= resume <= feed.last_seq:
+            recent = list(feed.recent)
+            if (recent and resume >= recent[0].seq - 1) or resume == feed.last_seq:
+                missed, floor = [m for m in recent if m.seq > resume], feed.last_seq
+            else:
+                missed = await self.history.after(feed.room, resume, REPLAY_LIMIT + 1)
+                floor = max(joined, missed[-1].seq if missed else resume)
+            if len(missed) <= REPLAY_LIMIT:
+                outbox.floor = floor
+                people = await self.people_snapshot(feed.room, outbox)
+                return Start(floor, len(feed.viewers), missed=missed, people=people)
+        if live:
+            outbox.floor = joined
+            return Start(joined, len(feed.viewers))
+        outbox.floor = feed.last_seq
+        snapshot = feed.snapshot()
+        people = await self.people_snapshot(feed.room, outbox)
+        return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=people)
+
+    async def room_view(
+        self, room: str, person: Person, before: int | None = None, around: int | None = None
+    ) -> RoomView:
+        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`."""
+        if before is not None:
+            messages, first = await self.history.before(room, before)
+        elif around is not None:
+            messages, first = await self.history.around(room, around)
+        else:
+            messages, first = await self._recent(room)
+        rooms, online = await self.directory.listing()
+        seen = await self.store.read_markers(person.uid)
+        # A room open in one of their tabs is seen to its end.
+        present = set(await self.store.present_rooms(person.uid, now_us()))
+        for info in rooms:
+            if info.name in present:
+                seen[info.name] = info.last_seq
+        return RoomView(
+            items="".join(m.item for m in messages),
+            first_seq=first,
+            room_list=self.fragments.room_list(rooms, online, room),
+            seen=seen,
+            members=await self.presence.members(room),
+            typists=self.typing.names(room, person.uid),
+        )
+
+    async def older_page(self, room: str, before: int) -> str:
+        """The "load older" fragment: up to a page of messages before `before`, led by the next link."""
+        messages, first = await self.history.before(room, before)
+        return self.fragments.older_page(room, "".join(m.item for m in messages), first)
+
+    async def _recent(self, room: str) -> tuple[list[RenderedMessage], int]:
         """The room's latest messages, from its live feed when this process has one."""
         feed = self.feeds.get(room)
         if feed is not None and feed.ready.is_set():
@@ -147,8 +235,26 @@ class Hub:
     def typed(self, room: str, person: Person, typing: bool) -> None:
         self.typing.typed(room, person.uid, person.name, typing)
 
+    def typed_over_http(self, room: str, person: Person, typing: bool) -> None:
+        """The SSE page's typing event: limited per session, as browsers send one per 2 s."""
+        if self.typing_limiter.allow(person.uid):
+            self.typed(room, person, typing)
+
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)
+
+    async def health(self) -> dict[str, Any]:
+        """Whether the store and the bus answer, for /healthz: each part "ok" or why it is not."""
+        parts: dict[str, Any] = {}
+        for part, check in (("store", self.store.ping), ("bus", self.bus.ping)):
+            try:
+                await check()
+                parts[part] = "ok"
+            except Exception as exc:
+                parts[part] = f"unavailable: {exc or type(exc).__name__}"
+        healthy = all(v == "ok" for v in parts.values())
+        status = "ok" if healthy else "unavailable"
+        return {"status": status, **parts, "bus_backend": self.bus.kind, "connections": self.viewer_count}
 
     def _on_signal(self, room: str, event: BusEvent) -> None:
         if event.type == "typing":

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
+from chatroom.errors import OutboxOverflow
 from chatroom.rooms.eager import start_eagerly
 
 
@@ -20,10 +21,6 @@ class Frame(Protocol):
 
     @property
     def json(self) -> str | None: ...
-
-
-class OutboxOverflow(Exception):
-    """The connection did not read fast enough; it is closed (1013) and resyncs when it reconnects."""
 
 
 class Outbox:

@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatroom.bus import Bus
+from chatroom.errors import StoreUnavailable
 from chatroom.identity import Person
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
-from chatroom.store import Member, MessageStore, StoreUnavailable
+from chatroom.store import Member, MessageStore, now_us
 
-log = logging.getLogger("chatroom.rooms.presence")
+log = logging.getLogger(__name__)
 
 MEMBERS_REFRESH_SECONDS = 0.2  # a burst of arrivals becomes one members frame per this interval
 
@@ -70,7 +70,7 @@ class Presence:
         # Rooms nobody here is a person in are not kept current: their people are read when asked, at
         # most once per refresh interval (a connect storm of bots or a burst of page loads is one read).
         self._read_members: SharedRead[str, list[Member]] = SharedRead(
-            MEMBERS_REFRESH_SECONDS, lambda room: self.store.members(room, _now_us())
+            MEMBERS_REFRESH_SECONDS, lambda room: self.store.members(room, now_us())
         )
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -137,7 +137,7 @@ class Presence:
         members = self._members.get(room)
         if members is None:
             try:
-                members = await (self.store.members(room, _now_us()) if fresh else self._read_members(room))
+                members = await (self.store.members(room, now_us()) if fresh else self._read_members(room))
             except StoreUnavailable:
                 return []
             if room in self.viewers:
@@ -154,7 +154,7 @@ class Presence:
         throttle()
 
     async def _send_members(self, room: str) -> None:
-        members = await self.store.members(room, _now_us())
+        members = await self.store.members(room, now_us())
         if room not in self.viewers:
             return
         self._members[room] = members
@@ -187,7 +187,7 @@ class Presence:
         seen, self._seen = self._seen, {}
         try:
             if entering:
-                await self.store.enter(self.process, entering, _now_us() + int(self.lease * 1_000_000))
+                await self.store.enter(self.process, entering, now_us() + int(self.lease * 1_000_000))
             if leaving:
                 await self.store.leave(self.process, leaving)
             if seen:
@@ -206,11 +206,11 @@ class Presence:
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                held = await self.store.renew(self.process, _now_us() + int(self.lease * 1_000_000))
+                held = await self.store.renew(self.process, now_us() + int(self.lease * 1_000_000))
                 if held < len(self._written):  # another process expired ours (we stalled): write them again
                     self._written.clear()
                     self._dirty.set()
-                for room in await self.store.expire(_now_us()):
+                for room in await self.store.expire(now_us()):
                     await self._announce(room)
             except StoreUnavailable as exc:
                 log.warning("presence leases not renewed: %s", exc)
@@ -227,7 +227,3 @@ class Presence:
 
 def _order(member: Member) -> tuple[str, str, str]:
     return (member.name.lower(), member.name, member.uid)
-
-
-def _now_us() -> int:
-    return int(time.time() * 1_000_000)

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
-log = logging.getLogger("chatroom.rooms.throttle")
+log = logging.getLogger(__name__)
 
 
 class Throttle:

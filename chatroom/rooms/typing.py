@@ -15,7 +15,7 @@ from chatroom.rooms.presence import Presence, Signal
 from chatroom.rooms.render import Fragments
 from chatroom.store import Message
 
-log = logging.getLogger("chatroom.typing")
+log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 5.0
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -28,10 +29,6 @@ class RoomInfo:
 class Member:
     uid: str
     name: str
-
-
-class StoreUnavailable(Exception):
-    """The database did not answer; the operation did not happen (nothing was stored)."""
 
 
 class MessageStore(Protocol):
@@ -97,6 +94,15 @@ class MessageStore(Protocol):
         """(uid, room, seq): the person saw the room up to `seq`; markers never move back."""
 
     async def read_markers(self, uid: str) -> dict[str, int]: ...
+
+
+def now_us() -> int:
+    """Now, in the store's unit of time: microseconds since the epoch."""
+    return int(time.time() * 1_000_000)
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
 def open_store(url: str) -> MessageStore:

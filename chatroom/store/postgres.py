@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
-from chatroom.store import Member, Message, RoomInfo, StoreUnavailable
+from chatroom.errors import StoreUnavailable
+from chatroom.store import Member, Message, RoomInfo, from_us, now_us
 
 T = TypeVar("T")
 
@@ -96,7 +96,7 @@ class PostgresStore:
         await self._run(lambda db: db.fetchval("SELECT 1"))
 
     async def create_room(self, room: str) -> None:
-        now = _now_us()
+        now = now_us()
         sql = "INSERT INTO rooms (name, created_at, active_at) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING"
         await self._run(lambda db: db.execute(sql, room, now))
 
@@ -106,7 +106,7 @@ class PostgresStore:
         return [RoomInfo(name, last_seq) for name, last_seq in rows]
 
     async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
-        now = _now_us()
+        now = now_us()
 
         async def insert(db: asyncpg.Connection) -> int:
             async with db.transaction():
@@ -131,7 +131,7 @@ class PostgresStore:
             return seq
 
         seq = await self._run(insert)
-        return Message(room, seq, author, author_id, text, _from_us(now))
+        return Message(room, seq, author, author_id, text, from_us(now))
 
     async def latest(self, room: str, limit: int) -> list[Message]:
         sql = f"SELECT {COLUMNS} FROM messages WHERE room = $1 ORDER BY seq DESC LIMIT $2"
@@ -216,7 +216,7 @@ class PostgresStore:
         rows = await self._run(lambda db: db.fetch(sql, *params))
         if reverse:
             rows.reverse()
-        return [Message(r, s, a, aid, t, _from_us(at)) for r, s, a, aid, t, at in rows]
+        return [Message(r, s, a, aid, t, from_us(at)) for r, s, a, aid, t, at in rows]
 
     async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         if self._pool is None:
@@ -242,11 +242,3 @@ async def _migrate(db: asyncpg.Connection) -> None:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await db.execute(script)
             await db.execute("UPDATE schema_version SET version = $1", number)
-
-
-def _now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
-
-
-def _from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)

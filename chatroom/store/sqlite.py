@@ -7,11 +7,11 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from chatroom.store import Member, Message, RoomInfo, StoreUnavailable
+from chatroom.errors import StoreUnavailable
+from chatroom.store import Member, Message, RoomInfo, from_us, now_us
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ class SQLiteStore:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def create_room(self, room: str) -> None:
-        now = _now_us()
+        now = now_us()
         sql = "INSERT INTO rooms (name, created_at, active_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
         await self._run(lambda db: _write(db, lambda: db.execute(sql, (room, now, now))))
 
@@ -87,7 +87,7 @@ class SQLiteStore:
         return [RoomInfo(name, last_seq) for name, last_seq in rows]
 
     async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
-        now = _now_us()
+        now = now_us()
 
         def insert(db: sqlite3.Connection) -> int:
             (seq,) = db.execute(
@@ -103,7 +103,7 @@ class SQLiteStore:
             return int(seq)
 
         seq = await self._run(lambda db: _write(db, lambda: insert(db)))
-        return Message(room, seq, author, author_id, text, _from_us(now))
+        return Message(room, seq, author, author_id, text, from_us(now))
 
     async def latest(self, room: str, limit: int) -> list[Message]:
         sql = f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?"
@@ -189,7 +189,7 @@ class SQLiteStore:
         rows = await self._run(lambda db: db.execute(sql, params).fetchall())
         if reverse:
             rows.reverse()
-        return [Message(r, s, a, aid, t, _from_us(at)) for r, s, a, aid, t, at in rows]
+        return [Message(r, s, a, aid, t, from_us(at)) for r, s, a, aid, t, at in rows]
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -246,11 +246,3 @@ def _migrate(db: sqlite3.Connection) -> None:
             db.execute(f"PRAGMA user_version = {number}")
 
     _write(db, run)
-
-
-def _now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
-
-
-def _from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)

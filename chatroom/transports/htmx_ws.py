@@ -7,11 +7,12 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from chatroom.rooms.feed import RoomFeed
+from chatroom.errors import ChatError, Refused
+from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
 from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.transports.socket import RoomSocket
-from chatroom.validation import Refused, room_name
+from chatroom.validation import room_name
 
 # Browsers send one typing event per 2 s (hx-trigger throttle); more than this is not a browser.
 TYPING_PER_SECOND = 1.0
@@ -26,9 +27,8 @@ class HtmxSocket(RoomSocket):
         self._last_sent: object = None
         self._typing_limit = RateLimiter(TYPING_PER_SECOND, TYPING_BURST)
 
-    async def started(self, feed: RoomFeed) -> None:
-        snapshot = feed.snapshot_for(self.outbox)
-        await self.send_text(snapshot + await self.hub.people_snapshot(self.room, self.outbox))
+    async def started(self, start: Start) -> None:
+        await self.send_text(start.snapshot + start.people)
 
     async def write(self, frames: Sequence[Frame]) -> None:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
@@ -53,14 +53,14 @@ class HtmxSocket(RoomSocket):
             return
         self.hub.typed(self.room, self.known, bool(text.strip()))
 
-    async def refused(self, refused: Refused) -> None:
-        await self.send_text(self.hub.fragments.errors(refused.detail, oob=True))
+    async def refused(self, error: ChatError) -> None:
+        await self.send_text(self.hub.fragments.errors(error.detail, oob=True))
 
 
 async def htmx_socket(websocket: WebSocket) -> None:
     try:
         room = room_name(websocket.path_params["room"])
     except Refused:
-        await websocket.close(code=1008)
+        await websocket.close(code=Refused.close)
         return
     await HtmxSocket(websocket, room).run()

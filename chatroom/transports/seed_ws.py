@@ -9,18 +9,20 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from chatroom.rooms.feed import RoomFeed
+from chatroom.errors import ChatError, Refused
+from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
 from chatroom.transports.socket import RoomSocket
-from chatroom.validation import Refused, display_name, room_name
+from chatroom.validation import display_name, room_name
 
 CONNECTED = orjson.dumps({"type": "connection_established", "message": "You are now connected!"}).decode()
 
 
 class SeedSocket(RoomSocket):
     transport = "json"
+    live = True  # the seed's protocol has no history: a client gets the messages from when it joined
 
-    async def started(self, feed: RoomFeed) -> None:
+    async def started(self, start: Start) -> None:
         await self.send_text(CONNECTED)
 
     async def write(self, frames: Sequence[Frame]) -> None:
@@ -35,14 +37,14 @@ class SeedSocket(RoomSocket):
             self.person = replace(self.person, name=display_name(data["name"]))
         await self.post(data["message"])
 
-    async def refused(self, refused: Refused) -> None:
-        await self.send_text(orjson.dumps({"type": "error", "error": refused.code, "detail": refused.detail}).decode())
+    async def refused(self, error: ChatError) -> None:
+        await self.send_text(error.json_frame())
 
 
 async def seed_socket(websocket: WebSocket) -> None:
     try:
         room = room_name(websocket.path_params.get("room", "lobby"))
     except Refused:
-        await websocket.close(code=1008)
+        await websocket.close(code=Refused.close)
         return
     await SeedSocket(websocket, room).run()

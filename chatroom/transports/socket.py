@@ -12,68 +12,66 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from chatroom.errors import ChatError, FeedUnavailable, Forbidden, FrameTooBig, OutboxOverflow, Refused
 from chatroom.identity import from_session, guest, session_of
-from chatroom.rooms.feed import RoomFeed
-from chatroom.rooms.hub import FeedUnavailable, Hub, not_stored
+from chatroom.rooms.hub import Hub, Start
 from chatroom.rooms.outbox import Frame, SocketOutbox
-from chatroom.store import StoreUnavailable
-from chatroom.validation import Refused
 from chatroom.web.origins import origin_allowed
+from chatroom.web.state import state_of
 
-log = logging.getLogger("chatroom.socket")
+log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 _connection_ids = itertools.count(1)
-
-
-class FrameTooBig(Exception):
-    pass
 
 
 class RoomSocket:
     """One WebSocket connection to one room; subclasses speak a wire format."""
 
     transport = ""
+    live = False  # True: the connection starts from the moment it joined, without the room's history
 
     def __init__(self, websocket: WebSocket, room: str) -> None:
         self.websocket = websocket
         self.room = room
-        self.hub: Hub = websocket.app.state.hub
+        self.state = state_of(websocket)
+        self.hub: Hub = self.state.hub
         self.id = next(_connection_ids)
-        session = session_of(websocket.cookies, self.hub.settings.secret_key)
+        session = session_of(websocket.cookies, self.state.settings.secret_key)
         known = from_session(session) if session is not None else None
         self.person = known or guest()
         self.known = known  # only a session is a person in the room's list of people
-        self.outbox = SocketOutbox(self.hub.settings.outbox_size, self.write)
+        self.outbox = SocketOutbox(self.state.settings.outbox_size, self.write)
         # Rate limits follow the session, so opening more sockets does not buy more messages.
         self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
 
     async def run(self) -> None:
-        if not origin_allowed(self.websocket.scope, self.hub.settings.allowed_origins):
+        if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
             self._log("refused", f"origin={self.websocket.headers.get('origin')!r}")
-            await self.websocket.close(code=1008)  # before accept: the server answers the handshake with 403
+            await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
             return
         await self.websocket.accept()
         code: int | None = None
         try:
-            async with self.hub.watch(self.room, self.outbox, self.known) as feed:
-                await self.started(feed)
-                self._log("connect", f"viewers={len(feed.viewers)}")
-                code = await self._serve()
-        except FeedUnavailable:
-            code = CLOSE_TRY_AGAIN_LATER
+            async with self.hub.connect(self.room, self.outbox, self.known, live=self.live) as start:
+                await self.started(start)
+                self._log("connect", f"viewers={start.viewers}")
+                await self._serve()
+        except (FeedUnavailable, FrameTooBig, OutboxOverflow) as error:
+            self._log("refused", f"reason={error.code}")
+            code = error.close
+            await self._close(code)
         except WebSocketDisconnect as exc:
             code = exc.code
-        if code in (CLOSE_TRY_AGAIN_LATER, CLOSE_TOO_BIG):
-            await self._close(code)
         self._log("disconnect", f"code={code}")
 
-    async def _serve(self) -> int | None:
-        """Read until the peer leaves; frames reach it meanwhile through the outbox, which writes itself."""
+    async def _serve(self) -> None:
+        """Read until the peer leaves; frames reach it meanwhile through the outbox, which writes itself.
+
+        Raises FrameTooBig or OutboxOverflow when the connection has to be closed.
+        """
         reading = asyncio.current_task()
         assert reading is not None
         self.outbox.on_drop = reading.cancel  # a reader that falls behind, or whose socket failed, stops here
@@ -84,15 +82,10 @@ class RoomSocket:
             if not self.outbox.closed:
                 raise  # cancelled from outside (shutdown), not by the outbox
             reading.uncancel()
-        except FrameTooBig:
-            self._log("refused", "reason=frame-too-big")
-            return CLOSE_TOO_BIG
         finally:
             self.outbox.close()
         if self.outbox.overflowed:
-            self._log("refused", "reason=slow-reader")
-            return CLOSE_TRY_AGAIN_LATER
-        return None
+            raise OutboxOverflow
 
     async def _read(self) -> None:
         while True:
@@ -101,7 +94,7 @@ class RoomSocket:
                 raise WebSocketDisconnect(message.get("code", 1000))
             raw: str | bytes = message.get("text") or message.get("bytes") or ""
             if len(raw) > MAX_FRAME_BYTES // 4 and len(raw.encode() if isinstance(raw, str) else raw) > MAX_FRAME_BYTES:
-                raise FrameTooBig
+                raise FrameTooBig(MAX_FRAME_BYTES)
             await self._on_frame(raw)
 
     async def _on_frame(self, raw: str | bytes) -> None:
@@ -113,18 +106,14 @@ class RoomSocket:
             if not isinstance(data, dict):
                 raise Refused("invalid_json", 'Each frame must be a JSON object such as {"message": "hello"}.')
             await self.received(data)
-        except Refused as refused:
-            self._log("refused", f"reason={refused.code}")
-            await self.refused(refused)
+        except ChatError as error:  # a refusal, or a message the store did not take: the sender is told
+            self._log("refused", f"reason={error.code}")
+            await self.refused(error)
 
     async def post(self, text: object) -> bool:
         """Store and announce a message from this connection; False when there was nothing to send."""
-        try:
-            # Shielded: once begun, storing and announcing finish even if this connection goes away.
-            return await asyncio.shield(self.hub.post(self.room, self.person, text, self.sender)) is not None
-        except StoreUnavailable as exc:
-            log.error("store failed room=%s who=%s: %s", self.room, self.person.name, exc)
-            raise not_stored() from exc
+        # Shielded: once begun, storing and announcing finish even if this connection goes away.
+        return await asyncio.shield(self.hub.post(self.room, self.person, text, self.sender)) is not None
 
     async def send_text(self, text: str) -> None:
         await self.websocket.send_text(text)
@@ -150,7 +139,8 @@ class RoomSocket:
 
     # The wire format: what subclasses say.
 
-    async def started(self, feed: RoomFeed) -> None:
+    async def started(self, start: Start) -> None:
+        """Send what the connection starts from (see `Start`)."""
         raise NotImplementedError
 
     async def write(self, frames: Sequence[Frame]) -> None:
@@ -160,5 +150,6 @@ class RoomSocket:
     async def received(self, data: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    async def refused(self, refused: Refused) -> None:
+    async def refused(self, error: ChatError) -> None:
+        """Tell this connection's sender why their frame was not taken; the socket stays open."""
         raise NotImplementedError

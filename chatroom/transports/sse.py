@@ -8,60 +8,46 @@ from collections.abc import AsyncIterator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
+from chatroom.errors import OutboxOverflow
 from chatroom.identity import from_session
-from chatroom.rooms.feed import RoomFeed
-from chatroom.rooms.hub import Hub
-from chatroom.rooms.outbox import Outbox, OutboxOverflow
+from chatroom.rooms.hub import Start
+from chatroom.rooms.outbox import Outbox
+from chatroom.web.state import state_of
 
-log = logging.getLogger("chatroom.sse")
-
-# Further behind than this, a reconnecting client gets the snapshot instead of a replay.
-REPLAY_LIMIT = 500
+log = logging.getLogger(__name__)
 
 
 async def room_events(request: Request, room: str) -> EventSourceResponse:
-    hub: Hub = request.app.state.hub
+    state = state_of(request)
+    hub = state.hub
     last_event_id = request.headers.get("last-event-id", "")
+    resume = int(last_event_id) if last_event_id.isdigit() and len(last_event_id) < 19 else None
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
     person = from_session(request.session)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        outbox = Outbox(hub.settings.outbox_size)
+        outbox = Outbox(state.settings.outbox_size)
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            async with hub.watch(room, outbox, person) as feed:
-                for event in await _catch_up(hub, feed, outbox, last_event_id):
+            async with hub.connect(room, outbox, person, resume=resume) as start:
+                for event in _first_events(start):
                     yield event
                 while True:
                     for frame in await outbox.take():
                         yield ServerSentEvent(data=frame.html, id=str(frame.seq) if frame.seq else None)
-        except OutboxOverflow:
-            log.info("refused transport=sse room=%s peer=%s reason=slow-reader", room, peer)
+        except OutboxOverflow as error:
+            log.info("refused transport=sse room=%s peer=%s reason=%s", room, peer, error.code)
         finally:
             log.info("disconnect transport=sse room=%s peer=%s", room, peer)
 
     return EventSourceResponse(stream(), ping=15)
 
 
-async def _catch_up(hub: Hub, feed: RoomFeed, outbox: Outbox, last_event_id: str) -> list[ServerSentEvent]:
-    """What a client resuming after `last_event_id` missed, or the snapshot when that is unknown or too old.
-
-    Either way the room's people, who is typing and the room list come too: they may have changed
-    while the client was away, and only changes are sent from here on.
-    """
-    seen = int(last_event_id) if last_event_id.isdigit() and len(last_event_id) < 19 else -1
-    if 0 <= seen <= feed.last_seq:
-        recent = list(feed.recent)
-        if (recent and seen >= recent[0].seq - 1) or seen == feed.last_seq:
-            missed = [m for m in recent if m.seq > seen]
-            outbox.floor = feed.last_seq
-        else:
-            missed = await hub.history.after(feed.room, seen, REPLAY_LIMIT + 1)
-            outbox.floor = max(outbox.floor, missed[-1].seq if missed else seen)
-        if len(missed) <= REPLAY_LIMIT:
-            # The people, who types and the room list first, as they are now (no id: not a message).
-            around = ServerSentEvent(data=await hub.people_snapshot(feed.room, outbox))
-            return [around, *(ServerSentEvent(data=m.html, id=str(m.seq)) for m in missed)]
-    snapshot = feed.snapshot_for(outbox)
-    people = await hub.people_snapshot(feed.room, outbox)
-    return [ServerSentEvent(data=snapshot + people, id=str(outbox.floor))]
+def _first_events(start: Start) -> list[ServerSentEvent]:
+    """A resumed stream: the room's people, who types and the room list as they are now (no id: not a
+    message; they may have changed while the client was away), then each message it missed. A new one:
+    the snapshot and the people in one event, whose id is the snapshot's last `seq`."""
+    if start.missed is not None:
+        missed = (ServerSentEvent(data=m.html, id=str(m.seq)) for m in start.missed)
+        return [ServerSentEvent(data=start.people), *missed]
+    return [ServerSentEvent(data=start.snapshot + start.people, id=str(start.last_seq))]

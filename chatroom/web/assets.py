@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
+from chatroom.errors import MissingAssets, NotFound
 from chatroom.web.paths import HTMX_PACKAGE
 
 FILES = {"core": "htmx.min.js", "ws": "ext/hx-ws.min.js", "sse": "ext/hx-sse.min.js"}
-
-
-class MissingAssets(RuntimeError):
-    pass
 
 
 class Htmx:
@@ -38,7 +34,7 @@ class Htmx:
     async def serve(self, request: Request) -> FileResponse:
         name = request.path_params["name"]
         if request.path_params["version"] != self.version or name not in FILES.values():
-            raise HTTPException(404, "No such htmx file.")
+            raise NotFound("No such htmx file.")
         # The version is in the URL, so the file can be cached for good.
         headers = {"Cache-Control": "public, max-age=31536000, immutable"}
         return FileResponse(self.dist / name, media_type="text/javascript", headers=headers)

@@ -1,4 +1,4 @@
-"""The pages for errors: a refused request, and a store that is not answering."""
+"""The pages for errors: Starlette's own (no such route, wrong method) and ours, each status from the error's type."""
 
 from __future__ import annotations
 
@@ -8,27 +8,30 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
-log = logging.getLogger("chatroom")
+from chatroom.errors import ChatError, Unavailable
+from chatroom.web.state import state_of
+
+log = logging.getLogger(__name__)
+
+TITLES = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Not understood"}
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Not understood"}
-    return error_page(request, exc.status_code, titles.get(exc.status_code, "Error"), exc.detail)
+    return error_page(request, exc.status_code, TITLES.get(exc.status_code, "Error"), exc.detail)
 
 
-async def store_unavailable(request: Request, exc: Exception) -> Response:
-    log.error("store unavailable path=%s: %s", request.url.path, exc)
-    detail = "The message store is not answering right now. Nothing was lost; try again in a moment."
-    response = error_page(request, 503, "Temporarily unavailable", detail)
-    response.headers["retry-after"] = "5"
+async def chat_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ChatError)
+    response = error_page(request, exc.status, exc.title, exc.detail)
+    if isinstance(exc, Unavailable):
+        log.error("unavailable path=%s: %s", request.url.path, exc)
+        response.headers["retry-after"] = str(exc.retry_after)
     return response
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
     context: dict[str, Any] = {
         "me": None,
         "scripts": [],
@@ -37,4 +40,4 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
         "here": "/",
         "profile_error": "",
     }
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+    return state_of(request).templates.TemplateResponse(request, "error.html", context, status_code=status)
