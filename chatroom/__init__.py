@@ -1,0 +1,66 @@
+"""chatroom: a real-time chat rendered on the server and delivered over WebSockets or Server-Sent Events.
+
+Read this first. It is the map: the parts, then a message's path function by function. Every name
+in backquotes is real (a unit test resolves each one), so the map cannot drift from the code.
+
+The parts, outermost first; each layer calls only the ones below it:
+
+    app.py          `chatroom.app.create_app`: routes, middleware, and the lifespan that opens the store and the bus
+    web/            the HTTP side: pages and forms, error pages, security headers, /healthz, htmx's files
+    transports/     the live wires: the htmx WebSocket, the seed's JSON WebSocket, Server-Sent Events
+    rooms/          the room runtime of one process; `chatroom.rooms.hub.Hub` is its only door
+    store/, bus/    the durable message store (SQLite, PostgreSQL) and the bus between processes
+    errors.py       every error and what it becomes on each wire; settings.py, identity.py, validation.py
+
+Nothing in web/ or transports/ touches the store or the bus except through the hub.
+
+A message sent over the htmx WebSocket:
+
+ 1. The browser's form sends `{"message": ...}` as JSON (htmx's ws extension, no JavaScript of ours).
+ 2. `chatroom.app.ChatApp.__call__` takes WebSocket routes before the HTTP middleware and calls
+    `chatroom.transports.htmx_ws.htmx_socket`, which runs `chatroom.transports.socket.RoomSocket.run`.
+ 3. `chatroom.transports.socket.RoomSocket._read` takes the frame (bounded in size),
+    `chatroom.transports.socket.RoomSocket._on_frame` parses it, and
+    `chatroom.transports.htmx_ws.HtmxSocket.received` hands the text to
+    `chatroom.transports.socket.RoomSocket.post`.
+ 4. `chatroom.rooms.hub.Hub.post` checks it (`chatroom.validation.message_text`), limits the sender
+    (`chatroom.rooms.ratelimit.RateLimiter.allow`) and stores it: `chatroom.store.MessageStore.append`
+    (`chatroom.store.sqlite.SQLiteStore.append` or `chatroom.store.postgres.PostgresStore.append`)
+    gives it the room's next gapless `seq`. Only then is it announced: to this process's feed at once
+    (`chatroom.rooms.feed.RoomFeed.receive`) and to the others with
+    `chatroom.bus.Bus.publish_message` (`chatroom.bus.encode_message`).
+ 5. The sender gets an empty input and no error (`chatroom.rooms.render.Fragments.message_input`,
+    `chatroom.rooms.render.Fragments.errors`); a refusal
+    is a `chatroom.errors.ChatError` that `chatroom.transports.htmx_ws.HtmxSocket.refused` shows in `#errors`.
+    Over HTTP the same door is `chatroom.web.pages.post_message`.
+
+Received, in every process:
+
+ 6. `chatroom.rooms.feed.RoomFeed._follow` holds the room's subscription (`chatroom.bus.Bus.subscribe`,
+    events from `chatroom.bus.decode`) and passes each to `chatroom.rooms.feed.RoomFeed._on_event`, then
+    `chatroom.rooms.feed.RoomFeed.receive`. The next `seq` is delivered; a jump means an event was lost,
+    and `chatroom.rooms.feed.RoomFeed._catch_up` reads what is missing from the store.
+ 7. `chatroom.rooms.feed.RoomFeed._deliver` renders it once for everyone
+    (`chatroom.rooms.render.RenderedMessage`: `chatroom.rooms.render.Fragments.message` for the item,
+    `chatroom.rooms.render.RenderedMessage.html` for the htmx and SSE frame,
+    `chatroom.rooms.render.RenderedMessage.json` for the JSON protocol) and offers it to every viewer with
+    `chatroom.rooms.feed.RoomFeed.send_to_all`.
+ 8. Each connection's bounded outbox: `chatroom.rooms.outbox.SocketOutbox.offer` writes at once
+    (`chatroom.rooms.eager.start_eagerly` runs `chatroom.transports.htmx_ws.HtmxSocket.write`) and queues
+    only behind a slow reader, which it drops (close 1013); an SSE stream takes frames with
+    `chatroom.rooms.outbox.Outbox.take` in `chatroom.transports.sse.room_events`.
+
+A connection's start (connect or reconnect):
+
+ 9. `chatroom.rooms.hub.Hub.connect` readies the room's feed (`chatroom.rooms.hub.Hub._ready_feed`),
+    joins it, lists the person (`chatroom.rooms.presence.Presence.arrive`), and
+    `chatroom.rooms.hub.Hub._start` decides what the connection is sent first and sets its outbox's floor
+    (the one place that does): the snapshot (`chatroom.rooms.feed.RoomFeed.snapshot`), or for an SSE
+    `Last-Event-ID` the messages it missed (`chatroom.rooms.history.History.after`), with the room's
+    people, who types and the room list (`chatroom.rooms.hub.Hub.people_snapshot`). The transport sends it
+    (`chatroom.transports.htmx_ws.HtmxSocket.started`), then `chatroom.rooms.outbox.SocketOutbox.open`
+    lets the frames that queued meanwhile follow, minus those at or below the floor.
+
+A page: `chatroom.web.pages.room` asks `chatroom.rooms.hub.Hub.room_view` for the messages, people
+and room list, and renders `templates/room.html` from the same partials that travel on the wire.
+"""
