@@ -11,7 +11,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import picows
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
@@ -140,7 +140,7 @@ class User:
         self.close_codes: list[int] = []
         self.failures: list[str] = []
 
-    def _listener(self, request: Any, response: Any) -> Connection:
+    def _listener(self, request: picows.WSUpgradeRequest, response: picows.WSUpgradeResponse) -> Connection:
         self.ready_ns = 0
         self.connections += 1
         return Connection(self, Deflate.negotiated(response.headers.get("Sec-WebSocket-Extensions")))

@@ -56,13 +56,18 @@ def _spread(values: list[float]) -> dict[str, float]:
     }
 
 
+async def _seeded_room(session: Session, n: int) -> list[User]:
+    """A fresh room with its history filled (full snapshots), and n users for it, not yet connected."""
+    endpoint = session.endpoint()
+    await session.seed(endpoint)
+    return session.add_users(endpoint, n)
+
+
 async def connect_storm(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:
     """N clients connect at once; time until each has its snapshot (its first frame)."""
     n = settings.storm_clients
     async with Session(spec, target, settings) as session:
-        endpoint = session.endpoint()
-        await session.seed(endpoint)
-        users = session.add_users(endpoint, n)
+        users = await _seeded_room(session, n)
         start = time.monotonic_ns()
         await session.gen.connect(users, concurrency=None, timeout=15.0)
         times = [(u.ready_ns - start) / 1e9 for u in users if u.ready_ns]
@@ -80,9 +85,7 @@ async def reconnect_storm(spec: ServerSpec, target: Target, settings: Settings) 
     """Restart the server under N clients; time until every one has a new snapshot."""
     n = settings.reconnect_clients
     async with Session(spec, target, settings) as session:
-        endpoint = session.endpoint()
-        await session.seed(endpoint)
-        users = session.add_users(endpoint, n)
+        users = await _seeded_room(session, n)
         await session.gen.connect(users, concurrency=200, timeout=settings.connect_timeout)
         connected = [u for u in users if u.ready_ns]
         for user in connected:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from bench.client import Endpoint, User, now_ns
@@ -26,7 +27,7 @@ class Generator:
         self.stopping = False
         self.tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

@@ -44,7 +44,8 @@ def plot(results: dict[str, Any], path: Path) -> bool:
             if not every:
                 continue
             (line,) = ax.plot(*zip(*medians, strict=True), marker="o", markersize=4, linewidth=1.2, label=target)
-            ax.scatter(*zip(*every, strict=True), s=6, alpha=0.35, color=line.get_color())
+            xs, ys = zip(*every, strict=True)
+            ax.scatter(xs, ys, s=6, alpha=0.35, color=line.get_color())
             drawn = True
     if not drawn:
         plt.close(fig)

@@ -82,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    s = Settings(**QUICK) if args.quick or args.self_check else Settings()
+    s = QUICK if args.quick or args.self_check else Settings()  # replace() below copies it
 
     def ints(text: str) -> tuple[int, ...]:
         return tuple(int(x) for x in text.split(","))

@@ -39,7 +39,7 @@ class Settings:
     connect_timeout: float = 60.0
 
 
-QUICK = dict(
+QUICK = Settings(
     fanout_clients=(100, 500),
     duration=2.0,
     drain=2.0,

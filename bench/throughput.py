@@ -56,7 +56,7 @@ async def fanout(spec: ServerSpec, target: Target, settings: Settings, clients: 
 
 
 def passes(step: dict[str, Any], settings: Settings) -> bool:
-    return step["lost"] == 0 and step["p99_ms"] <= settings.p99_limit_ms and step["send_failed"] == 0
+    return bool(step["lost"] == 0 and step["p99_ms"] <= settings.p99_limit_ms and step["send_failed"] == 0)
 
 
 async def max_sustainable(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:

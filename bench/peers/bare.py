@@ -8,6 +8,7 @@ and `/ws/rooms/{room}/`. Run it as the product runs: `uvicorn bench.peers.bare:a
 import json
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -41,7 +42,7 @@ async def chat(websocket: WebSocket) -> None:
         members.discard(websocket)
 
 
-async def healthz(request):  # type: ignore[no-untyped-def]
+async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 

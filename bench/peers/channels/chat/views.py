@@ -1,4 +1,4 @@
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 PAGE = """<!doctype html><title>Lobby</title><h1>Lets chat!</h1>
 <form id="form"><input type="text" name="message"></form><div id="messages"></div>
@@ -18,5 +18,5 @@ document.getElementById("form").addEventListener("submit", (e) => {
 </script>"""
 
 
-def lobby(request):
+def lobby(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE)
