@@ -105,7 +105,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += [f"- **{name}**: {line}" for name, line in results["servers"].items()]
     check = targets_check(results)
     if check:
-        out += ["", "## Issue 5 targets (product)", "", *check]
+        out += ["", "## Speed targets (product)", "", *check]
     titles = {
         "fanout": "Fan-out: {clients:,} clients in one room",
         "max": "Max sustainable at {clients:,} clients",
@@ -132,7 +132,7 @@ def readme_block(results: dict[str, Any], plot_path: str) -> str:
     out = [f"Last full run: {results['started']}, commit `{results['commit']}`, {results['runs']} runs, medians."]
     check = targets_check(results)
     if check:
-        out += ["", "Issue 5 targets:", "", *check]
+        out += ["", "Speed targets:", "", *check]
     scenario = results["scenarios"].get("max")
     if scenario:
         out += ["", f"Max sustainable at {scenario['clients']:,} clients:", "", *table(scenario, FIGURES["max"])]
