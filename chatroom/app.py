@@ -92,7 +92,6 @@ def create_app(settings: Settings | None = None) -> ChatApp:
     ]
     app = ChatApp(sockets, routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.chat = state
-    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -108,6 +107,10 @@ class ChatApp(Starlette):
     def __init__(self, sockets: list[WebSocketRoute], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sockets = sockets
+
+    def build_middleware_stack(self) -> Any:
+        # Outside Starlette's own error layer, so its bare 500 carries the security headers too.
+        return SecurityHeaders(super().build_middleware_stack())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":

@@ -8,6 +8,8 @@ import unicodedata
 from chatroom.errors import Refused
 
 ROOM_NAME = re.compile(r"[a-z0-9_-]{1,50}")
+# ASCII digits only: str.isdigit() also takes "²" and "①", which int() then refuses.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 MAX_DISPLAY_NAME = 32
 
 
@@ -18,6 +20,11 @@ def room_name(raw: object) -> str:
             "A room name is 1 to 50 characters, each a lowercase letter, a digit, '-' or '_'.",
         )
     return raw
+
+
+def whole_number(raw: str) -> int | None:
+    """A whole number (0 included) written in ASCII digits, below 10**18; None for anything else."""
+    return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
 
 
 def display_name(raw: object) -> str:

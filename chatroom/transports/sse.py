@@ -12,6 +12,7 @@ from chatroom.errors import OutboxOverflow
 from chatroom.identity import from_session
 from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Outbox
+from chatroom.validation import whole_number
 from chatroom.web.state import state_of
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
     state = state_of(request)
     hub = state.hub
     last_event_id = request.headers.get("last-event-id", "")
-    resume = int(last_event_id) if last_event_id.isdigit() and len(last_event_id) < 19 else None
+    resume = whole_number(last_event_id)
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
     person = from_session(request.session)
 

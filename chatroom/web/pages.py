@@ -15,7 +15,7 @@ from chatroom.errors import ChatError, Forbidden, NotFound, Refused, StoreUnavai
 from chatroom.identity import Person, ensure_person, from_session, remember
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
-from chatroom.validation import display_name, room_name
+from chatroom.validation import display_name, room_name, whole_number
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 
@@ -170,9 +170,10 @@ def _room_of(path: str) -> str:
 
 
 def _positive(raw: str, name: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) < 2**62:
+    number = whole_number(raw)
+    if not number:
         raise Refused("invalid_number", f"{name} must be a positive whole number.")
-    return int(raw)
+    return number
 
 
 def _hub(request: Request) -> Hub:
