@@ -9,6 +9,7 @@ import uvicorn
 from chatroom.app import create_app
 from chatroom.errors import StartupError
 from chatroom.settings import Settings
+from chatroom.transports.socket import MAX_FRAME_BYTES
 
 
 def main() -> None:
@@ -25,6 +26,9 @@ def main() -> None:
         proxy_headers=True,
         timeout_graceful_shutdown=20,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # The server refuses a bigger frame at its header, before buffering it (the app checks again).
+        ws_max_size=MAX_FRAME_BYTES,
+        server_header=False,
     )
 
 
