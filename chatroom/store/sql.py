@@ -1,0 +1,264 @@
+"""What the SQLite and PostgreSQL stores share: the schema, every statement, and the logic around them.
+
+Both stores hold the same tables with the same meaning, so the migrations and queries are written
+once. Where the dialects differ in text, a `Dialect` names the difference (column type, table option,
+collation, placeholder style); what differs in kind stays in each store: how it connects, runs a
+statement, translates errors, records the schema version, and the transaction that makes `seq` gapless.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from typing import Any, ClassVar, TypeAlias
+
+from chatroom.store import Member, Message, RoomInfo, from_us, now_us
+
+Row: TypeAlias = Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    integer: str  # a 64-bit integer column
+    without_rowid: str  # after a table whose primary key is its only index
+    binary: str  # orders text by code point, which SQLite always does
+    numbered: bool  # placeholders are asyncpg's $1, $2, … rather than sqlite3's ?
+
+
+SQLITE = Dialect(integer="INTEGER", without_rowid=" WITHOUT ROWID", binary="", numbered=False)
+POSTGRES = Dialect(integer="BIGINT", without_rowid="", binary=' COLLATE "C"', numbered=True)
+
+# Append only: a database at version N has run the first N, and never runs them again.
+MIGRATIONS = [
+    """
+    CREATE TABLE rooms (
+        name TEXT PRIMARY KEY,
+        last_seq {integer} NOT NULL DEFAULT 0,
+        created_at {integer} NOT NULL,
+        active_at {integer} NOT NULL
+    );
+    CREATE INDEX rooms_by_activity ON rooms (active_at DESC);
+    CREATE TABLE messages (
+        room TEXT NOT NULL REFERENCES rooms (name),
+        seq {integer} NOT NULL,
+        author TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        sent_at {integer} NOT NULL,
+        PRIMARY KEY (room, seq)
+    ){without_rowid};
+    """,
+    """
+    CREATE TABLE presence (
+        room TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        process TEXT NOT NULL,
+        name TEXT NOT NULL,
+        expires_at {integer} NOT NULL,
+        PRIMARY KEY (room, uid, process)
+    ){without_rowid};
+    CREATE INDEX presence_by_process ON presence (process);
+    CREATE INDEX presence_by_uid ON presence (uid);
+    CREATE INDEX presence_by_expiry ON presence (expires_at);
+    CREATE TABLE read_markers (
+        uid TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        PRIMARY KEY (uid, room)
+    ){without_rowid};
+    """,
+]
+
+COLUMNS = "room, seq, author, author_id, text, sent_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    ping: str
+    create_room: str
+    rooms: str
+    next_seq: str
+    insert_message: str
+    latest: str
+    before: str
+    after: str
+    last_seq: str
+    enter: str
+    leave: str
+    renew: str
+    expire: str
+    forget: str
+    rename: str
+    members: str
+    online_counts: str
+    present_rooms: str
+    mark_read: str
+    read_markers: str
+
+
+STATEMENTS = Statements(
+    ping="SELECT 1",
+    create_room="INSERT INTO rooms (name, created_at, active_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    rooms="SELECT name, last_seq FROM rooms ORDER BY active_at DESC, name LIMIT ?",
+    # Run inside the store's write transaction: the upsert holds the room's row until commit.
+    next_seq=(
+        "INSERT INTO rooms (name, last_seq, created_at, active_at) VALUES (?, 1, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET last_seq = rooms.last_seq + 1, active_at = excluded.active_at "
+        "RETURNING last_seq"
+    ),
+    insert_message=f"INSERT INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+    latest=f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?",
+    before=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+    after=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
+    last_seq="SELECT last_seq FROM rooms WHERE name = ?",
+    enter=(
+        "INSERT INTO presence (room, uid, process, name, expires_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (room, uid, process) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at"
+    ),
+    leave="DELETE FROM presence WHERE room = ? AND uid = ? AND process = ?",
+    renew="UPDATE presence SET expires_at = ? WHERE process = ?",
+    expire="DELETE FROM presence WHERE expires_at <= ? RETURNING room",
+    forget="DELETE FROM presence WHERE process = ? RETURNING room",
+    rename="UPDATE presence SET name = ? WHERE uid = ? RETURNING room",
+    members=(
+        "SELECT uid, MIN(name) AS name FROM presence WHERE room = ? AND expires_at > ? "
+        "GROUP BY uid ORDER BY lower(MIN(name)){binary}, MIN(name){binary}, uid"
+    ),
+    online_counts="SELECT room, COUNT(DISTINCT uid) FROM presence WHERE expires_at > ? GROUP BY room",
+    present_rooms="SELECT DISTINCT room FROM presence WHERE uid = ? AND expires_at > ? ORDER BY room",
+    mark_read=(
+        "INSERT INTO read_markers (uid, room, seq) VALUES (?, ?, ?) "
+        "ON CONFLICT (uid, room) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > read_markers.seq"
+    ),
+    read_markers="SELECT room, seq FROM read_markers WHERE uid = ?",
+)
+
+_QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
+
+
+def numbered(sql: str) -> str:
+    """sqlite3's `?` placeholders as asyncpg's `$1, $2, …`, left to right; quoted text is kept as it is.
+
+    >>> numbered("UPDATE t SET a = ? WHERE b = '?' AND c > ? LIMIT ?")
+    "UPDATE t SET a = $1 WHERE b = '?' AND c > $2 LIMIT $3"
+    >>> numbered("SELECT 1")
+    'SELECT 1'
+    """
+    count = itertools.count(1)
+    return _QUOTED_OR_PLACEHOLDER.sub(lambda m: f"${next(count)}" if m[0] == "?" else m[0], sql)
+
+
+def render(template: str, dialect: Dialect) -> str:
+    text = template.format(integer=dialect.integer, without_rowid=dialect.without_rowid, binary=dialect.binary)
+    return numbered(text) if dialect.numbered else text
+
+
+def migrations(dialect: Dialect) -> list[str]:
+    return [render(script, dialect) for script in MIGRATIONS]
+
+
+def statements(dialect: Dialect) -> Statements:
+    return Statements(*(render(template, dialect) for template in astuple(STATEMENTS)))
+
+
+def message(row: Row) -> Message:
+    room, seq, author, author_id, text, sent_at = row
+    return Message(room, seq, author, author_id, text, from_us(sent_at))
+
+
+def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
+    """Messages oldest first, from rows in `seq` order."""
+    ordered = reversed(rows) if newest_first else rows
+    return [message(row) for row in ordered]
+
+
+def _rooms(rows: Sequence[Row]) -> list[str]:
+    return sorted({row[0] for row in rows})
+
+
+class SQLStore(ABC):
+    """The `MessageStore` methods that are the same SQL and the same result on either database.
+
+    A store provides `sql` in its dialect and four ways to run a statement; `append` is its own.
+    """
+
+    sql: ClassVar[Statements]
+
+    @abstractmethod
+    async def _read(self, sql: str, *args: Any) -> list[Row]:
+        """The rows of a query."""
+
+    @abstractmethod
+    async def _write(self, sql: str, *args: Any) -> list[Row]:
+        """Run one statement in a transaction of its own; the rows it returns, if any."""
+
+    @abstractmethod
+    async def _write_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run one statement for each row, all in one transaction."""
+
+    @abstractmethod
+    async def _count(self, sql: str, *args: Any) -> int:
+        """Run one statement in a transaction of its own; how many rows it changed."""
+
+    async def ping(self) -> None:
+        await self._read(self.sql.ping)
+
+    async def create_room(self, room: str) -> None:
+        now = now_us()
+        await self._write(self.sql.create_room, room, now, now)
+
+    async def rooms(self, limit: int) -> list[RoomInfo]:
+        rows = await self._read(self.sql.rooms, limit)
+        return [RoomInfo(name, last_seq) for name, last_seq in rows]
+
+    async def latest(self, room: str, limit: int) -> list[Message]:
+        return messages(await self._read(self.sql.latest, room, limit), newest_first=True)
+
+    async def before(self, room: str, seq: int, limit: int) -> list[Message]:
+        return messages(await self._read(self.sql.before, room, seq, limit), newest_first=True)
+
+    async def after(self, room: str, seq: int, limit: int) -> list[Message]:
+        return messages(await self._read(self.sql.after, room, seq, limit), newest_first=False)
+
+    async def last_seq(self, room: str) -> int:
+        rows = await self._read(self.sql.last_seq, room)
+        return int(rows[0][0]) if rows else 0
+
+    async def enter(self, process: str, entries: list[tuple[str, str, str]], expires_at: int) -> None:
+        await self._write_many(self.sql.enter, [(room, uid, process, name, expires_at) for room, uid, name in entries])
+
+    async def leave(self, process: str, entries: list[tuple[str, str]]) -> None:
+        await self._write_many(self.sql.leave, [(room, uid, process) for room, uid in entries])
+
+    async def renew(self, process: str, expires_at: int) -> int:
+        return await self._count(self.sql.renew, expires_at, process)
+
+    async def expire(self, now: int) -> list[str]:
+        return _rooms(await self._write(self.sql.expire, now))
+
+    async def forget(self, process: str) -> list[str]:
+        return _rooms(await self._write(self.sql.forget, process))
+
+    async def rename(self, uid: str, name: str) -> list[str]:
+        return _rooms(await self._write(self.sql.rename, name, uid))
+
+    async def members(self, room: str, now: int) -> list[Member]:
+        rows = await self._read(self.sql.members, room, now)
+        return [Member(uid, name) for uid, name in rows]
+
+    async def online_counts(self, now: int) -> dict[str, int]:
+        rows = await self._read(self.sql.online_counts, now)
+        return {room: int(count) for room, count in rows}
+
+    async def present_rooms(self, uid: str, now: int) -> list[str]:
+        return [row[0] for row in await self._read(self.sql.present_rooms, uid, now)]
+
+    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
+        await self._write_many(self.sql.mark_read, entries)
+
+    async def read_markers(self, uid: str) -> dict[str, int]:
+        rows = await self._read(self.sql.read_markers, uid)
+        return {room: int(seq) for room, seq in rows}
