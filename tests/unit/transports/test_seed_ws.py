@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.wire import assert_silent, message_ids, post, recv, recv_json
+from tests.wire import message_ids, post, recv, recv_json
 
 CONNECTED = {"type": "connection_established", "message": "You are now connected!"}
 
@@ -44,7 +44,9 @@ def test_an_invalid_name_is_refused(client: TestClient, name: object) -> None:
         error = recv_json(ws)
         assert error["type"] == "error" and error["error"] == "invalid_name"
         assert "display name" in error["detail"]
-        assert_silent(ws)
+        ws.send_json({"message": "marker"})
+        marker = recv_json(ws)
+        assert (marker["type"], marker["message"]) == ("chat", "marker"), "nothing was sent before it"
 
 
 def test_errors_go_to_the_sender_alone(make_client) -> None:
@@ -61,7 +63,8 @@ def test_errors_go_to_the_sender_alone(make_client) -> None:
         assert recv_json(a)["error"] == "invalid_json"
         a.send_json({"text": "wrong key"})
         assert recv_json(a)["error"] == "missing_message"
-        assert_silent(b)
+        a.send_json({"message": "ok"})
+        assert recv_json(b)["message"] == recv_json(a)["message"] == "ok", "b got nothing before it"
 
 
 def test_rate_limited_senders_get_an_error(make_client) -> None:

@@ -126,3 +126,10 @@ def test_names_in_the_style_cannot_break_out_of_it(client: TestClient) -> None:
     style = page(client, "/rooms/lobby", evil).split("<style>")[-1].split("</style>")[0]
     assert "<" not in style and 'x"]' not in style
     assert css_string('a"b\\c</style>') == "a\\22 b\\5c c\\3c \\2f style\\3e "
+
+
+def test_a_name_in_the_style_is_css_escaped_character_by_character(client: TestClient) -> None:
+    zoe = session(client, 'Zoë "\\ </style>')
+    style = page(client, "/rooms/lobby", zoe).split("<style>")[-1].split("</style>")[0]
+    assert r'.mention[data-mention="Zo\eb \20 \22 \5c \20 \3c \2f style\3e " i]' in style
+    assert css_string("new\nline") == r"new\a line", "a newline cannot end the string either"

@@ -1,0 +1,30 @@
+"""/healthz: the store and the bus, each named when it fails."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from chatroom.store import StoreUnavailable
+
+
+def test_health_is_ok_when_store_and_bus_answer(client: TestClient) -> None:
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json() | {"connections": 0} == {
+        "status": "ok",
+        "store": "ok",
+        "bus": "ok",
+        "bus_backend": "memory",
+        "connections": 0,
+    }
+
+
+def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def down() -> None:
+        raise StoreUnavailable("database is gone")
+
+    monkeypatch.setattr(client.app.state.hub.store, "ping", down)  # type: ignore[attr-defined]
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["store"] == "unavailable: database is gone" and health.json()["bus"] == "ok"
