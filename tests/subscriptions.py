@@ -16,8 +16,8 @@ async def subscribed(bus: Bus, channel: str) -> AsyncIterator[asyncio.Queue[str]
     async with bus.broadcast.subscribe(channel) as subscriber:
 
         async def collect() -> None:
-            async for event in subscriber:  # type: ignore[attr-defined]
-                received.put_nowait(event.message)
+            while True:
+                received.put_nowait((await subscriber.get()).message)
 
         task = asyncio.create_task(collect())
         try:

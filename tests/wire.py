@@ -134,7 +134,7 @@ def first_found(ws: WebSocketTestSession, find: Callable[[str], T | None], timeo
             return value
 
 
-def wait_for(ws: WebSocketTestSession, find: Callable[[str], T | None], expected: T, timeout: float = 5.0) -> str:
+def wait_for(ws: WebSocketTestSession, find: Callable[[str], object], expected: object, timeout: float = 5.0) -> str:
     """Read frames until `find(frame)` gives `expected`; the frame. Fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     seen: list[object] = []

@@ -22,7 +22,9 @@ LOBBY, DEV = "room:lobby", "room:dev"
 
 class Server(Protocol):
     url: str
-    running: bool
+
+    @property
+    def running(self) -> bool: ...
 
     def start(self) -> None: ...
 

@@ -16,7 +16,7 @@ from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import Signal
 from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
-from chatroom.store import Message, MessageStore, StoreUnavailable
+from chatroom.store import Member, Message, MessageStore, StoreUnavailable
 from chatroom.store.sqlite import SQLiteStore
 from chatroom.web.templating import template_environment
 from tests.clock import advance, run_turned, until_done
@@ -186,7 +186,7 @@ def test_a_message_arriving_while_a_viewer_joins_is_shown_once(tmp_path: Path, m
         await hub.post("r", ANN, "before", "s")
         real_members = hub.presence.members
 
-        async def members_while_someone_posts(room: str, fresh: bool = False) -> list[object]:
+        async def members_while_someone_posts(room: str, fresh: bool = False) -> list[Member]:
             await hub.post("r", ANN, "during the join", "s")  # delivered between registration and snapshot
             return await real_members(room, fresh)
 

@@ -15,6 +15,7 @@ from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import Viewer
 from chatroom.settings import Settings
 from chatroom.store import Member, open_store
+from tests.inprocess import hub_of, in_app
 from tests.people import Lobby, Session, page, session
 from tests.unit.conftest import Join, MakeClient
 from tests.wire import SNAPSHOT, first_found, marker, members, recv, wait_for
@@ -82,7 +83,7 @@ def test_the_page_lists_the_people_here(client: TestClient, lobby: Lobby) -> Non
 def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(
     client: TestClient, join: Join, alice: Session
 ) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = hub_of(client)
     at_alice = join(client, headers=alice)
     crowd = [session(client, f"p{n:03d}") for n in range(250)]
     for _ in range(4):  # 1,000 connections, 250 open at a time
@@ -91,7 +92,7 @@ def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(
             ws.__exit__(None, None, None)
     wait_for(at_alice, members, ["alice"], timeout=10)
     deadline = time.monotonic() + 5
-    while client.portal.call(hub.store.members, "lobby", now_us()) != [
+    while in_app(client, hub.store.members, "lobby", now_us()) != [
         Member(hub.presence.viewers["lobby"][next(iter(hub.presence.viewers["lobby"]))].uid, "alice")
     ]:
         assert time.monotonic() < deadline
@@ -108,10 +109,10 @@ def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(
 
 def test_a_dead_process_leaves_no_ghost(make_client: MakeClient, join: Join) -> None:
     client = make_client(presence_lease=0.6)
-    store = client.app.state.hub.store
+    store = hub_of(client).store
     alice = join(client, headers=session(client, "alice"))
     # What a process that died leaves behind: a lease nobody renews.
-    client.portal.call(store.enter, "dead-process", [("lobby", "ghost-uid", "ghost")], now_us() + 400_000)
+    in_app(client, store.enter, "dead-process", [("lobby", "ghost-uid", "ghost")], now_us() + 400_000)
     join(client, headers=session(client, "bob"))  # someone arrives, so the list is re-read
     wait_for(alice, members, ["alice", "bob", "ghost"])
     wait_for(alice, members, ["alice", "bob"], timeout=3)
@@ -119,21 +120,21 @@ def test_a_dead_process_leaves_no_ghost(make_client: MakeClient, join: Join) -> 
 
 def test_leases_are_renewed_while_connected(make_client: MakeClient, join: Join) -> None:
     client = make_client(presence_lease=0.6)
-    store = client.app.state.hub.store
+    store = hub_of(client).store
     alice = join(client, headers=session(client, "alice"))
     time.sleep(1.5)  # two and a half leases of wall time: the store's leases are on the wall clock
-    assert [m.name for m in client.portal.call(store.members, "lobby", now_us())] == ["alice"]
+    assert [m.name for m in in_app(client, store.members, "lobby", now_us())] == ["alice"]
     join(client, headers=session(client, "bob"))
     assert first_found(alice, members) == ["alice", "bob"], "alice's list never lost her meanwhile"
 
 
 def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
-        hub = client.app.state.hub  # type: ignore[attr-defined]
+        hub = hub_of(client)
         # A person still connected when the process stops (sockets would be closed by the server first).
         with client.websocket_connect("/rooms/lobby/ws", headers=session(client, "bob")) as bob:
             recv(bob)
-            client.portal.call(hub.presence.arrive, "lobby", Person("u-alice", "alice"), Outbox(10))
+            in_app(client, hub.presence.arrive, "lobby", Person("u-alice", "alice"), Outbox(10))
             wait_for(bob, members, ["alice", "bob"])  # read from the store: alice's lease is written
         process = hub.presence.process
 

@@ -18,6 +18,7 @@ from chatroom.settings import Settings
 from chatroom.store.sqlite import SQLiteStore
 from chatroom.web.templating import template_environment
 from tests.clock import advance, run_turned
+from tests.inprocess import hub_of, in_app
 from tests.people import Lobby, Session, session
 from tests.unit.conftest import Join
 from tests.wire import first_found, marker, members, message_ids, recv, send_message, type_text, typing, wait_for
@@ -132,12 +133,17 @@ def test_a_typing_event_trailing_the_sent_message_is_ignored(room: dict[str, Web
 
 
 def test_typing_events_are_rate_limited_per_connection(
-    client: TestClient, room: dict[str, WebSocketTestSession]
+    client: TestClient, room: dict[str, WebSocketTestSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = hub_of(client)
     calls: list[bool] = []
     original = hub.typed
-    hub.typed = lambda room_name, person, on: (calls.append(on), original(room_name, person, on))
+
+    def typed(room_name: str, person: Person, on: bool) -> None:
+        calls.append(on)
+        original(room_name, person, on)
+
+    monkeypatch.setattr(hub, "typed", typed)
     for n in range(30):
         type_text(room["bob"], "x" * (n + 1))
     marker(room["bob"], people_too=False)  # read after all thirty
@@ -167,10 +173,10 @@ def test_sockets_without_a_session_neither_show_nor_see_typing(client: TestClien
 
 
 def test_typing_from_another_process_shows_and_expires(client: TestClient, join: Join, alice: Session) -> None:
-    hub = client.app.state.hub  # type: ignore[attr-defined]
+    hub = hub_of(client)
     hub.typing.quiet = 0.4
     at_alice = join(client, headers=alice)
-    client.portal.call(hub.bus.publish_typing, "lobby", "uid-far", "dora", True)
+    in_app(client, hub.bus.publish_typing, "lobby", "uid-far", "dora", True)
     wait_for(at_alice, typing, "dora is typing…")
     wait_for(at_alice, typing, "")
 

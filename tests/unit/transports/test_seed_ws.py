@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from tests.unit.conftest import Join, MakeClient
 from tests.wire import message_ids, post, recv, recv_json
 
 CONNECTED = {"type": "connection_established", "message": "You are now connected!"}
@@ -49,7 +50,7 @@ def test_an_invalid_name_is_refused(client: TestClient, name: object) -> None:
         assert (marker["type"], marker["message"]) == ("chat", "marker"), "nothing was sent before it"
 
 
-def test_errors_go_to_the_sender_alone(make_client) -> None:
+def test_errors_go_to_the_sender_alone(make_client: MakeClient) -> None:
     client = make_client(max_message_length=5)
     with client.websocket_connect("/ws/rooms/r/") as a, client.websocket_connect("/ws/rooms/r/") as b:
         recv(a), recv(b)
@@ -67,7 +68,7 @@ def test_errors_go_to_the_sender_alone(make_client) -> None:
         assert recv_json(b)["message"] == recv_json(a)["message"] == "ok", "b got nothing before it"
 
 
-def test_rate_limited_senders_get_an_error(make_client) -> None:
+def test_rate_limited_senders_get_an_error(make_client: MakeClient) -> None:
     client = make_client(rate_limit_per_second=0.001, rate_limit_burst=1)
     with client.websocket_connect("/ws/rooms/r/") as ws:
         recv(ws)
@@ -77,7 +78,7 @@ def test_rate_limited_senders_get_an_error(make_client) -> None:
         assert recv_json(ws)["error"] == "rate_limited"
 
 
-def test_json_clients_and_browsers_share_the_room(client: TestClient, join) -> None:
+def test_json_clients_and_browsers_share_the_room(client: TestClient, join: Join) -> None:
     browser = join(client, "mixed")
     with client.websocket_connect("/ws/rooms/mixed/") as bot:
         recv(bot)

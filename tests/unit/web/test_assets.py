@@ -8,7 +8,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from chatroom.web.assets import HTMX_PACKAGE
+from chatroom.web.paths import HTMX_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[3]
 

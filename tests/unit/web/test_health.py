@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.store import StoreUnavailable
+from tests.inprocess import hub_of
 
 
 def test_health_is_ok_when_store_and_bus_answer(client: TestClient) -> None:
@@ -24,7 +25,7 @@ def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.M
     async def down() -> None:
         raise StoreUnavailable("database is gone")
 
-    monkeypatch.setattr(client.app.state.hub.store, "ping", down)  # type: ignore[attr-defined]
+    monkeypatch.setattr(hub_of(client).store, "ping", down)
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["store"] == "unavailable: database is gone" and health.json()["bus"] == "ok"

@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 from chatroom.app import create_app
 from chatroom.settings import Settings
 from chatroom.store import StoreUnavailable
+from tests.inprocess import hub_of
+from tests.unit.conftest import Join, MakeClient
 from tests.wire import marker, message_ids, recv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +99,7 @@ def test_a_plain_form_post_stores_and_redirects_back(client: TestClient) -> None
     assert '<p class="text">no javascript</p>' in client.get("/rooms/plain").text
 
 
-def test_a_plain_form_post_refused_keeps_the_text(make_client) -> None:
+def test_a_plain_form_post_refused_keeps_the_text(make_client: MakeClient) -> None:
     client = make_client(max_message_length=5)
     page = client.post("/rooms/plain/messages", data={"message": "too <long>"})
     assert page.status_code == 422
@@ -105,7 +107,7 @@ def test_a_plain_form_post_refused_keeps_the_text(make_client) -> None:
     assert 'value="too &lt;long&gt;"' in page.text
 
 
-def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, join) -> None:
+def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, join: Join) -> None:
     ws = join(client, "sse")
     sent = client.post("/rooms/sse/messages", data={"message": "via htmx"}, headers=HX)
     assert sent.status_code == 200
@@ -117,7 +119,7 @@ def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, jo
     assert "via htmx" in recv(ws)
 
 
-def test_an_htmx_post_refused_gets_the_reason_for_errors(make_client) -> None:
+def test_an_htmx_post_refused_gets_the_reason_for_errors(make_client: MakeClient) -> None:
     client = make_client(max_message_length=5, rate_limit_per_second=0.001, rate_limit_burst=1)
     too_long = client.post("/rooms/r/messages", data={"message": "123456"}, headers=HX)
     assert too_long.status_code == 422
@@ -138,7 +140,7 @@ def test_a_post_from_another_site_is_refused(client: TestClient) -> None:
     assert message_ids(client.get("/").text) == []
 
 
-def test_load_older_pages_back_through_the_whole_history(make_client) -> None:
+def test_load_older_pages_back_through_the_whole_history(make_client: MakeClient) -> None:
     client = make_client(history_limit=3)
     for n in range(1, 8):
         say(client, f"m{n}")
@@ -158,7 +160,7 @@ def test_load_older_needs_a_positive_seq(client: TestClient, before: str) -> Non
     assert answer.status_code == 422 and "positive whole number" in answer.text
 
 
-def test_older_messages_have_a_page_without_javascript(make_client) -> None:
+def test_older_messages_have_a_page_without_javascript(make_client: MakeClient) -> None:
     client = make_client(history_limit=2)
     for n in range(1, 6):
         say(client, f"m{n}")
@@ -183,13 +185,15 @@ def test_history_is_escaped_in_the_page(client: TestClient) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 1 + 1 }}" in html
 
 
-def test_a_store_failure_is_reported_and_nothing_is_shown(client: TestClient, join, monkeypatch) -> None:
+def test_a_store_failure_is_reported_and_nothing_is_shown(
+    client: TestClient, join: Join, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice, bob = join(client), join(client)
 
     async def fail(*args: object) -> None:
         raise StoreUnavailable("disk full")
 
-    store = client.app.state.hub.store
+    store = hub_of(client).store
     append = store.append
     monkeypatch.setattr(store, "append", fail)
     alice.send_json({"message": "lost?"})
@@ -206,7 +210,7 @@ def test_a_page_says_so_when_the_store_is_down(client: TestClient, monkeypatch: 
     async def fail(*args: object) -> None:
         raise StoreUnavailable("connection refused")
 
-    monkeypatch.setattr(client.app.state.hub.store, "rooms", fail)
+    monkeypatch.setattr(hub_of(client).store, "rooms", fail)
     page = client.get("/rooms/elsewhere")
     assert page.status_code == 503
     assert "not answering right now" in page.text
