@@ -7,12 +7,19 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
+from chatroom.rooms import directory
 from chatroom.web.templating import template_environment
 from tests.people import Session, page, say, session
 from tests.unit.conftest import Join
 from tests.wire import first_found, members, recv, room_list, wait_for
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(autouse=True)
+def lists_every_tenth_of_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list is sent at most once per interval (a second in production); these tests are about what it says."""
+    monkeypatch.setattr(directory, "INTERVAL_SECONDS", 0.1)
 
 
 def entry(html: str | None, room: str) -> str | None:

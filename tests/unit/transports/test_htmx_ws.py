@@ -12,6 +12,7 @@ from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from chatroom.rooms import hub as hub_module
 from tests.inprocess import hub_of
 from tests.unit.conftest import Join, MakeClient
 from tests.wire import SNAPSHOT, marker, message_ids, post, recv, recv_chat, send_message
@@ -203,10 +204,11 @@ def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, jo
 
 
 def test_guests_arriving_together_share_one_rendering_of_the_people(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(hub_module, "MEMBERS_REFRESH_SECONDS", 60.0)  # "together", however slow this machine is
+    client = make_client()
     hub = hub_of(client)
-    monkeypatch.setattr(hub._people_for_guests, "fresh", 60.0)  # "together", however slow this machine is
     rendered: list[int] = []
     render = hub.fragments.members
 
