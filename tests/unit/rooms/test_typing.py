@@ -21,7 +21,7 @@ from tests.clock import advance, run_turned
 from tests.inprocess import hub_of, in_app
 from tests.people import Lobby, Session, session
 from tests.unit.conftest import Join
-from tests.wire import first_found, marker, members, message_ids, recv, send_message, type_text, typing, wait_for
+from tests.wire import first_found, marker, message_ids, recv, send_message, type_text, typing, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,12 +29,9 @@ ALICE, BOB = Person("u-alice", "alice"), Person("u-bob", "bob")
 
 
 @pytest.fixture
-def room(client: TestClient, join: Join, lobby: Lobby) -> dict[str, WebSocketTestSession]:
-    """Alice, Bob and Carol in #lobby, each past the others' arrival, so what follows is only about typing."""
-    carol = join(client, headers=session(client, "carol"))
-    for ws in lobby:
-        wait_for(ws, members, ["alice", "bob", "carol"])
-    return {"alice": lobby.alice, "bob": lobby.bob, "carol": carol}
+def room(client: TestClient, join: Join) -> dict[str, WebSocketTestSession]:
+    """Alice, Bob and Carol in #lobby (the frames about their arrivals are passed over: what is read is typing)."""
+    return {name: join(client, headers=session(client, name)) for name in ("alice", "bob", "carol")}
 
 
 def test_the_others_see_who_is_typing(room: dict[str, WebSocketTestSession]) -> None:
