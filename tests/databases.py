@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -16,10 +17,17 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.
 
 def require_postgres() -> None:
     """A missing PostgreSQL fails the test, never skips it: `scripts/test` starts it."""
+    require_port(POSTGRES_URL, 5432, "PostgreSQL")
+
+
+def require_port(url: str, default_port: int, what: str) -> None:
+    """Fail at once, with the remedy, when nothing listens where `url` points."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
     try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        socket.create_connection((host, port), timeout=1).close()
     except OSError as exc:
-        raise RuntimeError("no PostgreSQL on 127.0.0.1:5432: run ./scripts/test, which starts it") from exc
+        raise RuntimeError(f"no {what} on {host}:{port}: run ./scripts/test, which starts it") from exc
 
 
 def execute(url: str, sql: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.e2e.conftest import Person
 
 
-def members(person: Person) -> object:
+def members(person: Person) -> Locator:
     return person.page.locator("#members li")
 
 

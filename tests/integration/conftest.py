@@ -10,7 +10,7 @@ import pytest
 
 from chatroom.store import Message, open_store
 from tests.databases import postgres_schema
-from tests.integration.servers import AppServer, RedisServer
+from tests.integration.servers import AppServer, PostgresServer, RedisServer
 
 
 @pytest.fixture
@@ -21,6 +21,15 @@ def room() -> str:
 @pytest.fixture
 def redis() -> Iterator[RedisServer]:
     server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own on a spare port, for tests that stop it."""
+    server = PostgresServer()
     server.start()
     yield server
     server.remove()

@@ -210,7 +210,11 @@ async def test_slow_reader_is_closed_with_1013_without_slowing_others_or_growing
     for n in range(1, 1001):  # 30 MB for a reader that reads nothing
         await alice.send(f"{n} {big}")
         if n % 100 == 0:
-            await bob.until(lambda n=n: len(bob.shown) >= n - 10, timeout=2)  # bob keeps up meanwhile
+
+            def caught_up(n: int = n) -> bool:
+                return len(bob.shown) >= n - 10
+
+            await bob.until(caught_up, timeout=2)  # bob keeps up meanwhile
             rss.append(server.memory_info().rss)
         if drained is None and n % 10 == 0 and "reason=slow_reader" in app.log():
             # Dropped: a client that reads again now finds the close frame behind what was already sent.

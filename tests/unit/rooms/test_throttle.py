@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from chatroom.rooms.throttle import SharedRead
+from tests.clock import advance, run_turned
 
 
 class Store:
@@ -43,12 +44,12 @@ def test_a_read_older_than_fresh_is_read_again_and_forgotten() -> None:
         store.gate.set()
         shared = SharedRead(0.05, store.read)
         assert await shared("a") == "a#1"
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert await shared("b") == "b#2"
         assert list(shared._reads) == ["b"], "stale reads are dropped, so many rooms don't pile up"
         assert await shared("a") == "a#3"
 
-    asyncio.run(run())
+    run_turned(run())
 
 
 def test_a_failed_read_fails_everyone_waiting_and_one_asker_leaving_does_not_cancel_it() -> None:

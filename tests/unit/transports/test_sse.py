@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.rooms import hub as hub_module
+from tests.unit.conftest import MakeClient
 from tests.wire import message_ids
 
 pytestmark = pytest.mark.timeout(20)  # a stream that never sends what we wait for fails, not hangs
@@ -71,7 +72,7 @@ def test_last_event_id_replays_what_was_missed(client: TestClient) -> None:
     assert next(stream)["id"] == "6"
 
 
-def test_last_event_id_beyond_the_recent_messages_replays_from_the_store(make_client) -> None:
+def test_last_event_id_beyond_the_recent_messages_replays_from_the_store(make_client: MakeClient) -> None:
     client = make_client(history_limit=2)
     for n in range(6):
         say(client, f"m{n}")
@@ -93,7 +94,9 @@ def test_an_unknown_last_event_id_gets_the_snapshot(client: TestClient, last_eve
     assert first["data"].startswith('<ul id="messages"') and first["id"] == "1"
 
 
-def test_a_last_event_id_too_far_behind_gets_the_snapshot(make_client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_last_event_id_too_far_behind_gets_the_snapshot(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(hub_module, "REPLAY_LIMIT", 3)
     client = make_client(history_limit=2)
     for n in range(6):

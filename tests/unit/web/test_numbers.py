@@ -24,7 +24,7 @@ def test_a_number_in_other_digits_is_refused_with_422(client: TestClient, url: s
 def test_a_last_event_id_in_other_digits_gets_the_snapshot(client: TestClient, raw: bytes) -> None:
     """Header bytes are read as Latin-1, where 0xB2 is "²": a digit to str.isdigit(), not to int()."""
     client.post("/rooms/lobby/messages", data={"message": "hello"}, follow_redirects=False)
-    with client.stream("GET", "/rooms/lobby/events", headers={"last-event-id": raw}) as response:
+    with client.stream("GET", "/rooms/lobby/events", headers={b"last-event-id": raw}) as response:
         lines = response.iter_lines()
         first = [next(lines), next(lines)]
     assert response.status_code == 200

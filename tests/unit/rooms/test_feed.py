@@ -14,11 +14,13 @@ from chatroom.identity import Person
 from chatroom.rooms import hub as hub_module
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.presence import Signal
 from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
-from chatroom.store import Message, MessageStore
+from chatroom.store import Member, Message, MessageStore
 from chatroom.store.sqlite import SQLiteStore
 from chatroom.web.templating import template_environment
+from tests.clock import advance, run_turned, until_done
 
 ANN = Person("u-ann", "ann")
 
@@ -32,13 +34,13 @@ def run(tmp_path: Path, scenario: Callable[[Hub, MessageStore, Bus], Awaitable[N
         settings = Settings(secret_key="k", history_limit=3)
         hub = Hub(store, bus, Fragments(template_environment()), settings)
         try:
-            await asyncio.wait_for(scenario(hub, store, bus), 10)
+            await asyncio.wait_for(scenario(hub, store, bus), 3600)  # on the turned clock; pytest-timeout is real
         finally:
             await hub.close()
             await bus.disconnect()
             await store.close()
 
-    asyncio.run(main())
+    run_turned(main())
 
 
 async def seqs(outbox: Outbox, count: int) -> list[int]:
@@ -48,9 +50,11 @@ async def seqs(outbox: Outbox, count: int) -> list[int]:
     return got
 
 
-async def quiet(outbox: Outbox) -> None:
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(outbox.take(), 0.2)
+async def nothing_before_a_marker(outbox: Outbox) -> None:
+    """Long after (on the loop's clock), a frame offered now is the first the outbox gives: nothing came meanwhile."""
+    await advance(60)
+    outbox.offer(Signal("marker"))
+    assert [frame.html for frame in await asyncio.wait_for(outbox.take(), 2)] == ["marker"]
 
 
 def test_a_gap_in_the_events_is_filled_from_the_store(tmp_path: Path) -> None:
@@ -70,7 +74,7 @@ def test_a_resync_event_makes_the_feed_read_what_it_missed(tmp_path: Path) -> No
         outbox = Outbox(10)
         async with hub.connect("r", outbox):
             await store.append("r", "ann", "u", "while the bus was down")
-            await quiet(outbox)
+            await nothing_before_a_marker(outbox)
             await bus.broadcast.publish(channel("r"), RESYNC)
             assert await seqs(outbox, 1) == [1]
 
@@ -87,7 +91,8 @@ def test_doubled_and_late_events_are_delivered_once(tmp_path: Path) -> None:
             for message in (first, second, first):
                 await bus.broadcast.publish(channel("r"), encode_message(message))
             assert await seqs(outbox, 2) == [1, 2]
-            await quiet(outbox)
+            await hub.post("r", ANN, "three", "s")
+            assert await seqs(outbox, 1) == [3], "the late copy of the first never came"
 
     run(tmp_path, scenario)
 
@@ -143,20 +148,20 @@ def test_a_catch_up_waits_out_a_store_outage(tmp_path: Path, monkeypatch: pytest
 
             monkeypatch.setattr(store, "after", flaky_after)
             await bus.broadcast.publish(channel("r"), RESYNC)
-            assert await seqs(outbox, 1) == [1]
+            frames = await until_done(outbox.take())  # the clock runs on through its retries, backing off
+            assert [frame.seq for frame in frames] == [1]
 
     run(tmp_path, scenario)
 
 
-def test_a_feed_ends_after_its_last_viewer_and_unsubscribes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hub_module, "FEED_LINGER_SECONDS", 0.05)
-
+def test_a_feed_ends_after_its_last_viewer_and_unsubscribes(tmp_path: Path) -> None:
     async def scenario(hub: Hub, store: MessageStore, bus: Bus) -> None:
         for _ in range(3):
             async with hub.connect("r", Outbox(10)), hub.connect("r", Outbox(10)):
                 assert len(hub.feeds["r"].viewers) == 2
+        await advance(hub_module.FEED_LINGER_SECONDS - 0.01)
         assert "r" in hub.feeds, "it lingers a moment for a reload"
-        await asyncio.sleep(0.3)
+        await advance(0.01)
         assert hub.feeds == {} and bus.broadcast._subscribers == {}
         tasks = {t.get_name() for t in asyncio.all_tasks()}
         assert not any(name.startswith("feed:") for name in tasks)
@@ -182,7 +187,7 @@ def test_a_message_arriving_while_a_viewer_joins_is_shown_once(tmp_path: Path, m
         await hub.post("r", ANN, "before", "s")
         real_members = hub.presence.members
 
-        async def members_while_someone_posts(room: str, fresh: bool = False) -> list[object]:
+        async def members_while_someone_posts(room: str, fresh: bool = False) -> list[Member]:
             await hub.post("r", ANN, "during the join", "s")  # delivered between registration and snapshot
             return await real_members(room, fresh)
 

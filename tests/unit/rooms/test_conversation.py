@@ -13,6 +13,7 @@ from chatroom.rooms.render import Fragments
 from chatroom.store import Message
 from chatroom.web.templating import template_environment
 from tests.people import page, session
+from tests.unit.conftest import Join, MakeClient
 from tests.wire import message_ids, recv, send_message
 
 pytestmark = pytest.mark.timeout(60)
@@ -55,7 +56,7 @@ def test_the_item_says_whether_it_continues_a_group() -> None:
     assert 'class="msg"' in fragments.message(message(2, author="bob"), message(1))
 
 
-def test_live_messages_are_grouped_and_rendered_like_the_page(client: TestClient, join) -> None:
+def test_live_messages_are_grouped_and_rendered_like_the_page(client: TestClient, join: Join) -> None:
     alice = session(client, "alice")
     ws = join(client, headers=alice)
     for text in ("one", "two"):
@@ -68,7 +69,7 @@ def test_live_messages_are_grouped_and_rendered_like_the_page(client: TestClient
     assert item(html, 1) == item(frames, 1) and item(html, 2) == item(frames, 2), "the same partial everywhere"
 
 
-def test_grouping_holds_at_the_edge_of_a_history_page(make_client) -> None:
+def test_grouping_holds_at_the_edge_of_a_history_page(make_client: MakeClient) -> None:
     client = make_client(history_limit=3)
     alice = session(client, "alice")
     for n in range(1, 8):
@@ -83,14 +84,14 @@ def test_grouping_holds_at_the_edge_of_a_history_page(make_client) -> None:
         assert item(recv(ws), 5) == item(latest, 5)
 
 
-def test_each_message_links_to_itself(client: TestClient, join) -> None:
+def test_each_message_links_to_itself(client: TestClient, join: Join) -> None:
     ws = join(client)
     send_message(ws, "link me")
     frames = recv(ws) + recv(ws)
     assert 'href="/rooms/lobby?around=1#msg-1"' in item(frames, 1)
 
 
-def test_a_permalink_opens_a_still_page_around_the_message(make_client) -> None:
+def test_a_permalink_opens_a_still_page_around_the_message(make_client: MakeClient) -> None:
     client = make_client(history_limit=10, rate_limit_burst=1000)
     for n in range(1, 101):
         client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
@@ -112,7 +113,7 @@ def test_mentions_are_marked_and_the_text_escaped() -> None:
     )
 
 
-def test_a_mention_of_me_is_highlighted_by_my_own_style(client: TestClient, join) -> None:
+def test_a_mention_of_me_is_highlighted_by_my_own_style(client: TestClient, join: Join) -> None:
     bob = session(client, "bob")
     ws = join(client)
     send_message(ws, "ping @bob")
@@ -126,3 +127,10 @@ def test_names_in_the_style_cannot_break_out_of_it(client: TestClient) -> None:
     style = page(client, "/rooms/lobby", evil).split("<style>")[-1].split("</style>")[0]
     assert "<" not in style and 'x"]' not in style
     assert css_string('a"b\\c</style>') == "a\\22 b\\5c c\\3c \\2f style\\3e "
+
+
+def test_a_name_in_the_style_is_css_escaped_character_by_character(client: TestClient) -> None:
+    zoe = session(client, 'Zoë "\\ </style>')
+    style = page(client, "/rooms/lobby", zoe).split("<style>")[-1].split("</style>")[0]
+    assert r'.mention[data-mention="Zo\eb \20 \22 \5c \20 \3c \2f style\3e " i]' in style
+    assert css_string("new\nline") == r"new\a line", "a newline cannot end the string either"

@@ -1,0 +1,152 @@
+"""Who's here: one entry per person, live for everyone, right after floods, renames and dead processes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from chatroom.app import create_app
+from chatroom.identity import Person
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.presence import Viewer
+from chatroom.settings import Settings
+from chatroom.store import Member, open_store
+from tests.inprocess import hub_of, in_app
+from tests.people import Lobby, Session, page, session, signed_session
+from tests.unit.conftest import Join, MakeClient
+from tests.wire import SNAPSHOT, first_found, marker, members, recv, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def test_the_first_frame_lists_the_people_here_after_the_messages(client: TestClient, alice: Session) -> None:
+    with client.websocket_connect("/rooms/lobby/ws", headers=alice) as ws:
+        snapshot = recv(ws)
+    assert SNAPSHOT.match(snapshot), "the message list stays the first element"
+    assert members(snapshot) == ["alice"]
+
+
+def test_arrivals_and_departures_reach_everyone(client: TestClient, join: Join, alice: Session, bob: Session) -> None:
+    at_alice = join(client, headers=alice)
+    at_bob = client.websocket_connect("/rooms/lobby/ws", headers=bob).__enter__()
+    assert members(recv(at_bob)) == ["alice", "bob"]
+    wait_for(at_alice, members, ["alice", "bob"])
+    at_bob.__exit__(None, None, None)
+    wait_for(at_alice, members, ["alice"])
+
+
+def test_one_entry_per_person_however_many_tabs(client: TestClient, join: Join, lobby: Lobby, alice: Session) -> None:
+    second = client.websocket_connect("/rooms/lobby/ws", headers=alice).__enter__()
+    assert members(recv(second)) == ["alice", "bob"]
+    second.__exit__(None, None, None)
+    carol = join(client, headers=session(client, "carol"))
+    assert first_found(lobby.bob, members) == ["alice", "bob", "carol"], "alice stayed, with her other tab"
+    carol.close()
+    wait_for(lobby.bob, members, ["alice", "bob"])
+    lobby.alice.close()
+    wait_for(lobby.bob, members, ["bob"])
+
+
+def test_a_new_name_reaches_the_list(client: TestClient, lobby: Lobby, bob: Session) -> None:
+    client.post("/profile", data={"name": "Robert"}, headers=bob)
+    wait_for(lobby.alice, members, ["alice", "Robert"])
+
+
+def test_names_are_escaped_in_the_list(client: TestClient, join: Join, alice: Session) -> None:
+    at_alice = join(client, headers=alice)
+    join(client, headers=session(client, '<img src=x onerror=alert(1)>"&'))
+    frame = wait_for(at_alice, members, ["&lt;img src=x onerror=alert(1)&gt;&#34;&amp;", "alice"])
+    assert "<img" not in frame
+
+
+def test_sockets_without_a_session_are_not_people(client: TestClient, join: Join, alice: Session, bob: Session) -> None:
+    at_alice = join(client, headers=alice)
+    anonymous = join(client)
+    join(client, headers=bob)
+    assert first_found(at_alice, members) == ["alice", "bob"], "the anonymous socket changed nothing before bob"
+    marker(anonymous)  # and it was sent no list at all: it is no one to show them to
+
+
+def test_the_page_lists_the_people_here(client: TestClient, lobby: Lobby) -> None:
+    carol = session(client, "carol")
+    assert members(page(client, "/rooms/lobby", carol)) == ["alice", "bob"]
+
+
+def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(
+    client: TestClient, join: Join, alice: Session
+) -> None:
+    hub = hub_of(client)
+    at_alice = join(client, headers=alice)
+    crowd = [signed_session(hub.settings.secret_key, f"p{n:03d}") for n in range(250)]
+    with client.websocket_connect("/rooms/lobby/ws", headers=crowd[0]) as first:
+        assert members(recv(first)) == ["alice", "p000"], "the crowd are people, each with a session"
+    for _ in range(4):  # 1,000 connections, 250 open at a time
+        sockets = [client.websocket_connect("/rooms/lobby/ws", headers=who).__enter__() for who in crowd]
+        for ws in sockets:
+            ws.__exit__(None, None, None)
+    wait_for(at_alice, members, ["alice"], timeout=10)
+    deadline = time.monotonic() + 5
+    while in_app(client, hub.store.members, "lobby", now_us()) != [
+        Member(hub.presence.viewers["lobby"][next(iter(hub.presence.viewers["lobby"]))].uid, "alice")
+    ]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    presence = hub.presence
+    assert len(presence.viewers["lobby"]) == 1
+    # What a leave must release has no public view: the bookkeeping itself is what is checked.
+    assert list(presence._connections.values()) == [1]
+    assert len(presence._names) == 1 and len(presence._written) == 1
+    assert set(presence.viewers) == {"lobby"}
+    gc.collect()
+    assert sum(isinstance(o, Viewer) for o in gc.get_objects()) == 1, "alice's is the only viewer left"
+    assert hub.typing.names("lobby", None) == []
+
+
+def test_a_dead_process_leaves_no_ghost(make_client: MakeClient, join: Join) -> None:
+    client = make_client(presence_lease=0.6)
+    store = hub_of(client).store
+    alice = join(client, headers=session(client, "alice"))
+    # What a process that died leaves behind: a lease nobody renews.
+    in_app(client, store.enter, "dead-process", [("lobby", "ghost-uid", "ghost")], now_us() + 400_000)
+    join(client, headers=session(client, "bob"))  # someone arrives, so the list is re-read
+    wait_for(alice, members, ["alice", "bob", "ghost"])
+    wait_for(alice, members, ["alice", "bob"], timeout=3)
+
+
+def test_leases_are_renewed_while_connected(make_client: MakeClient, join: Join) -> None:
+    client = make_client(presence_lease=0.6)
+    store = hub_of(client).store
+    alice = join(client, headers=session(client, "alice"))
+    time.sleep(1.5)  # two and a half leases of wall time: the store's leases are on the wall clock
+    assert [m.name for m in in_app(client, store.members, "lobby", now_us())] == ["alice"]
+    join(client, headers=session(client, "bob"))
+    assert first_found(alice, members) == ["alice", "bob"], "alice's list never lost her meanwhile"
+
+
+def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        hub = hub_of(client)
+        # A person still connected when the process stops (sockets would be closed by the server first).
+        with client.websocket_connect("/rooms/lobby/ws", headers=session(client, "bob")) as bob:
+            recv(bob)
+            in_app(client, hub.presence.arrive, "lobby", Person("u-alice", "alice"), Outbox(10))
+            wait_for(bob, members, ["alice", "bob"])  # read from the store: alice's lease is written
+        process = hub.presence.process
+
+    async def leases_left() -> int:
+        store = open_store(settings.database_url)
+        await store.open()
+        try:
+            return await store.renew(process, now_us())
+        finally:
+            await store.close()
+
+    assert asyncio.run(leases_left()) == 0
