@@ -25,7 +25,8 @@ from chatroom.rooms.history import History
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
-from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.render import Fragments, RenderedMessage
+from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
@@ -37,8 +38,10 @@ log = logging.getLogger(__name__)
 # A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
 FEED_LINGER_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 10.0
-# Further behind than this, a resuming connection gets the snapshot instead of a replay.
+# Further behind than this, in messages or in bytes, a resuming connection gets the snapshot instead
+# of a replay: 500 long messages are 2.3 MiB of frames, sent to anyone who asks with an old id.
 REPLAY_LIMIT = 500
+REPLAY_BYTES = 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,8 @@ class Hub:
         self.fragments = fragments
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-        self.history = History(store, fragments, settings.history_limit)
+        self.renders = RenderCache(fragments)
+        self.history = History(store, self.renders, settings.history_limit)
         self.feeds: dict[str, RoomFeed] = {}
         self._linger: dict[str, asyncio.TimerHandle] = {}
         self._stopping: set[asyncio.Task[None]] = set()
@@ -166,7 +170,7 @@ class Hub:
             else:
                 missed = await self.history.after(feed.room, resume, REPLAY_LIMIT + 1)
                 floor = max(joined, missed[-1].seq if missed else resume)
-            if len(missed) <= REPLAY_LIMIT:
+            if len(missed) <= REPLAY_LIMIT and _within(missed, REPLAY_BYTES):
                 outbox.floor = floor
                 people = await self.people_snapshot(feed.room, outbox)
                 return Start(floor, len(feed.viewers), missed=missed, people=people)
@@ -216,7 +220,7 @@ class Hub:
             messages = list(feed.recent)
         else:
             latest = await self.store.latest(room, self.settings.history_limit + 1)
-            messages = rendered_run(latest, self.fragments)[-self.settings.history_limit :]
+            messages = self.renders.run(latest)[-self.settings.history_limit :]
         return messages, (messages[0].seq if messages else 1)
 
     async def people_snapshot(self, room: str, outbox: Outbox) -> str:
@@ -268,7 +272,7 @@ class Hub:
             handle.cancel()
         feed = self.feeds.get(room)
         if feed is None or not feed.alive:
-            feed = RoomFeed(room, self.store, self.bus, self.fragments, self.settings.history_limit)
+            feed = RoomFeed(room, self.store, self.bus, self.renders, self.settings.history_limit)
             feed.on_signal = functools.partial(self._on_signal, room)
             feed.on_message = self.typing.message_sent
             self.feeds[room] = feed
@@ -290,3 +294,13 @@ class Hub:
             task = asyncio.get_running_loop().create_task(feed.stop())
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
+
+
+def _within(missed: list[RenderedMessage], limit: int) -> bool:
+    """Whether the frames of `missed` come to at most `limit` characters (rendering no further than that)."""
+    total = 0
+    for message in missed:
+        total += len(message.html)
+        if total > limit:
+            return False
+    return True
