@@ -29,6 +29,7 @@ class Settings:
     history_limit: int = 50
     max_message_length: int = 2000
     allowed_origins: tuple[str, ...] = ()
+    metrics_token: str = ""
     rate_limit_per_second: float = 5.0
     rate_limit_burst: int = 10
     outbox_size: int = 256
@@ -69,6 +70,7 @@ class Settings:
             history_limit=int(number("HISTORY_LIMIT", "50", int)),
             max_message_length=int(number("MAX_MESSAGE_LENGTH", "2000", int)),
             allowed_origins=origins,
+            metrics_token=config("METRICS_TOKEN", default=""),
             rate_limit_per_second=number("RATE_LIMIT_PER_SECOND", "5", float, low=0.001),
             rate_limit_burst=int(number("RATE_LIMIT_BURST", "10", int)),
             outbox_size=int(number("OUTBOX_SIZE", "256", int)),

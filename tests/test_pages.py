@@ -216,13 +216,7 @@ def test_pages_forbid_scripts_from_anywhere_else(client: TestClient) -> None:
 def test_health_is_ok_when_store_and_bus_answer(client: TestClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200
-    assert health.json() | {"connections": 0} == {
-        "status": "ok",
-        "store": "ok",
-        "bus": "ok",
-        "bus_backend": "memory",
-        "connections": 0,
-    }
+    assert health.json() == {"status": "ok", "store": "ok", "bus": "ok"}
 
 
 def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +226,7 @@ def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.M
     monkeypatch.setattr(client.app.state.chat.hub.store, "ping", down)  # type: ignore[attr-defined]
     health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.json()["store"] == "unavailable: database is gone" and health.json()["bus"] == "ok"
+    assert health.json()["store"] == "unavailable" and health.json()["bus"] == "ok"
 
 
 def test_a_store_failure_is_reported_and_nothing_is_shown(client: TestClient, join, monkeypatch) -> None:

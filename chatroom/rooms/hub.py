@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import FeedUnavailable, NotStored, RateLimited, StoreUnavailable
@@ -61,6 +60,19 @@ class Start:
 
 
 @dataclass(frozen=True, slots=True)
+class Health:
+    """The store's and the bus's answers: `problems` holds each failing part's error text (never shown publicly)."""
+
+    problems: dict[str, str]
+    bus_backend: str
+    connections: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
 class RoomView:
     """Everything a room page shows besides the form: its messages, its people and the room list."""
 
@@ -91,6 +103,7 @@ class Hub:
         # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
         self.typing_limiter = RateLimiter(1.0, 3)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
+        self._health_problems: dict[str, str] = {}
 
     async def close(self) -> None:
         await self.directory.close()
@@ -247,18 +260,22 @@ class Hub:
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)
 
-    async def health(self) -> dict[str, Any]:
-        """Whether the store and the bus answer, for /healthz: each part "ok" or why it is not."""
-        parts: dict[str, Any] = {}
+    async def health(self) -> Health:
+        """Whether the store and the bus answer, for /healthz; a failure is logged when it starts or changes."""
+        problems: dict[str, str] = {}
         for part, check in (("store", self.store.ping), ("bus", self.bus.ping)):
             try:
                 await check()
-                parts[part] = "ok"
             except Exception as exc:
-                parts[part] = f"unavailable: {exc or type(exc).__name__}"
-        healthy = all(v == "ok" for v in parts.values())
-        status = "ok" if healthy else "unavailable"
-        return {"status": status, **parts, "bus_backend": self.bus.kind, "connections": self.viewer_count}
+                problems[part] = str(exc) or type(exc).__name__
+        for part in ("store", "bus"):
+            if problems.get(part) != self._health_problems.get(part):
+                if part in problems:
+                    log.warning("health: %s unavailable: %s", part, problems[part])
+                else:
+                    log.info("health: %s ok again", part)
+        self._health_problems = problems
+        return Health(problems, self.bus.kind, self.viewer_count)
 
     def _on_signal(self, room: str, event: BusEvent) -> None:
         if event.type == "typing":
