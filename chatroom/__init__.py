@@ -56,7 +56,8 @@ A connection's start (connect or reconnect):
     joins it, lists the person (`chatroom.rooms.presence.Presence.arrive`), and
     `chatroom.rooms.hub.Hub._start` decides what the connection is sent first and sets its outbox's floor
     (the one place that does): the snapshot (`chatroom.rooms.feed.RoomFeed.snapshot`), or for an SSE
-    `Last-Event-ID` the messages it missed (`chatroom.rooms.history.History.after`), with the room's
+    `Last-Event-ID` the messages it missed (`chatroom.rooms.history.History.after`, rendered once per
+    process for every request that asks again: `chatroom.rooms.render_cache.RenderCache.run`), with the room's
     people, who types and the room list (`chatroom.rooms.hub.Hub.people_snapshot`). The transport sends it
     (`chatroom.transports.htmx_ws.HtmxSocket.started`), then `chatroom.rooms.outbox.SocketOutbox.open`
     lets the frames that queued meanwhile follow, minus those at or below the floor.

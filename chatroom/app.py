@@ -28,6 +28,7 @@ from chatroom.transports.seed_ws import seed_socket
 from chatroom.web import health, pages
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
+from chatroom.web.hosts import host_allowed, refuse_host
 from chatroom.web.paths import STATIC
 from chatroom.web.security_headers import SecurityHeaders
 from chatroom.web.state import AppState
@@ -90,7 +91,14 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         WebSocketRoute("/ws/socket-server/", seed_socket),
         WebSocketRoute("/ws/rooms/{room}/", seed_socket),
     ]
-    app = ChatApp(sockets, routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
+    app = ChatApp(
+        sockets,
+        settings.allowed_hosts,
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
     app.state.chat = state
     return app
 
@@ -104,15 +112,19 @@ class ChatApp(Starlette):
     handler is called directly.
     """
 
-    def __init__(self, sockets: list[WebSocketRoute], **kwargs: Any) -> None:
+    def __init__(self, sockets: list[WebSocketRoute], allowed_hosts: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sockets = sockets
+        self.allowed_hosts = allowed_hosts
 
     def build_middleware_stack(self) -> Any:
         # Outside Starlette's own error layer, so its bare 500 carries the security headers too.
         return SecurityHeaders(super().build_middleware_stack())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and not host_allowed(scope, self.allowed_hosts):
+            await SecurityHeaders(refuse_host)(scope, receive, send)
+            return
         if scope["type"] == "websocket":
             for route in self.sockets:
                 match, child_scope = route.matches(scope)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
+import re
 import secrets
 import sys
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from chatroom.errors import SettingsError
 
 STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+HOST_PATTERN = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Settings:
     history_limit: int = 50
     max_message_length: int = 2000
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # none: loopback names on a loopback connection, any name otherwise
+    metrics_token: str = ""
     rate_limit_per_second: float = 5.0
     rate_limit_burst: int = 10
     outbox_size: int = 256
@@ -59,6 +64,7 @@ class Settings:
         _check_scheme("DATABASE_URL", database_url, STORE_SCHEMES)
         _check_scheme("BROADCAST_URL", broadcast_url, BROADCAST_SCHEMES)
         origins = tuple(_origin(o) for o in config("ALLOWED_ORIGINS", default="").split(",") if o.strip())
+        hosts = tuple(_host(h) for h in config("ALLOWED_HOSTS", default="").split(",") if h.strip())
         return cls(
             host=config("HOST", default="127.0.0.1"),
             port=int(number("PORT", "8000", int, low=0)),
@@ -69,6 +75,8 @@ class Settings:
             history_limit=int(number("HISTORY_LIMIT", "50", int)),
             max_message_length=int(number("MAX_MESSAGE_LENGTH", "2000", int)),
             allowed_origins=origins,
+            allowed_hosts=hosts,
+            metrics_token=config("METRICS_TOKEN", default=""),
             rate_limit_per_second=number("RATE_LIMIT_PER_SECOND", "5", float, low=0.001),
             rate_limit_burst=int(number("RATE_LIMIT_BURST", "10", int)),
             outbox_size=int(number("OUTBOX_SIZE", "256", int)),
@@ -114,6 +122,24 @@ def _origin(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise SettingsError(f"ALLOWED_ORIGINS entries look like https://chat.example.com; got {value.strip()!r}")
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _host(value: str) -> str:
+    host = value.strip().lower().removeprefix("[").removesuffix("]")
+    if host != "*" and not HOST_PATTERN.fullmatch(host) and not _is_address(host):
+        raise SettingsError(
+            f"ALLOWED_HOSTS entries are host names like chat.example.com or *.example.com (no scheme or port), "
+            f"or *; got {value.strip()!r}"
+        )
+    return host
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
 from chatroom.rooms.outbox import Frame, Outbox
-from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.render import RenderedMessage
+from chatroom.rooms.render_cache import RenderCache
 from chatroom.store import Message, MessageStore
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,11 @@ class RoomFeed:
     it delivered, so the bus may lose events without viewers losing messages.
     """
 
-    def __init__(self, room: str, store: MessageStore, bus: Bus, fragments: Fragments, history: int) -> None:
+    def __init__(self, room: str, store: MessageStore, bus: Bus, renders: RenderCache, history: int) -> None:
         self.room = room
         self.store = store
         self.bus = bus
-        self.fragments = fragments
+        self.renders = renders
         self.viewers: set[Outbox] = set()
         self.recent: deque[RenderedMessage] = deque(maxlen=history)
         self.last_seq = 0
@@ -58,7 +59,7 @@ class RoomFeed:
         if self._snapshot is None:
             items = "".join(m.item for m in self.recent)
             first = self.recent[0].seq if self.recent else 1
-            self._snapshot = self.fragments.message_list(self.room, items, first, oob=True)
+            self._snapshot = self.renders.fragments.message_list(self.room, items, first, oob=True)
         return self._snapshot
 
     def receive(self, message: Message) -> None:
@@ -83,7 +84,7 @@ class RoomFeed:
     def _rendered(self, message: Message) -> RenderedMessage:
         """The next message, rendered knowing the one before it (grouping and day breaks)."""
         previous = self.recent[-1].message if self.recent and self.recent[-1].seq == message.seq - 1 else None
-        return RenderedMessage(message, self.fragments, previous)
+        return self.renders.rendered(message, previous)
 
     async def _run(self) -> None:
         try:
@@ -121,7 +122,7 @@ class RoomFeed:
     async def _load_recent(self) -> None:
         # One more than is kept: the oldest kept message needs the one before it for its group.
         latest = await self.store.latest(self.room, (self.recent.maxlen or 1) + 1)
-        self.recent.extend(rendered_run(latest, self.fragments))
+        self.recent.extend(self.renders.run(latest))
         self.last_seq = latest[-1].seq if latest else 0
 
     async def _catch_up_when_behind(self) -> None:

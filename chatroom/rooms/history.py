@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.render import RenderedMessage
+from chatroom.rooms.render_cache import RenderCache
 from chatroom.store import MessageStore
 
 
 class History:
-    def __init__(self, store: MessageStore, fragments: Fragments, page_size: int) -> None:
+    def __init__(self, store: MessageStore, renders: RenderCache, page_size: int) -> None:
         self.store = store
-        self.fragments = fragments
+        self.renders = renders
         self.page_size = page_size
 
     async def before(self, room: str, seq: int) -> tuple[list[RenderedMessage], int]:
         """One "load older" page before `seq`, and the first `seq` on it."""
-        older = rendered_run(await self.store.before(room, seq, self.page_size + 1), self.fragments)
+        older = self.renders.run(await self.store.before(room, seq, self.page_size + 1))
         older = older[-self.page_size :]
         return older, (older[0].seq if older else 1)
 
@@ -27,11 +28,11 @@ class History:
         shown_before = min(len(before), max(limit // 2, limit - len(after)))
         shown_after = min(len(after), limit - shown_before)
         context = before[-shown_before - 1 :] if len(before) > shown_before else before
-        around = rendered_run(context + after[:shown_after], self.fragments)
+        around = self.renders.run(context + after[:shown_after])
         around = around[1:] if len(before) > shown_before else around
         return around, (around[0].seq if around else 1)
 
     async def after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
         """Up to `limit` messages after `seq`, oldest first."""
         messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
-        return [m for m in rendered_run(messages, self.fragments) if m.seq > seq][:limit]
+        return [m for m in self.renders.run(messages) if m.seq > seq][:limit]

@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import FeedUnavailable, NotStored, RateLimited, StoreUnavailable
@@ -25,7 +24,8 @@ from chatroom.rooms.history import History
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
-from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.render import Fragments, RenderedMessage
+from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 # A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
 FEED_LINGER_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 10.0
-# Further behind than this, a resuming connection gets the snapshot instead of a replay.
+# Further behind than this, in messages or in bytes, a resuming connection gets the snapshot instead
+# of a replay: 500 long messages are 2.3 MiB of frames, sent to anyone who asks with an old id.
 REPLAY_LIMIT = 500
+REPLAY_BYTES = 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,19 @@ class Start:
     snapshot: str = ""
     missed: list[RenderedMessage] | None = None
     people: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The store's and the bus's answers: `problems` holds each failing part's error text (never shown publicly)."""
+
+    problems: dict[str, str]
+    bus_backend: str
+    connections: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +91,8 @@ class Hub:
         self.fragments = fragments
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-        self.history = History(store, fragments, settings.history_limit)
+        self.renders = RenderCache(fragments)
+        self.history = History(store, self.renders, settings.history_limit)
         self.feeds: dict[str, RoomFeed] = {}
         self._linger: dict[str, asyncio.TimerHandle] = {}
         self._stopping: set[asyncio.Task[None]] = set()
@@ -87,6 +103,7 @@ class Hub:
         # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
         self.typing_limiter = RateLimiter(1.0, 3)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
+        self._health_problems: dict[str, str] = {}
 
     async def close(self) -> None:
         await self.directory.close()
@@ -166,7 +183,7 @@ class Hub:
             else:
                 missed = await self.history.after(feed.room, resume, REPLAY_LIMIT + 1)
                 floor = max(joined, missed[-1].seq if missed else resume)
-            if len(missed) <= REPLAY_LIMIT:
+            if len(missed) <= REPLAY_LIMIT and _within(missed, REPLAY_BYTES):
                 outbox.floor = floor
                 people = await self.people_snapshot(feed.room, outbox)
                 return Start(floor, len(feed.viewers), missed=missed, people=people)
@@ -216,7 +233,7 @@ class Hub:
             messages = list(feed.recent)
         else:
             latest = await self.store.latest(room, self.settings.history_limit + 1)
-            messages = rendered_run(latest, self.fragments)[-self.settings.history_limit :]
+            messages = self.renders.run(latest)[-self.settings.history_limit :]
         return messages, (messages[0].seq if messages else 1)
 
     async def people_snapshot(self, room: str, outbox: Outbox) -> str:
@@ -243,18 +260,22 @@ class Hub:
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)
 
-    async def health(self) -> dict[str, Any]:
-        """Whether the store and the bus answer, for /healthz: each part "ok" or why it is not."""
-        parts: dict[str, Any] = {}
+    async def health(self) -> Health:
+        """Whether the store and the bus answer, for /healthz; a failure is logged when it starts or changes."""
+        problems: dict[str, str] = {}
         for part, check in (("store", self.store.ping), ("bus", self.bus.ping)):
             try:
                 await check()
-                parts[part] = "ok"
             except Exception as exc:
-                parts[part] = f"unavailable: {exc or type(exc).__name__}"
-        healthy = all(v == "ok" for v in parts.values())
-        status = "ok" if healthy else "unavailable"
-        return {"status": status, **parts, "bus_backend": self.bus.kind, "connections": self.viewer_count}
+                problems[part] = str(exc) or type(exc).__name__
+        for part in ("store", "bus"):
+            if problems.get(part) != self._health_problems.get(part):
+                if part in problems:
+                    log.warning("health: %s unavailable: %s", part, problems[part])
+                else:
+                    log.info("health: %s ok again", part)
+        self._health_problems = problems
+        return Health(problems, self.bus.kind, self.viewer_count)
 
     def _on_signal(self, room: str, event: BusEvent) -> None:
         if event.type == "typing":
@@ -268,7 +289,7 @@ class Hub:
             handle.cancel()
         feed = self.feeds.get(room)
         if feed is None or not feed.alive:
-            feed = RoomFeed(room, self.store, self.bus, self.fragments, self.settings.history_limit)
+            feed = RoomFeed(room, self.store, self.bus, self.renders, self.settings.history_limit)
             feed.on_signal = functools.partial(self._on_signal, room)
             feed.on_message = self.typing.message_sent
             self.feeds[room] = feed
@@ -290,3 +311,13 @@ class Hub:
             task = asyncio.get_running_loop().create_task(feed.stop())
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
+
+
+def _within(missed: list[RenderedMessage], limit: int) -> bool:
+    """Whether the frames of `missed` come to at most `limit` characters (rendering no further than that)."""
+    total = 0
+    for message in missed:
+        total += len(message.html)
+        if total > limit:
+            return False
+    return True

@@ -118,8 +118,3 @@ class RenderedMessage:
         frame = {"type": "chat", "message": m.text, "id": m.seq, "room": m.room, "author": m.author}
         frame["sent_at"] = iso(m.sent_at)
         return orjson.dumps(frame).decode()
-
-
-def rendered_run(messages: list[Message], fragments: Fragments) -> list[RenderedMessage]:
-    """Consecutive messages, each rendered knowing the one before it (the first one's is unknown)."""
-    return [RenderedMessage(m, fragments, p) for p, m in zip([None, *messages], messages, strict=False)]

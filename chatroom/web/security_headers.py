@@ -1,4 +1,4 @@
-"""Headers every HTTP response carries: what a page may load, and what browsers may guess."""
+"""Headers every HTTP response carries: what a page may load, what browsers may guess, what may be kept."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }
+# Pages, fragments and form answers show a person's name and rooms: no shared or disk cache may keep
+# them. Static files are the same for everyone (htmx's say for themselves how long to keep them).
+NO_STORE = (b"cache-control", b"private, no-store")
 
 
 class SecurityHeaders:
@@ -26,9 +29,12 @@ class SecurityHeaders:
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
-                ]
+                headers = list(message.get("headers", []))
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                static = scope["path"].startswith("/static/") and message["status"] < 400
+                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append(NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -1,4 +1,4 @@
-"""/healthz: the store and the bus, each named when it fails."""
+"""/healthz: the store and the bus, each named when it fails, and nothing more to the public."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ from tests.inprocess import hub_of
 def test_health_is_ok_when_store_and_bus_answer(client: TestClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200
-    assert health.json() | {"connections": 0} == {
-        "status": "ok",
-        "store": "ok",
-        "bus": "ok",
-        "bus_backend": "memory",
-        "connections": 0,
-    }
+    assert health.json() == {"status": "ok", "store": "ok", "bus": "ok"}
 
 
 def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,4 +22,4 @@ def test_health_names_the_failing_part(client: TestClient, monkeypatch: pytest.M
     monkeypatch.setattr(hub_of(client).store, "ping", down)
     health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.json()["store"] == "unavailable: database is gone" and health.json()["bus"] == "ok"
+    assert health.json()["store"] == "unavailable" and health.json()["bus"] == "ok"
