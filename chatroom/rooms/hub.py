@@ -189,12 +189,16 @@ class Hub:
         else:
             messages, first = await self._recent(room)
         rooms, online = await self.directory.listing()
-        seen = await self.store.read_markers(person.uid)
-        # A room open in one of their tabs is seen to its end.
+        markers = await self.store.read_markers(person.uid)
+        # A room open in one of their tabs is seen to its end. Only listed rooms: the page's style has
+        # a line per room in `seen`, and a visitor can have seen any number of rooms.
         present = set(await self.store.present_rooms(person.uid, now_us()))
+        seen = {}
         for info in rooms:
             if info.name in present:
                 seen[info.name] = info.last_seq
+            elif info.name in markers:
+                seen[info.name] = markers[info.name]
         return RoomView(
             items="".join(m.item for m in messages),
             first_seq=first,

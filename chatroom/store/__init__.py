@@ -41,8 +41,9 @@ class MessageStore(Protocol):
 
     async def create_room(self, room: str) -> None: ...
 
-    async def rooms(self, limit: int) -> list[RoomInfo]:
-        """The most recently active rooms, most active first."""
+    async def rooms(self, limit: int, pinned: str) -> list[RoomInfo]:
+        """Up to `limit` rooms: `pinned` (if it exists), the rooms by their last message, newest first,
+        then the rooms never written in, newest first. Creating rooms cannot push a written one out."""
 
     async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
         """Store a message under the room's next `seq` (gapless in commit order), creating the room if new."""

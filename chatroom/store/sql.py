@@ -70,6 +70,12 @@ MIGRATIONS = [
         PRIMARY KEY (uid, room)
     ){without_rowid};
     """,
+    # The room list ranks rooms by their last message, then the rooms never written in.
+    """
+    DROP INDEX rooms_by_activity;
+    CREATE INDEX rooms_by_last_message ON rooms (active_at) WHERE last_seq > 0;
+    CREATE INDEX rooms_never_written ON rooms (created_at) WHERE last_seq = 0;
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at"
@@ -102,7 +108,16 @@ class Statements:
 STATEMENTS = Statements(
     ping="SELECT 1",
     create_room="INSERT INTO rooms (name, created_at, active_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    rooms="SELECT name, last_seq FROM rooms ORDER BY active_at DESC, name LIMIT ?",
+    # Each part reads at most `limit` rows along its own index, however many rooms there are.
+    rooms=(
+        "SELECT name, last_seq FROM ("
+        " SELECT name, last_seq, 0 AS tier, 0 AS at FROM rooms WHERE name = ?"
+        " UNION ALL SELECT * FROM (SELECT name, last_seq, 1, active_at FROM rooms"
+        "  WHERE last_seq > 0 AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
+        " UNION ALL SELECT * FROM (SELECT name, last_seq, 2, created_at FROM rooms"
+        "  WHERE last_seq = 0 AND name <> ? ORDER BY created_at DESC LIMIT ?) AS never_written"
+        ") AS ranked ORDER BY tier, at DESC, name LIMIT ?"
+    ),
     # Run inside the store's write transaction: the upsert holds the room's row until commit.
     next_seq=(
         "INSERT INTO rooms (name, last_seq, created_at, active_at) VALUES (?, 1, ?, ?) "
@@ -210,8 +225,8 @@ class SQLStore(ABC):
         now = now_us()
         await self._write(self.sql.create_room, room, now, now)
 
-    async def rooms(self, limit: int) -> list[RoomInfo]:
-        rows = await self._read(self.sql.rooms, limit)
+    async def rooms(self, limit: int, pinned: str) -> list[RoomInfo]:
+        rows = await self._read(self.sql.rooms, pinned, pinned, limit, pinned, limit, limit)
         return [RoomInfo(name, last_seq) for name, last_seq in rows]
 
     async def latest(self, room: str, limit: int) -> list[Message]:

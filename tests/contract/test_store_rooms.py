@@ -1,0 +1,50 @@
+"""Which rooms the store lists, on every store: created rooms cannot crowd out written ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatroom.rooms.directory import LISTED
+from chatroom.store import MessageStore
+
+pytestmark = pytest.mark.anyio
+
+
+async def say(store: MessageStore, room: str) -> None:
+    await store.append(room, "alice", "uid-alice", f"hello {room}")
+
+
+async def names(store: MessageStore, limit: int = 200) -> list[str]:
+    return [r.name for r in await store.rooms(limit, pinned="lobby")]
+
+
+async def test_a_room_written_in_outranks_a_hundred_newer_empty_rooms(store: MessageStore) -> None:
+    await say(store, "real")
+    for number in range(100):
+        await store.create_room(f"junk-{number:03}")
+    assert await names(store, limit=1) == ["real"]
+
+
+async def test_written_rooms_come_by_their_last_message_then_empty_rooms_newest_first(store: MessageStore) -> None:
+    await say(store, "first")
+    await store.create_room("empty-old")
+    await say(store, "second")
+    await store.create_room("empty-new")
+    await say(store, "first")
+    assert await names(store) == ["first", "second", "empty-new", "empty-old"]
+
+
+async def test_the_lobby_is_listed_first_among_more_rooms_than_the_list_holds(store: MessageStore) -> None:
+    await store.create_room("lobby")
+    for number in range(LISTED + 10):
+        await say(store, f"busy-{number:03}")
+    listed = await names(store, limit=LISTED)
+    assert len(listed) == LISTED
+    assert listed[0] == "lobby"
+    assert listed[1:] == [f"busy-{number:03}" for number in range(LISTED + 9, 10, -1)]
+
+
+async def test_a_written_lobby_is_not_listed_twice(store: MessageStore) -> None:
+    await say(store, "lobby")
+    await say(store, "dev")
+    assert await names(store) == ["lobby", "dev"]
