@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         await bus.connect()
         state.hub = hub = Hub(store, bus, Fragments(env), settings)
         await hub.create_room(LOBBY)  # the seed's one room is always listed
+        hub.start()
         log.info("started store=%s bus=%s", settings.database_url.split("://")[0], bus.kind)
         try:
             yield

@@ -26,6 +26,7 @@ from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
+from chatroom.rooms.retention import Retention
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
@@ -84,11 +85,18 @@ class Hub:
         self.typing = TypingIndicator(bus, fragments, self.presence)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
         self.presence.on_change = self.directory.touch
+        self.retention = Retention(store)
+        self.retention.on_rooms_removed = self.directory.touch
         # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
         self.typing_limiter = RateLimiter(1.0, 3)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
 
+    def start(self) -> None:
+        """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
+        self.retention.start()
+
     async def close(self) -> None:
+        await self.retention.close()
         await self.directory.close()
         self.typing.close()
         await self.presence.close()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from chatroom.rooms.directory import LISTED
 from chatroom.settings import Settings
-from chatroom.store import MessageStore, open_store
+from chatroom.store import MessageStore, now_us, open_store
 from tests.people import page, room_list, session
 from tests.wire import recv
 
@@ -67,6 +69,26 @@ def test_a_person_in_a_room_that_is_not_listed_sees_it_in_their_list(settings: S
     assert 'href="/rooms/junk-000" aria-current="page"' in (room_list(first) or "")
 
 
+def test_an_empty_room_made_over_a_day_ago_is_gone_once_the_app_runs(settings: Settings, make_client) -> None:
+    async def stale_and_fresh(store: MessageStore) -> None:
+        await store.create_room("stale")
+        await store.create_room("fresh")
+        await store.create_room("written")
+        await store.append("written", "alice", "uid-alice", "kept")
+
+    in_store(settings, stale_and_fresh)
+    two_days_ago = now_us() - 2 * 24 * 3600 * 1_000_000
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE rooms SET created_at = ?, active_at = ? WHERE name <> 'fresh'", (two_days_ago, two_days_ago))
+    client = make_client()
+    bob = session(client, "bob")
+    deadline = time.monotonic() + 5
+    while "stale" in (rooms := listed(page(client, "/rooms/lobby", bob))):
+        assert time.monotonic() < deadline, "the stale room was never expired"
+        time.sleep(0.05)
+    assert rooms == ["fresh", "lobby", "written"]
+
+
 def test_the_page_style_has_unread_lines_only_for_listed_rooms(settings: Settings, make_client) -> None:
     client = make_client()
     bob = session(client, "bob")
@@ -74,7 +96,7 @@ def test_the_page_style_has_unread_lines_only_for_listed_rooms(settings: Setting
         [uid] = re.findall(r'<li data-uid="([^"]+)"', recv(ws))  # bob, the one person here
 
     async def read_many(store: MessageStore) -> None:
-        await store.mark_read([(uid, f"seen-{number:03}", 1) for number in range(FLOOD)])
+        await store.mark_read([(uid, f"seen-{number:03}", 1) for number in range(FLOOD)], now_us())
 
     in_store(settings, read_many)
     style = page(client, "/rooms/lobby", bob).split("</style>")[0]
