@@ -25,6 +25,7 @@ from chatroom.settings import Settings
 from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
+from chatroom.validation import LOBBY
 from chatroom.web import health, pages
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         bus = Bus(settings.broadcast_url)
         await bus.connect()
         state.hub = hub = Hub(store, bus, Fragments(env), settings)
-        await hub.create_room(pages.LOBBY)  # the seed's one room is always listed
+        await hub.create_room(LOBBY)  # the seed's one room is always listed
+        hub.start()
         log.info("started store=%s bus=%s", settings.database_url.split("://")[0], bus.kind)
         try:
             yield

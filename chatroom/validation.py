@@ -7,6 +7,7 @@ import unicodedata
 
 from chatroom.errors import Refused
 
+LOBBY = "lobby"  # the default room, at `/`: it always exists and is always listed
 ROOM_NAME = re.compile(r"[a-z0-9_-]{1,50}")
 # ASCII digits only: str.isdigit() also takes "²" and "①", which int() then refuses.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")

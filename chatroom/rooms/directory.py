@@ -1,4 +1,7 @@
-"""The live room list: the most active rooms, by name, with the number of people in each.
+"""The live room list: the lobby and the most active rooms, by name, with the number of people in each.
+
+Active means written in: rooms are ranked by their last message, and rooms nobody ever wrote in come
+after all of them, so a flood of created rooms cannot push a real one (or the lobby) off the list.
 
 Any change (a message, someone arriving or leaving) is announced on the bus's "rooms" channel, at
 most once a second per process; every process then re-reads the list (again at most once a
@@ -19,6 +22,7 @@ from chatroom.rooms.presence import Presence, Signal, Viewer
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
 from chatroom.store import MessageStore, RoomInfo, now_us
+from chatroom.validation import LOBBY
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ class RoomDirectory:
 
     async def listing(self) -> tuple[list[RoomInfo], dict[str, int]]:
         """The listed rooms, by name, and the people online in each."""
-        rooms = await self.store.rooms(LISTED)
+        rooms = await self.store.rooms(LISTED, LOBBY)
         online = await self.store.online_counts(now_us())
         return sorted(rooms, key=lambda r: r.name), online
 

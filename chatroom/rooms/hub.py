@@ -26,6 +26,7 @@ from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.rooms.render import Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
+from chatroom.rooms.retention import Retention
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator
 from chatroom.settings import Settings
@@ -100,12 +101,19 @@ class Hub:
         self.typing = TypingIndicator(bus, fragments, self.presence)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
         self.presence.on_change = self.directory.touch
+        self.retention = Retention(store)
+        self.retention.on_rooms_removed = self.directory.touch
         # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
         self.typing_limiter = RateLimiter(1.0, 3)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health_problems: dict[str, str] = {}
 
+    def start(self) -> None:
+        """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
+        self.retention.start()
+
     async def close(self) -> None:
+        await self.retention.close()
         await self.directory.close()
         self.typing.close()
         await self.presence.close()
@@ -206,12 +214,16 @@ class Hub:
         else:
             messages, first = await self._recent(room)
         rooms, online = await self.directory.listing()
-        seen = await self.store.read_markers(person.uid)
-        # A room open in one of their tabs is seen to its end.
+        markers = await self.store.read_markers(person.uid)
+        # A room open in one of their tabs is seen to its end. Only listed rooms: the page's style has
+        # a line per room in `seen`, and a visitor can have seen any number of rooms.
         present = set(await self.store.present_rooms(person.uid, now_us()))
+        seen = {}
         for info in rooms:
             if info.name in present:
                 seen[info.name] = info.last_seq
+            elif info.name in markers:
+                seen[info.name] = markers[info.name]
         return RoomView(
             items="".join(m.item for m in messages),
             first_seq=first,

@@ -191,7 +191,7 @@ class Presence:
             if leaving:
                 await self.store.leave(self.process, leaving)
             if seen:
-                await self.store.mark_read([(uid, room, seq) for (uid, room), seq in seen.items()])
+                await self.store.mark_read([(uid, room, seq) for (uid, room), seq in seen.items()], now_us())
         except StoreUnavailable:
             for key, seq in seen.items():
                 self._seen[key] = max(seq, self._seen.get(key, 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from functools import cached_property
 from typing import Any
 
@@ -73,13 +74,18 @@ class Fragments:
     def room_lists(
         self, rooms: list[RoomInfo], online: dict[str, int], currents: list[str], oob: bool = True
     ) -> dict[str, str]:
-        """The list as seen from each room in `currents`: each entry is rendered twice, not once per room."""
+        """The list (`rooms` by name) as seen from each room in `currents`: each entry is rendered twice,
+        not once per room. A room that is not listed is shown to the people in it, in its place by name."""
         elsewhere = {r.name: self._room_item.render(r=r, online=online, current=False) for r in rooms}
         here = {r.name: self._room_item.render(r=r, online=online, current=True) for r in rooms}
+        names = list(elsewhere)
         lists = {}
         for current in currents:
-            items = "".join(here[name] if name == current else item for name, item in elsewhere.items())
-            lists[current] = self._room_list.render(items=_escaped(items), oob=oob)
+            entries = [here[name] if name == current else elsewhere[name] for name in names]
+            if current not in here:
+                item = self._room_item.render(r=RoomInfo(current, 0), online=online, current=True)
+                entries.insert(bisect.bisect(names, current), item)
+            lists[current] = self._room_list.render(items=_escaped("".join(entries)), oob=oob)
         return lists
 
 

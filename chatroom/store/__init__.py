@@ -41,8 +41,13 @@ class MessageStore(Protocol):
 
     async def create_room(self, room: str) -> None: ...
 
-    async def rooms(self, limit: int) -> list[RoomInfo]:
-        """The most recently active rooms, most active first."""
+    async def rooms(self, limit: int, pinned: str) -> list[RoomInfo]:
+        """Up to `limit` rooms: `pinned` (if it exists), the rooms by their last message, newest first,
+        then the rooms never written in, newest first. Creating rooms cannot push a written one out."""
+
+    async def expire_rooms(self, created_before: int, keep: str, limit: int) -> int:
+        """Delete up to `limit` rooms never written in, made before `created_before`, that nobody has
+        open, except `keep`; how many. Safe to run in several processes at once."""
 
     async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
         """Store a message under the room's next `seq` (gapless in commit order), creating the room if new."""
@@ -90,10 +95,13 @@ class MessageStore(Protocol):
 
     # Read markers: the last `seq` a person saw in each room, for the room list's unread marks.
 
-    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
-        """(uid, room, seq): the person saw the room up to `seq`; markers never move back."""
+    async def mark_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
+        """(uid, room, seq): the person saw the room up to `seq` at `now`; markers never move back."""
 
     async def read_markers(self, uid: str) -> dict[str, int]: ...
+
+    async def expire_read_markers(self, updated_before: int, limit: int) -> int:
+        """Delete up to `limit` markers last written before `updated_before` (people gone); how many."""
 
 
 def now_us() -> int:

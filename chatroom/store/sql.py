@@ -26,10 +26,23 @@ class Dialect:
     without_rowid: str  # after a table whose primary key is its only index
     binary: str  # orders text by code point, which SQLite always does
     numbered: bool  # placeholders are asyncpg's $1, $2, … rather than sqlite3's ?
+    now: str  # the current time in microseconds since the epoch, for migrations (queries are given it)
 
 
-SQLITE = Dialect(integer="INTEGER", without_rowid=" WITHOUT ROWID", binary="", numbered=False)
-POSTGRES = Dialect(integer="BIGINT", without_rowid="", binary=' COLLATE "C"', numbered=True)
+SQLITE = Dialect(
+    integer="INTEGER",
+    without_rowid=" WITHOUT ROWID",
+    binary="",
+    numbered=False,
+    now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000",
+)
+POSTGRES = Dialect(
+    integer="BIGINT",
+    without_rowid="",
+    binary=' COLLATE "C"',
+    numbered=True,
+    now="CAST(extract(epoch FROM now()) AS BIGINT) * 1000000",
+)
 
 # Append only: a database at version N has run the first N, and never runs them again.
 MIGRATIONS = [
@@ -70,6 +83,19 @@ MIGRATIONS = [
         PRIMARY KEY (uid, room)
     ){without_rowid};
     """,
+    # The room list ranks rooms by their last message, then the rooms never written in (which expire).
+    """
+    DROP INDEX rooms_by_activity;
+    CREATE INDEX rooms_by_last_message ON rooms (active_at) WHERE last_seq > 0;
+    CREATE INDEX rooms_never_written ON rooms (created_at) WHERE last_seq = 0;
+    """,
+    # Read markers say when they were last written, so those of people who never come back expire;
+    # the ones already there count from the upgrade.
+    """
+    ALTER TABLE read_markers ADD COLUMN updated_at {integer} NOT NULL DEFAULT 0;
+    UPDATE read_markers SET updated_at = {now};
+    CREATE INDEX read_markers_by_age ON read_markers (updated_at);
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at"
@@ -80,6 +106,7 @@ class Statements:
     ping: str
     create_room: str
     rooms: str
+    expire_rooms: str
     next_seq: str
     insert_message: str
     latest: str
@@ -97,12 +124,30 @@ class Statements:
     present_rooms: str
     mark_read: str
     read_markers: str
+    expire_read_markers: str
 
 
 STATEMENTS = Statements(
     ping="SELECT 1",
     create_room="INSERT INTO rooms (name, created_at, active_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    rooms="SELECT name, last_seq FROM rooms ORDER BY active_at DESC, name LIMIT ?",
+    # Each part reads at most `limit` rows along its own index, however many rooms there are.
+    rooms=(
+        "SELECT name, last_seq FROM ("
+        " SELECT name, last_seq, 0 AS tier, 0 AS at FROM rooms WHERE name = ?"
+        " UNION ALL SELECT * FROM (SELECT name, last_seq, 1, active_at FROM rooms"
+        "  WHERE last_seq > 0 AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
+        " UNION ALL SELECT * FROM (SELECT name, last_seq, 2, created_at FROM rooms"
+        "  WHERE last_seq = 0 AND name <> ? ORDER BY created_at DESC LIMIT ?) AS never_written"
+        ") AS ranked ORDER BY tier, at DESC, name LIMIT ?"
+    ),
+    # `last_seq = 0` again outside: a room written in meanwhile (PostgreSQL re-checks a row it waited for) stays.
+    expire_rooms=(
+        "DELETE FROM rooms WHERE name IN ("
+        " SELECT name FROM rooms WHERE last_seq = 0 AND created_at < ? AND name <> ?"
+        " AND NOT EXISTS (SELECT 1 FROM presence WHERE presence.room = rooms.name)"
+        " ORDER BY created_at LIMIT ?"
+        ") AND last_seq = 0"
+    ),
     # Run inside the store's write transaction: the upsert holds the room's row until commit.
     next_seq=(
         "INSERT INTO rooms (name, last_seq, created_at, active_at) VALUES (?, 1, ?, ?) "
@@ -130,10 +175,16 @@ STATEMENTS = Statements(
     online_counts="SELECT room, COUNT(DISTINCT uid) FROM presence WHERE expires_at > ? GROUP BY room",
     present_rooms="SELECT DISTINCT room FROM presence WHERE uid = ? AND expires_at > ? ORDER BY room",
     mark_read=(
-        "INSERT INTO read_markers (uid, room, seq) VALUES (?, ?, ?) "
-        "ON CONFLICT (uid, room) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > read_markers.seq"
+        "INSERT INTO read_markers (uid, room, seq, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (uid, room) DO UPDATE SET updated_at = excluded.updated_at, "
+        "seq = CASE WHEN excluded.seq > read_markers.seq THEN excluded.seq ELSE read_markers.seq END"
     ),
     read_markers="SELECT room, seq FROM read_markers WHERE uid = ?",
+    expire_read_markers=(
+        "DELETE FROM read_markers WHERE (uid, room) IN ("
+        " SELECT uid, room FROM read_markers WHERE updated_at < ? ORDER BY updated_at LIMIT ?"
+        ") AND updated_at < ?"
+    ),
 )
 
 _QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
@@ -152,7 +203,9 @@ def numbered(sql: str) -> str:
 
 
 def render(template: str, dialect: Dialect) -> str:
-    text = template.format(integer=dialect.integer, without_rowid=dialect.without_rowid, binary=dialect.binary)
+    text = template.format(
+        integer=dialect.integer, without_rowid=dialect.without_rowid, binary=dialect.binary, now=dialect.now
+    )
     return numbered(text) if dialect.numbered else text
 
 
@@ -210,9 +263,12 @@ class SQLStore(ABC):
         now = now_us()
         await self._write(self.sql.create_room, room, now, now)
 
-    async def rooms(self, limit: int) -> list[RoomInfo]:
-        rows = await self._read(self.sql.rooms, limit)
+    async def rooms(self, limit: int, pinned: str) -> list[RoomInfo]:
+        rows = await self._read(self.sql.rooms, pinned, pinned, limit, pinned, limit, limit)
         return [RoomInfo(name, last_seq) for name, last_seq in rows]
+
+    async def expire_rooms(self, created_before: int, keep: str, limit: int) -> int:
+        return await self._count(self.sql.expire_rooms, created_before, keep, limit)
 
     async def latest(self, room: str, limit: int) -> list[Message]:
         return messages(await self._read(self.sql.latest, room, limit), newest_first=True)
@@ -256,9 +312,12 @@ class SQLStore(ABC):
     async def present_rooms(self, uid: str, now: int) -> list[str]:
         return [row[0] for row in await self._read(self.sql.present_rooms, uid, now)]
 
-    async def mark_read(self, entries: list[tuple[str, str, int]]) -> None:
-        await self._write_many(self.sql.mark_read, entries)
+    async def mark_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
+        await self._write_many(self.sql.mark_read, [(uid, room, seq, now) for uid, room, seq in entries])
 
     async def read_markers(self, uid: str) -> dict[str, int]:
         rows = await self._read(self.sql.read_markers, uid)
         return {room: int(seq) for room, seq in rows}
+
+    async def expire_read_markers(self, updated_before: int, limit: int) -> int:
+        return await self._count(self.sql.expire_read_markers, updated_before, limit, updated_before)

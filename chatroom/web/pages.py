@@ -15,13 +15,12 @@ from chatroom.errors import ChatError, Forbidden, NotFound, Refused, StoreUnavai
 from chatroom.identity import Person, ensure_person, from_session, remember
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
-from chatroom.validation import display_name, room_name, whole_number
+from chatroom.validation import LOBBY, display_name, room_name, whole_number
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 
 log = logging.getLogger(__name__)
 
-LOBBY = "lobby"
 ROOM_PATH = re.compile(r"/rooms/([a-z0-9_-]{1,50})")
 
 

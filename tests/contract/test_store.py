@@ -64,14 +64,14 @@ async def test_after_gives_the_nearest_newer_ones_oldest_first(store: MessageSto
     assert await store.after("lobby", 10, 10) == []
 
 
-async def test_rooms_lists_the_most_recently_active_first(store: MessageStore) -> None:
+async def test_rooms_lists_the_most_recently_written_first(store: MessageStore) -> None:
     await store.append("old", "alice", "uid-alice", "first")
     await store.create_room("quiet")
     await store.append("busy", "alice", "uid-alice", "second")
     await store.append("busy", "alice", "uid-alice", "third")
-    rooms = await store.rooms(10)
-    assert [(r.name, r.last_seq) for r in rooms] == [("busy", 2), ("quiet", 0), ("old", 1)]
-    assert [r.name for r in await store.rooms(2)] == ["busy", "quiet"]
+    rooms = await store.rooms(10, pinned="lobby")
+    assert [(r.name, r.last_seq) for r in rooms] == [("busy", 2), ("old", 1), ("quiet", 0)]
+    assert [r.name for r in await store.rooms(2, pinned="lobby")] == ["busy", "old"]
 
 
 async def test_create_room_keeps_an_existing_room(store: MessageStore) -> None:

@@ -61,8 +61,8 @@ async def test_rename_reaches_every_lease(store: MessageStore) -> None:
 
 
 async def test_read_markers_only_move_forward(store: MessageStore) -> None:
-    await store.mark_read([("u-alice", "lobby", 5), ("u-alice", "dev", 2)])
-    await store.mark_read([("u-alice", "lobby", 3)])
+    await store.mark_read([("u-alice", "lobby", 5), ("u-alice", "dev", 2)], NOW)
+    await store.mark_read([("u-alice", "lobby", 3)], NOW)
     assert await store.read_markers("u-alice") == {"lobby": 5, "dev": 2}
     assert await store.read_markers("u-bob") == {}
 
@@ -70,5 +70,5 @@ async def test_read_markers_only_move_forward(store: MessageStore) -> None:
 async def test_empty_batches_are_fine(store: MessageStore) -> None:
     await store.enter("p1", [], LATER)
     await store.leave("p1", [])
-    await store.mark_read([])
+    await store.mark_read([], NOW)
     assert await store.members("lobby", NOW) == []

@@ -1,0 +1,76 @@
+"""What the store forgets, so that nothing a visitor can create grows without bound.
+
+Rooms nobody ever wrote in go a day after they were made (the lobby, and rooms someone has open,
+stay); a person's read markers go when they have not been written for 30 days (a guest's session
+may never come back). Presence leases expire by themselves (`Presence`).
+
+Every process runs this: each deletion is idempotent and takes at most `BATCH` rows in a short
+transaction. A full batch is followed by the next one a second later, so a backlog is worked off
+without holding the database; otherwise the next run is `INTERVAL_SECONDS` away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatroom.errors import StoreUnavailable
+from chatroom.store import MessageStore, now_us
+from chatroom.validation import LOBBY
+
+log = logging.getLogger(__name__)
+
+EMPTY_ROOM_SECONDS = 24 * 3600
+READ_MARKER_SECONDS = 30 * 24 * 3600
+BATCH = 500
+INTERVAL_SECONDS = 600.0
+CATCH_UP_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    rooms: int
+    read_markers: int
+
+    @property
+    def full(self) -> bool:
+        """A batch was full: there may be more to delete."""
+        return BATCH in (self.rooms, self.read_markers)
+
+
+class Retention:
+    def __init__(self, store: MessageStore) -> None:
+        self.store = store
+        self.on_rooms_removed: Callable[[], None] = lambda: None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def sweep(self, now: int) -> Swept:
+        """One batch of each: empty rooms made before a day ago, read markers untouched for 30 days."""
+        rooms = await self.store.expire_rooms(now - EMPTY_ROOM_SECONDS * 1_000_000, LOBBY, BATCH)
+        markers = await self.store.expire_read_markers(now - READ_MARKER_SECONDS * 1_000_000, BATCH)
+        if rooms or markers:
+            log.info("expired empty_rooms=%d read_markers=%d batch=%d", rooms, markers, BATCH)
+        if rooms:
+            self.on_rooms_removed()
+        return Swept(rooms, markers)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                swept = await self.sweep(now_us())
+            except StoreUnavailable as exc:
+                log.warning("expiry not run, retrying later: %s", exc)
+                swept = Swept(0, 0)
+            await asyncio.sleep(CATCH_UP_SECONDS if swept.full else INTERVAL_SECONDS)
