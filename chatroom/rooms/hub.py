@@ -27,7 +27,7 @@ from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.rooms.render import Fragments, RenderedMessage, rendered_run
 from chatroom.rooms.throttle import SharedRead
-from chatroom.rooms.typing import TypingIndicator
+from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Member, Message, MessageStore, now_us
 from chatroom.validation import message_text
@@ -66,7 +66,7 @@ class RoomView:
     room_list: str
     seen: dict[str, int]  # room -> the last `seq` the person saw there, for unread marks
     members: list[Member]
-    typists: list[str] = field(default_factory=list)
+    typists: Typists = field(default_factory=lambda: Typists([]))
 
 
 class Hub:
@@ -201,7 +201,7 @@ class Hub:
             room_list=self.fragments.room_list(rooms, online, room),
             seen=seen,
             members=await self.presence.members(room),
-            typists=self.typing.names(room, person.uid),
+            typists=self.typing.seen_by(room, person.uid),
         )
 
     async def older_page(self, room: str, before: int) -> str:

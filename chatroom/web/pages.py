@@ -130,7 +130,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "room_list": Markup(view.room_list),  # noqa: S704 - our own autoescaped partial
         "seen": view.seen,
         "members": view.members,
-        "typing_names": view.typists,
+        "typists": view.typists,
         "items": Markup(view.items),  # noqa: S704 - our own autoescaped message partials
         "first_seq": view.first_seq,
         "scripts": state.htmx.scripts(transport),
