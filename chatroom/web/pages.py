@@ -98,7 +98,8 @@ async def typing(request: Request) -> Response:
     me = from_session(request.session)
     text = form.get("message", "")
     if me is not None and isinstance(text, str):
-        _hub(request).typed_over_http(room, me, bool(text.strip()))
+        address = request.client.host if request.client else ""
+        _hub(request).typing_event(room, me, bool(text.strip()), address)
     return Response(status_code=204)
 
 
