@@ -28,7 +28,14 @@ from chatroom.rooms.render import Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.retention import Retention
 from chatroom.rooms.throttle import SharedRead
-from chatroom.rooms.typing import TypingIndicator
+from chatroom.rooms.typing import (
+    PER_ADDRESS_BURST,
+    PER_ADDRESS_PER_SECOND,
+    PER_PERSON_BURST,
+    PER_PERSON_PER_SECOND,
+    TypingIndicator,
+    Typists,
+)
 from chatroom.settings import Settings
 from chatroom.store import Member, Message, MessageStore, now_us
 from chatroom.validation import message_text
@@ -82,7 +89,7 @@ class RoomView:
     room_list: str
     seen: dict[str, int]  # room -> the last `seq` the person saw there, for unread marks
     members: list[Member]
-    typists: list[str] = field(default_factory=list)
+    typists: Typists = field(default_factory=lambda: Typists([]))
 
 
 class Hub:
@@ -103,8 +110,9 @@ class Hub:
         self.presence.on_change = self.directory.touch
         self.retention = Retention(store)
         self.retention.on_rooms_removed = self.directory.touch
-        # Typing over HTTP (the SSE page): per session, as browsers send one event per 2 s.
-        self.typing_limiter = RateLimiter(1.0, 3)
+        # One bucket per person (all their sockets and the SSE page) and one per client address.
+        self.typing_limiter = RateLimiter(PER_PERSON_PER_SECOND, PER_PERSON_BURST)
+        self.typing_address_limiter = RateLimiter(PER_ADDRESS_PER_SECOND, PER_ADDRESS_BURST)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health_problems: dict[str, str] = {}
 
@@ -230,7 +238,7 @@ class Hub:
             room_list=self.fragments.room_list(rooms, online, room),
             seen=seen,
             members=await self.presence.members(room),
-            typists=self.typing.names(room, person.uid),
+            typists=self.typing.seen_by(room, person.uid),
         )
 
     async def older_page(self, room: str, before: int) -> str:
@@ -261,13 +269,16 @@ class Hub:
         members = self.fragments.members(await self.presence.members(room), oob=True)
         return members + self.typing.html_for(room, None) + await self.directory.first_list(room, None)
 
-    def typed(self, room: str, person: Person, typing: bool) -> None:
-        self.typing.typed(room, person.uid, person.name, typing)
-
-    def typed_over_http(self, room: str, person: Person, typing: bool) -> None:
-        """The SSE page's typing event: limited per session, as browsers send one per 2 s."""
-        if self.typing_limiter.allow(person.uid):
+    def typing_event(self, room: str, person: Person, typing: bool, address: str) -> None:
+        """A typing event from any door (a socket, the SSE page's form), limited per person and per `address`."""
+        if not self.typing_limiter.allow(f"session:{person.uid}"):
+            return
+        if self.typing_address_limiter.allow(f"address:{address}"):
             self.typed(room, person, typing)
+
+    def typed(self, room: str, person: Person, typing: bool) -> None:
+        """Show that `person` is typing (or stopped), unlimited: the doors call `typing_event`."""
+        self.typing.typed(room, person.uid, person.name, typing)
 
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)

@@ -65,8 +65,9 @@ class Fragments:
     def members(self, members: list[Member], oob: bool = False) -> str:
         return self._members.render(members=members, oob=oob)
 
-    def typing(self, names: list[str], oob: bool = False) -> str:
-        return self._typing.render(names=names, oob=oob)
+    def typing(self, names: list[str], others: int = 0, oob: bool = False) -> str:
+        """Who is typing: `names`, then "and 1 other" or "and N others" when `others`."""
+        return self._typing.render(names=names, others=others, oob=oob)
 
     def room_list(self, rooms: list[RoomInfo], online: dict[str, int], current: str, oob: bool = False) -> str:
         return self.room_lists(rooms, online, [current], oob)[current]

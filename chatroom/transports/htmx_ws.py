@@ -10,13 +10,8 @@ from starlette.websockets import WebSocket
 from chatroom.errors import ChatError, Refused
 from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
-from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name
-
-# Browsers send one typing event per 2 s (hx-trigger throttle); more than this is not a browser.
-TYPING_PER_SECOND = 1.0
-TYPING_BURST = 3
 
 
 class HtmxSocket(RoomSocket):
@@ -25,7 +20,6 @@ class HtmxSocket(RoomSocket):
     def __init__(self, websocket: WebSocket, room: str) -> None:
         super().__init__(websocket, room)
         self._last_sent: object = None
-        self._typing_limit = RateLimiter(TYPING_PER_SECOND, TYPING_BURST)
 
     async def started(self, start: Start) -> None:
         await self.send_text(start.snapshot + start.people)
@@ -49,9 +43,9 @@ class HtmxSocket(RoomSocket):
         if self.known is None or not isinstance(text, str):
             return
         # A throttled event can trail the message it belongs to: that text was sent, not being typed.
-        if text == self._last_sent or not self._typing_limit.allow("typing"):
+        if text == self._last_sent:
             return
-        self.hub.typed(self.room, self.known, bool(text.strip()))
+        self.hub.typing_event(self.room, self.known, bool(text.strip()), self.address)
 
     async def refused(self, error: ChatError) -> None:
         await self.send_text(self.hub.fragments.errors(error.detail, oob=True))

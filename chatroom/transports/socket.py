@@ -43,6 +43,8 @@ class RoomSocket:
         known = from_session(session) if session is not None else None
         self.person = known or guest()
         self.known = known  # only a session is a person in the room's list of people
+        client = websocket.scope.get("client")
+        self.address = str(client[0]) if client else ""
         self.outbox = SocketOutbox(self.state.settings.outbox_size, self.write)
         # Rate limits follow the session, so opening more sockets does not buy more messages.
         self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"

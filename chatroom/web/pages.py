@@ -97,7 +97,8 @@ async def typing(request: Request) -> Response:
     me = from_session(request.session)
     text = form.get("message", "")
     if me is not None and isinstance(text, str):
-        _hub(request).typed_over_http(room, me, bool(text.strip()))
+        address = request.client.host if request.client else ""
+        _hub(request).typing_event(room, me, bool(text.strip()), address)
     return Response(status_code=204)
 
 
@@ -129,7 +130,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "room_list": Markup(view.room_list),  # noqa: S704 - our own autoescaped partial
         "seen": view.seen,
         "members": view.members,
-        "typing_names": view.typists,
+        "typists": view.typists,
         "items": Markup(view.items),  # noqa: S704 - our own autoescaped message partials
         "first_seq": view.first_seq,
         "scripts": state.htmx.scripts(transport),

@@ -107,7 +107,7 @@ def test_a_flood_of_joins_and_leaves_leaves_the_list_right_and_nothing_behind(
     assert set(presence.viewers) == {"lobby"}
     gc.collect()
     assert sum(isinstance(o, Viewer) for o in gc.get_objects()) == 1, "alice's is the only viewer left"
-    assert hub.typing.names("lobby", None) == []
+    assert hub.typing.seen_by("lobby", None).names == []
 
 
 def test_a_dead_process_leaves_no_ghost(make_client: MakeClient, join: Join) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,11 @@ def in_a_room(tmp_path: Path, scenario: object) -> None:
 
 
 async def typing_shown(outbox: Outbox) -> list[str | None]:
-    """What the typing frames waiting in `outbox` say, after a marker offered now (so it is all of them)."""
+    """What the typing frames waiting in `outbox` say, after a marker offered now (so it is all of them).
+
+    A change is shown on the loop's next turn (changes in one turn are shown together): that turn comes first.
+    """
+    await asyncio.sleep(0)
     outbox.offer(Signal("marker"))
     shown: list[str | None] = []
     while "marker" not in shown:
