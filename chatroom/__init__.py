@@ -6,7 +6,8 @@ in backquotes is real (a unit test resolves each one), so the map cannot drift f
 The parts, outermost first; each layer calls only the ones below it:
 
     app.py          `chatroom.app.create_app`: routes, middleware, and the lifespan that opens the store and the bus
-    web/            the HTTP side: pages and forms, error pages, security headers, /healthz, htmx's files
+    web/            the HTTP side: pages and forms, error pages, security headers, /healthz, htmx's files,
+                    and the server's bounds on request heads (`chatroom.web.http_protocol.BoundedHeadProtocol`)
     transports/     the live wires: the htmx WebSocket, the seed's JSON WebSocket, Server-Sent Events
     rooms/          the room runtime of one process; `chatroom.rooms.hub.Hub` is its only door
     store/, bus/    the durable message store (SQLite, PostgreSQL) and the bus between processes

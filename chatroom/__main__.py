@@ -10,6 +10,7 @@ from chatroom.app import create_app
 from chatroom.errors import StartupError
 from chatroom.settings import Settings
 from chatroom.transports.socket import MAX_FRAME_BYTES
+from chatroom.web.http_protocol import BoundedHeadProtocol
 
 
 def main() -> None:
@@ -23,6 +24,7 @@ def main() -> None:
         app,
         host=settings.host,
         port=settings.port,
+        http=BoundedHeadProtocol,
         proxy_headers=True,
         timeout_graceful_shutdown=20,
         ws_per_message_deflate=settings.ws_per_message_deflate,
