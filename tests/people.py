@@ -10,7 +10,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from tests.wire import recv
 
 MEMBERS = re.compile(r'<ul id="members"[^>]*>(.*?)</ul>', re.S)
-MEMBER = re.compile(r'<li data-uid="[^"]*">(.*?)</li>')
+MEMBER = re.compile(r'<li data-uid="[^"]*"><bdi>(.*?)</bdi>')
 TYPING = re.compile(r'<p id="typing"[^>]*>(.*?)</p>', re.S)
 ROOM_LIST = re.compile(r'<ul id="room-list"[^>]*>(.*?)</ul>', re.S)
 
@@ -39,7 +39,7 @@ def members(html: str) -> list[str] | None:
 
 def typing(html: str) -> str | None:
     found = TYPING.findall(html)
-    return found[-1] if found else None
+    return re.sub("</?bdi>", "", found[-1]) if found else None
 
 
 def room_list(html: str) -> str | None:
