@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from base64 import b64decode
 from dataclasses import dataclass
@@ -10,8 +11,14 @@ from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
 
+from chatroom.errors import Refused
+from chatroom.names import display_name, guest_name
+
 SESSION_COOKIE = "chatroom"
 SESSION_MAX_AGE = 365 * 24 * 3600
+# A session's uid: every person is a guest (has no account) until accounts come; an account's
+# people will carry uids of another form, so a stored author_id or lease says which it was.
+GUEST_UID = re.compile(r"[0-9a-f]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +27,23 @@ class Person:
     name: str
 
 
-def guest() -> Person:
-    return Person(secrets.token_hex(6), f"guest-{secrets.randbelow(9000) + 1000}")
+def guest(name: str = "") -> Person:
+    return Person(secrets.token_hex(6), name or guest_name())
+
+
+def is_guest(uid: str) -> bool:
+    """Whether the person behind `uid` (a message's author_id, a member's uid) is a guest: no account."""
+    return GUEST_UID.fullmatch(uid) is not None
 
 
 def from_session(session: dict[str, Any]) -> Person | None:
     uid, name = session.get("uid"), session.get("name")
-    if isinstance(uid, str) and isinstance(name, str):
-        return Person(uid, name)
-    return None
+    if not (isinstance(uid, str) and isinstance(name, str)):
+        return None
+    try:
+        return Person(uid, display_name(name))
+    except Refused:  # a name kept from before the rules: the person stays, the name does not
+        return Person(uid, guest_name())
 
 
 def ensure_person(session: dict[str, Any]) -> Person:
@@ -36,6 +51,7 @@ def ensure_person(session: dict[str, Any]) -> Person:
     person = from_session(session)
     if person is None:
         person = guest()
+    if person.name != session.get("name"):
         remember(session, person)
     return person
 

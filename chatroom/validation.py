@@ -11,7 +11,10 @@ LOBBY = "lobby"  # the default room, at `/`: it always exists and is always list
 ROOM_NAME = re.compile(r"[a-z0-9_-]{1,50}")
 # ASCII digits only: str.isdigit() also takes "²" and "①", which int() then refuses.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
-MAX_DISPLAY_NAME = 32
+# Accents or marks on one character. Written languages stack at most three or four (Vietnamese two,
+# pointed Hebrew and Tibetan stacks three or four); "Zalgo" text stacks hundreds, drawn over the
+# messages around it. Refused rather than stripped: the sender is told, and nothing they wrote is changed.
+MAX_MARKS = 4
 
 
 def room_name(raw: object) -> str:
@@ -28,17 +31,6 @@ def whole_number(raw: str) -> int | None:
     return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
 
 
-def display_name(raw: object) -> str:
-    name = raw.strip() if isinstance(raw, str) else ""
-    if not 1 <= len(name) <= MAX_DISPLAY_NAME:
-        raise Refused(
-            "invalid_name", f"A display name is 1 to {MAX_DISPLAY_NAME} characters (spaces around it don't count)."
-        )
-    if _has_control(name, allowed=""):
-        raise Refused("invalid_name", "A display name cannot contain control characters.")
-    return name
-
-
 def message_text(raw: object, max_length: int) -> str | None:
     """The text to store, or None when there is nothing to send (empty or only white space)."""
     if not isinstance(raw, str):
@@ -53,7 +45,18 @@ def message_text(raw: object, max_length: int) -> str | None:
         )
     if _has_control(text, allowed="\n\t"):
         raise Refused("invalid_characters", "A message cannot contain control characters.")
+    if most_marks(text) > MAX_MARKS:
+        raise Refused("too_many_marks", f"A message can have at most {MAX_MARKS} accents or marks on one character.")
     return text
+
+
+def most_marks(text: str) -> int:
+    """The most combining marks on one character of `text`, once composed (NFC): `é` written as e + ◌́ is none."""
+    most = run = 0
+    for c in unicodedata.normalize("NFC", text):
+        run = run + 1 if unicodedata.category(c) in ("Mn", "Me") else 0
+        most = max(most, run)
+    return most
 
 
 def _has_control(text: str, allowed: str) -> bool:

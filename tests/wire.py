@@ -23,7 +23,7 @@ MESSAGE_ID = re.compile(r'id="msg-(\d+)"')
 # Frames about the people in a room (who is here, who types, the room list), not about its messages.
 PEOPLE_ONLY = re.compile(r'(?:<(ul|p) id="(?:members|typing|room-list)"[^>]*>.*?</\1>)+', re.S)
 MEMBERS = re.compile(r'<ul id="members"[^>]*>(.*?)</ul>', re.S)
-MEMBER = re.compile(r'<li data-uid="[^"]*">(.*?)</li>')
+MEMBER = re.compile(r'<li data-uid="[^"]*"><bdi>(.*?)</bdi>')
 TYPING = re.compile(r'<p id="typing"[^>]*>(.*?)</p>', re.S)
 ROOM_LIST = re.compile(r'<ul id="room-list"[^>]*>(.*?)</ul>', re.S)
 
@@ -64,8 +64,9 @@ def members(html: str) -> list[str] | None:
 
 
 def typing(html: str) -> str | None:
+    """What the last typing indicator in `html` says, as text (names are isolated in <bdi>)."""
     found = TYPING.findall(html)
-    return found[-1] if found else None
+    return re.sub("</?bdi>", "", found[-1]) if found else None
 
 
 def room_list(html: str) -> str | None:

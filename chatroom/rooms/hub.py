@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import FeedUnavailable, NotStored, RateLimited, StoreUnavailable
-from chatroom.identity import Person
+from chatroom.identity import Person, guest
+from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feed import RoomFeed
 from chatroom.rooms.history import History
@@ -279,6 +280,29 @@ class Hub:
     def typed(self, room: str, person: Person, typing: bool) -> None:
         """Show that `person` is typing (or stopped), unlimited: the doors call `typing_event`."""
         self.typing.typed(room, person.uid, person.name, typing)
+
+    async def claim_name(self, person: Person, rooms: Iterable[str]) -> None:
+        """Refused (`name_taken`) when someone else present in one of `rooms` has `person`'s name or a look-alike.
+
+        Raises StoreUnavailable when the rooms' people cannot be read: a name is not taken unchecked.
+        Accounts will hold their names in every room; their check joins this one here.
+        """
+        for room in dict.fromkeys(rooms):
+            refuse_if_held(person.name, [m.name for m in await self.presence.holders(room) if m.uid != person.uid])
+
+    async def present_rooms(self, person: Person) -> list[str]:
+        """The rooms `person` is present in now (open in one of their tabs)."""
+        return await self.presence.rooms_of(person.uid)
+
+    async def new_guest(self, room: str, attempts: int = 10) -> Person:
+        """A guest whose generated name nobody present in `room` has."""
+        held = [m.name for m in await self.presence.members(room)]
+        person = guest()
+        for _ in range(attempts):
+            if first_clash(person.name, held) is None:
+                break
+            person = guest()
+        return person
 
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)

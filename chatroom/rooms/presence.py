@@ -132,6 +132,17 @@ class Presence:
         for room in await self.store.rename(uid, name):
             await self._announce(room)
 
+    async def holders(self, room: str) -> list[Member]:
+        """Everyone present in the room now: the store's leases, and the people here it has not been told of yet."""
+        present = {m.uid: m for m in await self.store.members(room, now_us())}
+        present.update((uid, Member(uid, name)) for (r, uid), name in self._names.items() if r == room)
+        return list(present.values())
+
+    async def rooms_of(self, uid: str) -> list[str]:
+        """The rooms where the person is present now, here or in any process."""
+        rooms = await self.store.present_rooms(uid, now_us())
+        return sorted({*rooms, *(r for r, u in self._names if u == uid)})
+
     async def members(self, room: str, fresh: bool = False) -> list[Member]:
         """The room's people: kept current while a person watches it here, else read now if `fresh`, else shared."""
         members = self._members.get(room)

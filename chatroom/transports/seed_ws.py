@@ -10,10 +10,11 @@ import orjson
 from starlette.websockets import WebSocket
 
 from chatroom.errors import ChatError, Refused
+from chatroom.names import chosen_name
 from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
 from chatroom.transports.socket import RoomSocket
-from chatroom.validation import display_name, room_name
+from chatroom.validation import room_name
 
 CONNECTED = orjson.dumps({"type": "connection_established", "message": "You are now connected!"}).decode()
 
@@ -34,7 +35,10 @@ class SeedSocket(RoomSocket):
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
         if "name" in data:
-            self.person = replace(self.person, name=display_name(data["name"]))
+            renamed = replace(self.person, name=chosen_name(data["name"], current=self.person.name))
+            if renamed.name != self.person.name:
+                await self.hub.claim_name(renamed, [self.room])
+            self.person = renamed
         await self.post(data["message"])
 
     async def refused(self, error: ChatError) -> None:

@@ -55,6 +55,8 @@ class RoomSocket:
             await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
             return
         await self.websocket.accept()
+        if self.known is None:  # a guest name nobody in the room has
+            self.person = await self.hub.new_guest(self.room)
         code: int | None = None
         try:
             async with self.hub.connect(self.room, self.outbox, self.known, live=self.live) as start:

@@ -13,9 +13,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from chatroom.errors import ChatError, Forbidden, NotFound, Refused, StoreUnavailable, Unavailable
 from chatroom.identity import Person, ensure_person, from_session, remember
+from chatroom.names import chosen_name
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
-from chatroom.validation import LOBBY, display_name, room_name, whole_number
+from chatroom.validation import LOBBY, room_name, whole_number
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 
@@ -48,12 +49,13 @@ async def profile(request: Request) -> Response:
     back = str(form.get("next", "/"))
     back = back if ROOM_PATH.fullmatch(back) or back == "/" else "/"
     me = ensure_person(request.session)
+    here = _room_of(back)
     try:
-        renamed = Person(me.uid, display_name(form.get("name", "")))
+        renamed = Person(me.uid, chosen_name(form.get("name", ""), current=me.name))
+        if renamed.name != me.name:  # nobody present where they come from, or anywhere they are, has it
+            await _hub(request).claim_name(renamed, [here, *await _hub(request).present_rooms(me)])
     except Refused as refused:
-        return await _room_page(
-            request, _room_of(back), 422, profile_error=refused.detail, profile_value=form.get("name", "")
-        )
+        return await _room_page(request, here, 422, profile_error=refused.detail, profile_value=form.get("name", ""))
     remember(request.session, renamed)
     if renamed != me:
         try:
@@ -108,6 +110,8 @@ async def events(request: Request) -> Response:
 
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     state = state_of(request)
+    if from_session(request.session) is None:  # a first visit: a guest name nobody here has
+        remember(request.session, await state.hub.new_guest(room))
     me = ensure_person(request.session)
     transport = "sse" if request.query_params.get("transport") == "sse" else "ws"
     before = request.query_params.get("before")

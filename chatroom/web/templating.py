@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
+from chatroom.identity import is_guest
 from chatroom.rooms.conversation import css_string, with_mentions
 from chatroom.rooms.render import iso
 from chatroom.web.paths import TEMPLATES
@@ -23,4 +24,5 @@ def template_environment() -> jinja2.Environment:
     env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
     env.filters["mentions"] = with_mentions
     env.filters["css_string"] = css_string
+    env.tests["guest"] = is_guest
     return env

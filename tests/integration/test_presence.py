@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
 LEASE = 3.0
 MEMBERS = re.compile(r'<ul id="members"[^>]*>(.*?)</ul>', re.S)
-MEMBER = re.compile(r'<li data-uid="[^"]*">(.*?)</li>')
+MEMBER = re.compile(r'<li data-uid="[^"]*"><bdi>(.*?)</bdi>')
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

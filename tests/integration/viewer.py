@@ -21,7 +21,7 @@ from collections.abc import Callable
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-ITEM = re.compile(r'<li id="msg-(\d+)".*?<p class="text">(.*?)</p></li>', re.DOTALL)
+ITEM = re.compile(r'<li id="msg-(\d+)".*?<p class="text" dir="auto">(.*?)</p></li>', re.DOTALL)
 SNAPSHOT = 'id="messages"'
 ACCEPTED = 'id="msg-input"'
 ERRORS = re.compile(r'<div id="errors"[^>]*>(.*?)</div>', re.DOTALL)

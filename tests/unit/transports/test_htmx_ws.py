@@ -33,7 +33,7 @@ def test_a_message_reaches_everyone_in_the_room_once(client: TestClient, join: J
     alice, bob = join(client), join(client)
     for frame in (post(alice, "hello"), recv(bob)):
         assert frame.startswith('<div hx-swap-oob="beforeend:#messages"><li id="msg-1"')
-        assert '<p class="text">hello</p>' in frame
+        assert '<p class="text" dir="auto">hello</p>' in frame
     marker(bob, alice)
 
 
@@ -65,7 +65,7 @@ def test_html_is_escaped_everywhere(client: TestClient, join: Join) -> None:
     frame = post(ws, '<script>alert(1)</script> {{ 7*7 }} "><img src=x onerror=alert(2)>')
     assert "<script>" not in frame and "<img" not in frame
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} &#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in frame
-    assert '<span class="author">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>' in frame
+    assert '<bdi class="author">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</bdi>' in frame
 
 
 def test_empty_and_blank_messages_are_ignored(client: TestClient, join: Join) -> None:
@@ -188,7 +188,7 @@ def test_a_reconnect_gets_everything_it_missed(client: TestClient, join: Join) -
 def test_the_author_is_the_session_name(client: TestClient, join: Join) -> None:
     client.post("/profile", data={"name": "alice"})
     ws = join(client)
-    assert '<span class="author">alice</span>' in post(ws, "hi")
+    assert '<bdi class="author">alice</bdi>' in post(ws, "hi")
 
 
 def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, join: Join) -> None:
@@ -199,7 +199,7 @@ def test_a_forged_or_foreign_session_cookie_makes_a_guest(client: TestClient, jo
     foreign = TimestampSigner("another-secret").sign(mallory).decode()
     for cookie in (f"{mallory}.{signature}", foreign, "not-a-session"):
         ws = join(client, headers={"cookie": f"chatroom={cookie}"})
-        author = re.search(r'<span class="author">([^<]+)</span>', post(ws, "hi"))
+        author = re.search(r'<bdi class="author">([^<]+)</bdi>', post(ws, "hi"))
         assert author is not None and author.group(1).startswith("guest-"), cookie
 
 
