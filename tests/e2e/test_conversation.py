@@ -1,4 +1,4 @@
-"""Scenarios 1, 2 and 6 (first half): two people talk in one room, over WebSocket and over SSE.
+"""Two people talk in one room, over WebSocket and over SSE.
 
 `UPDATE_DOCS=1` also copies the WebSocket conversation's screenshot to docs/room.png, the README's picture.
 """

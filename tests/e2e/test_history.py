@@ -1,4 +1,4 @@
-"""Scenario 3: a reload shows the history; "load older" brings earlier messages above without moving the reader."""
+"""A reload shows the history; "load older" brings earlier messages above without moving the reader."""
 
 from __future__ import annotations
 

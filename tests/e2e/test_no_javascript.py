@@ -1,4 +1,4 @@
-"""Scenario 7: with JavaScript turned off the room still works, by plain form posts and redirects."""
+"""With JavaScript turned off the room still works, by plain form posts and redirects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenarios 4, 5 and 6 (second half): a restart and a background tab lose nothing and double nothing."""
+"""A restart and a background tab lose nothing and double nothing."""
 
 from __future__ import annotations
 

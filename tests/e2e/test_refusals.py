@@ -1,4 +1,4 @@
-"""Scenario 8: an over-long message is refused to its sender alone, and the typed text stays for fixing."""
+"""An over-long message is refused to its sender alone, and the typed text stays for fixing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario 9: no custom JavaScript. htmx and its extensions, served by the app, are the only scripts."""
+"""No custom JavaScript. htmx and its extensions, served by the app, are the only scripts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario 10: a labelled message box, a live region, sending by keyboard alone, and no sideways scroll at 375 px."""
+"""A labelled message box, a live region, sending by keyboard alone, and no sideways scroll at 375 px."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each fault of issue 3, injected into real processes: a delay for the people chatting, never a loss."""
+"""Each fault of "What happens when" (README), in real processes: a delay for people chatting, never a loss."""
 
 from __future__ import annotations
 
