@@ -16,7 +16,12 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CHANNELS_DIR = BENCH / "peers" / "channels"
 CHANNELS_VENV = BENCH / ".venv-channels"
-PRODUCT_ENV = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
+PRODUCT_ENV = {
+    "RATE_LIMIT_PER_SECOND": "1000000",
+    "RATE_LIMIT_BURST": "1000000",
+    "RATE_LIMIT_PER_ADDRESS": "1000000",
+    "MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+}
 UVICORN_APP = re.compile(r"(?<![\w.-])[A-Za-z_][\w.]*:[A-Za-z_]\w*(?![\w.])")
 
 

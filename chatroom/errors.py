@@ -8,7 +8,8 @@ wires, a refusal is `detail` in the sender's `#errors`.
     ChatError
     ├── Refused              a person's input broke a rule: they are told why, and may try again
     │   │                    422 · JSON error frame, the socket stays open · htmx #errors
-    │   ├── RateLimited      429 · "rate_limited"
+    │   ├── RateLimited      429 with Retry-After · "rate_limited" · per person, or per client address
+    │   │   └── TooManyConnections  429 with Retry-After · close 1013 · an address's connections at the cap
     │   ├── NotFound         404 · the page says why (an invalid room name in a URL)
     │   ├── Forbidden        403 · close 1008 · another site's form or handshake
     │   └── FrameTooBig      close 1009 · a WebSocket frame over the app's limit
@@ -40,6 +41,7 @@ class ChatError(Exception):
     title: ClassVar[str] = "Error"
     default_code: ClassVar[str] = "error"
     default_detail: ClassVar[str] = "Something went wrong."
+    retry_after: ClassVar[int | None] = None  # seconds, sent as Retry-After on HTTP
 
     def __init__(self, reason: str = "", *, code: str = "", detail: str = "") -> None:
         """`reason` is for the log (the technical cause); `detail` for people, `code` for machines."""
@@ -66,9 +68,22 @@ class Refused(ChatError):
 class RateLimited(Refused):
     status = 429
     title = "Too fast"
+    retry_after = 1
 
     def __init__(self, detail: str = "You are sending messages too fast; wait a moment and send again.") -> None:
         super().__init__("rate_limited", detail)
+
+
+class TooManyConnections(RateLimited):
+    close = 1013  # "try again later": htmx reconnects, with its backoff
+    retry_after = 10
+
+    def __init__(self) -> None:
+        Refused.__init__(
+            self,
+            "too_many_connections",
+            "Too many open connections from your network; close some tabs or try again in a moment.",
+        )
 
 
 class NotFound(Refused):
@@ -99,7 +114,7 @@ class Unavailable(ChatError):
     status = 503
     close = 1013
     title = "Temporarily unavailable"
-    retry_after: ClassVar[int] = 5
+    retry_after = 5
     default_code = "unavailable"
     default_detail = "A part of the chat is not answering right now. Nothing was lost; try again in a moment."
 

@@ -36,6 +36,8 @@ class Settings:
     metrics_token: str = ""
     rate_limit_per_second: float = 5.0
     rate_limit_burst: int = 10
+    rate_limit_per_address: float = 30.0  # messages per second from one client address
+    max_connections_per_address: int = 1000  # open WebSockets and SSE streams per client address, per process
     outbox_size: int = 256
     https_only: bool = False
     ws_per_message_deflate: bool = False
@@ -79,6 +81,8 @@ class Settings:
             metrics_token=config("METRICS_TOKEN", default=""),
             rate_limit_per_second=number("RATE_LIMIT_PER_SECOND", "5", float, low=0.001),
             rate_limit_burst=int(number("RATE_LIMIT_BURST", "10", int)),
+            rate_limit_per_address=number("RATE_LIMIT_PER_ADDRESS", "30", float, low=0.001),
+            max_connections_per_address=int(number("MAX_CONNECTIONS_PER_ADDRESS", "1000", int)),
             outbox_size=int(number("OUTBOX_SIZE", "256", int)),
             https_only=config("HTTPS_ONLY", cast=bool, default=False),
             ws_per_message_deflate=config("WS_PER_MESSAGE_DEFLATE", cast=bool, default=False),

@@ -15,7 +15,8 @@ T = TypeVar("T")
 
 def hub_of(client: TestClient) -> Hub:
     app = client.app
-    assert isinstance(app, Starlette)
+    while not isinstance(app, Starlette):  # wrapped, e.g. in a proxy's middleware
+        app = app.app  # type: ignore[attr-defined]
     hub: Hub = app.state.chat.hub
     return hub
 

@@ -4,6 +4,9 @@ web/ and transports/ reach the store and the bus only through a `Hub`: it posts 
 connections (their snapshot or replay, and the floor below which nothing is sent twice), and reads
 what a page shows. Behind it, each room has a feed per process, and the process keeps who is here,
 who types and the room list.
+
+What a visitor can make it do is limited per person and per client `address` (`AddressLimits`);
+an `address` of None is a caller that is not on the network, limited by person only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feed import RoomFeed
 from chatroom.rooms.history import History
+from chatroom.rooms.limits import AddressLimits, Slot
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.ratelimit import RateLimiter
@@ -29,14 +33,7 @@ from chatroom.rooms.render import Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.retention import Retention
 from chatroom.rooms.throttle import SharedRead
-from chatroom.rooms.typing import (
-    PER_ADDRESS_BURST,
-    PER_ADDRESS_PER_SECOND,
-    PER_PERSON_BURST,
-    PER_PERSON_PER_SECOND,
-    TypingIndicator,
-    Typists,
-)
+from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Member, Message, MessageStore, now_us
 from chatroom.validation import message_text
@@ -100,6 +97,7 @@ class Hub:
         self.fragments = fragments
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.limits = AddressLimits(settings)
         self.renders = RenderCache(fragments)
         self.history = History(store, self.renders, settings.history_limit)
         self.feeds: dict[str, RoomFeed] = {}
@@ -111,9 +109,6 @@ class Hub:
         self.presence.on_change = self.directory.touch
         self.retention = Retention(store)
         self.retention.on_rooms_removed = self.directory.touch
-        # One bucket per person (all their sockets and the SSE page) and one per client address.
-        self.typing_limiter = RateLimiter(PER_PERSON_PER_SECOND, PER_PERSON_BURST)
-        self.typing_address_limiter = RateLimiter(PER_ADDRESS_PER_SECOND, PER_ADDRESS_BURST)
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health_problems: dict[str, str] = {}
 
@@ -135,16 +130,21 @@ class Hub:
     def viewer_count(self) -> int:
         return sum(len(feed.viewers) for feed in self.feeds.values())
 
-    async def post(self, room: str, person: Person, raw_text: object, sender: str) -> Message | None:
+    async def post(
+        self, room: str, person: Person, raw_text: object, sender: str, address: str | None = None
+    ) -> Message | None:
         """Validate, store, then announce a message. None when there was nothing to send.
 
-        Raises Refused (the sender's fault: RateLimited among them) or NotStored (nothing was stored).
+        Limited per `sender` and per client `address` (None: not from the network). Raises Refused
+        (the sender's fault: RateLimited among them) or NotStored (nothing was stored).
         """
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
         if not self.limiter.allow(sender):
             raise RateLimited
+        if address is not None:
+            self.limits.message(address)
         try:
             message = await self.store.append(room, person.name, person.uid, text)
         except StoreUnavailable as exc:
@@ -160,19 +160,38 @@ class Hub:
             log.warning("bus publish failed room=%s seq=%s: %r", room, message.seq, exc)
         return message
 
-    async def create_room(self, room: str) -> None:
+    async def create_room(self, room: str, uid: str | None = None, address: str | None = None) -> None:
+        """Create `room` if new. Asked from the network (an `address`), limited per session `uid` and per address."""
+        if address is not None:
+            self.limits.room(address, uid)
         await self.store.create_room(room)
+
+    def may_start_session(self, address: str | None) -> bool:
+        """Whether a visitor without a session, from `address`, may be given a guest session now."""
+        return self.limits.new_session(address)
+
+    def connection_slot(self, address: str | None) -> Slot:
+        """Hold one of `address`'s connections until the slot is released. Raises TooManyConnections."""
+        return self.limits.connections.take(address)
 
     @asynccontextmanager
     async def connect(
-        self, room: str, outbox: Outbox, person: Person | None = None, *, resume: int | None = None, live: bool = False
+        self,
+        room: str,
+        outbox: Outbox,
+        person: Person | None = None,
+        *,
+        resume: int | None = None,
+        live: bool = False,
+        address: str | None = None,
     ) -> AsyncIterator[Start]:
         """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
 
         The connection starts from the snapshot, or with `resume` (the last `seq` the client has)
         from a replay of what it missed, or `live` from the moment it joined, with no history. With
         a `person` (a session), they are among the room's people while connected, and `outbox` also
-        receives the room's people, who is typing and the room list.
+        receives the room's people, who is typing and the room list. A replay that reads the store counts
+        as a history page of the client's `address`; over that limit, the connection gets the snapshot.
         """
         feed = await self._ready_feed(room)
         joined = feed.last_seq  # everything after it reaches the outbox, queued until the connection starts
@@ -181,7 +200,7 @@ class Hub:
             if person is not None:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
-            yield await self._start(feed, outbox, joined, resume, live)
+            yield await self._start(feed, outbox, joined, resume, live, address)
         finally:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
@@ -191,16 +210,19 @@ class Hub:
                     FEED_LINGER_SECONDS, self._retire, room, feed
                 )
 
-    async def _start(self, feed: RoomFeed, outbox: Outbox, joined: int, resume: int | None, live: bool) -> Start:
+    async def _start(
+        self, feed: RoomFeed, outbox: Outbox, joined: int, resume: int | None, live: bool, address: str | None
+    ) -> Start:
         """The one place a connection's floor is set: messages at or below it were sent in its start."""
         if resume is not None and 0 <= resume <= feed.last_seq:
             recent = list(feed.recent)
+            missed: list[RenderedMessage] | None = None
             if (recent and resume >= recent[0].seq - 1) or resume == feed.last_seq:
                 missed, floor = [m for m in recent if m.seq > resume], feed.last_seq
-            else:
+            elif address is None or self.limits.history.allow(address):  # else the snapshot: it reads nothing
                 missed = await self.history.after(feed.room, resume, REPLAY_LIMIT + 1)
                 floor = max(joined, missed[-1].seq if missed else resume)
-            if len(missed) <= REPLAY_LIMIT and _within(missed, REPLAY_BYTES):
+            if missed is not None and len(missed) <= REPLAY_LIMIT and _within(missed, REPLAY_BYTES):
                 outbox.floor = floor
                 people = await self.people_snapshot(feed.room, outbox)
                 return Start(floor, len(feed.viewers), missed=missed, people=people)
@@ -213,9 +235,19 @@ class Hub:
         return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=people)
 
     async def room_view(
-        self, room: str, person: Person, before: int | None = None, around: int | None = None
+        self,
+        room: str,
+        person: Person,
+        before: int | None = None,
+        around: int | None = None,
+        address: str | None = None,
     ) -> RoomView:
-        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`."""
+        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`.
+
+        A page of older messages is limited per client `address`.
+        """
+        if address is not None and (before is not None or around is not None):
+            self.limits.history_page(address)
         if before is not None:
             messages, first = await self.history.before(room, before)
         elif around is not None:
@@ -242,8 +274,13 @@ class Hub:
             typists=self.typing.seen_by(room, person.uid),
         )
 
-    async def older_page(self, room: str, before: int) -> str:
-        """The "load older" fragment: up to a page of messages before `before`, led by the next link."""
+    async def older_page(self, room: str, before: int, address: str | None = None) -> str:
+        """The "load older" fragment: up to a page of messages before `before`, led by the next link.
+
+        Limited per client `address`.
+        """
+        if address is not None:
+            self.limits.history_page(address)
         messages, first = await self.history.before(room, before)
         return self.fragments.older_page(room, "".join(m.item for m in messages), first)
 
@@ -270,11 +307,9 @@ class Hub:
         members = self.fragments.members(await self.presence.members(room), oob=True)
         return members + self.typing.html_for(room, None) + await self.directory.first_list(room, None)
 
-    def typing_event(self, room: str, person: Person, typing: bool, address: str) -> None:
+    def typing_event(self, room: str, person: Person, typing: bool, address: str | None) -> None:
         """A typing event from any door (a socket, the SSE page's form), limited per person and per `address`."""
-        if not self.typing_limiter.allow(f"session:{person.uid}"):
-            return
-        if self.typing_address_limiter.allow(f"address:{address}"):
+        if self.limits.typing_event(person.uid, address):
             self.typed(room, person, typing)
 
     def typed(self, room: str, person: Person, typing: bool) -> None:

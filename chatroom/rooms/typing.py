@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 QUIET_SECONDS = 5.0
 NAMED = 3
 REFRESH_SECONDS = 0.25
-# Browsers send one typing event per 2 s (hx-trigger throttle); more than this is not a browser.
-PER_PERSON_PER_SECOND = 1.0
-PER_PERSON_BURST = 3
-# Enough for a classroom or an office behind one NAT, typing at a browser's pace.
-PER_ADDRESS_PER_SECOND = 20.0
-PER_ADDRESS_BURST = 40
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,16 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chatroom.errors import ChatError, FeedUnavailable, Forbidden, FrameTooBig, OutboxOverflow, Refused
+from chatroom.addresses import client_address
+from chatroom.errors import (
+    ChatError,
+    FeedUnavailable,
+    Forbidden,
+    FrameTooBig,
+    OutboxOverflow,
+    Refused,
+    TooManyConnections,
+)
 from chatroom.identity import from_session, guest, session_of
 from chatroom.rooms.hub import Hub, Start
 from chatroom.rooms.outbox import Frame, SocketOutbox
@@ -43,17 +52,30 @@ class RoomSocket:
         known = from_session(session) if session is not None else None
         self.person = known or guest()
         self.known = known  # only a session is a person in the room's list of people
-        client = websocket.scope.get("client")
-        self.address = str(client[0]) if client else ""
         self.outbox = SocketOutbox(self.state.settings.outbox_size, self.write)
-        # Rate limits follow the session, so opening more sockets does not buy more messages.
+        # Rate limits follow the session, so opening more sockets does not buy more messages; and the
+        # address, so neither does dropping the cookie.
         self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
+        self.address = client_address(websocket.scope)
 
     async def run(self) -> None:
         if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
             self._log("refused", f"origin={self.websocket.headers.get('origin')!r}")
             await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
             return
+        try:
+            slot = self.hub.connection_slot(self.address)
+        except TooManyConnections as error:
+            # Accepted to be closed with 1013, "try again later", which htmx answers with its backoff; a
+            # refused handshake would tell the browser nothing.
+            await self.websocket.accept()
+            self._log("refused", f"reason={error.code} address={self.address}")
+            await self._close(error.close)
+            return
+        with slot:
+            await self._accept_and_serve()
+
+    async def _accept_and_serve(self) -> None:
         await self.websocket.accept()
         if self.known is None:  # a guest name nobody in the room has
             self.person = await self.hub.new_guest(self.room)
@@ -117,7 +139,8 @@ class RoomSocket:
     async def post(self, text: object) -> bool:
         """Store and announce a message from this connection; False when there was nothing to send."""
         # Shielded: once begun, storing and announcing finish even if this connection goes away.
-        return await asyncio.shield(self.hub.post(self.room, self.person, text, self.sender)) is not None
+        posting = self.hub.post(self.room, self.person, text, self.sender, self.address)
+        return await asyncio.shield(posting) is not None
 
     async def send_text(self, text: str) -> None:
         await self.websocket.send_text(text)

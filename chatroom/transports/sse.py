@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
-from chatroom.errors import OutboxOverflow
+from chatroom.addresses import client_address
+from chatroom.errors import OutboxOverflow, TooManyConnections
 from chatroom.identity import from_session
 from chatroom.rooms.hub import Start
+from chatroom.rooms.limits import Slot
 from chatroom.rooms.outbox import Outbox
 from chatroom.validation import whole_number
 from chatroom.web.state import state_of
@@ -25,12 +28,13 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
     resume = whole_number(last_event_id)
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
     person = from_session(request.session)
+    address = client_address(request.scope)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         outbox = Outbox(state.settings.outbox_size)
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            async with hub.connect(room, outbox, person, resume=resume) as start:
+            async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
                 for event in _first_events(start):
                     yield event
                 while True:
@@ -41,7 +45,26 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
         finally:
             log.info("disconnect transport=sse room=%s peer=%s", room, peer)
 
-    return EventSourceResponse(stream(), ping=15)
+    try:
+        slot = hub.connection_slot(address)
+    except TooManyConnections as error:  # a 429 before the stream starts
+        log.info("refused transport=sse room=%s peer=%s reason=%s address=%s", room, peer, error.code, address)
+        raise
+    return HeldStream(stream(), slot)
+
+
+class HeldStream(EventSourceResponse):
+    """A stream that holds one of its client address's connection slots until it ends, however it ends."""
+
+    def __init__(self, events: AsyncIterator[ServerSentEvent], slot: Slot) -> None:
+        super().__init__(events, ping=15)
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
 
 
 def _first_events(start: Start) -> list[ServerSentEvent]:

@@ -27,6 +27,7 @@ async def chat_error(request: Request, exc: Exception) -> Response:
     response = error_page(request, exc.status, exc.title, exc.detail)
     if isinstance(exc, Unavailable):
         log.error("unavailable path=%s: %s", request.url.path, exc)
+    if exc.retry_after is not None:
         response.headers["retry-after"] = str(exc.retry_after)
     return response
 

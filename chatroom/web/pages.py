@@ -11,8 +11,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from chatroom.errors import ChatError, Forbidden, NotFound, Refused, StoreUnavailable, Unavailable
-from chatroom.identity import Person, ensure_person, from_session, remember
+from chatroom.addresses import client_address
+from chatroom.errors import ChatError, Forbidden, NotFound, RateLimited, Refused, StoreUnavailable, Unavailable
+from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
@@ -35,12 +36,16 @@ async def room(request: Request) -> Response:
 
 async def create_room(request: Request) -> Response:
     form = await _form(request)
+    me = from_session(request.session)
     try:
         name = room_name(form.get("name", ""))
+        await _hub(request).create_room(name, me.uid if me else None, _address(request))
     except Refused as refused:
+        log.info("refused room creation address=%s reason=%s", _address(request), refused.code)
         here = _room_of(str(form.get("from", "")))
-        return await _room_page(request, here, 422, room_error=refused.detail, room_value=form.get("name", ""))
-    await _hub(request).create_room(name)
+        return await _room_page(
+            request, here, refused.status, room_error=refused.detail, room_value=form.get("name", "")
+        )
     return RedirectResponse(f"/rooms/{name}", status_code=303)
 
 
@@ -48,8 +53,8 @@ async def profile(request: Request) -> Response:
     form = await _form(request)
     back = str(form.get("next", "/"))
     back = back if ROOM_PATH.fullmatch(back) or back == "/" else "/"
-    me = ensure_person(request.session)
     here = _room_of(back)
+    me = await _person(request, here)
     try:
         renamed = Person(me.uid, chosen_name(form.get("name", ""), current=me.name))
         if renamed.name != me.name:  # nobody present where they come from, or anywhere they are, has it
@@ -68,18 +73,19 @@ async def profile(request: Request) -> Response:
 async def older_messages(request: Request) -> Response:
     room = _room(request)
     before = _positive(request.query_params.get("before", ""), "before")
-    return HTMLResponse(await _hub(request).older_page(room, before))
+    return HTMLResponse(await _hub(request).older_page(room, before, _address(request)))
 
 
 async def post_message(request: Request) -> Response:
     room = _room(request)
     form = await _form(request)
-    me = ensure_person(request.session)
     htmx = request.headers.get("hx-request") == "true"
+    address = _address(request)
     try:
-        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}")
+        me = await _person(request, room)
+        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}", address)
     except ChatError as error:
-        log.info("refused transport=http room=%s who=%s reason=%s", room, me.name, error.code)
+        log.info("refused transport=http room=%s address=%s reason=%s", room, address, error.code)
         if htmx:
             return HTMLResponse(_hub(request).fragments.errors(error.detail), error.status)
         if isinstance(error, Unavailable):
@@ -99,8 +105,7 @@ async def typing(request: Request) -> Response:
     me = from_session(request.session)
     text = form.get("message", "")
     if me is not None and isinstance(text, str):
-        address = request.client.host if request.client else ""
-        _hub(request).typing_event(room, me, bool(text.strip()), address)
+        _hub(request).typing_event(room, me, bool(text.strip()), _address(request))
     return Response(status_code=204)
 
 
@@ -110,9 +115,7 @@ async def events(request: Request) -> Response:
 
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     state = state_of(request)
-    if from_session(request.session) is None:  # a first visit: a guest name nobody here has
-        remember(request.session, await state.hub.new_guest(room))
-    me = ensure_person(request.session)
+    me = await _person(request, room, reading=True)
     transport = "sse" if request.query_params.get("transport") == "sse" else "ws"
     before = request.query_params.get("before")
     around = request.query_params.get("around")
@@ -124,6 +127,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         me,
         before=None if before is None else _positive(before, "before"),
         around=None if around is None else _positive(around, "around"),
+        address=_address(request),
     )
     context = {
         "room": room,
@@ -148,6 +152,30 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     }
     context.update(extra)
     return state.templates.TemplateResponse(request, "room.html", context, status_code=status)
+
+
+async def _person(request: Request, room: str = LOBBY, *, reading: bool = False) -> Person:
+    """The visitor's person; one without a session is made a guest (a name nobody in `room` has), unless their
+    address made too many lately.
+
+    Past that limit a page is still shown (`reading`), as a guest the session does not keep, and a form is
+    refused: a script that drops its cookie gets no new identity, and a crowd behind one address can still read.
+    """
+    me = from_session(request.session)
+    if me is not None:
+        return me
+    if _hub(request).may_start_session(_address(request)):
+        me = await _hub(request).new_guest(room)
+        remember(request.session, me)
+        return me
+    if reading:
+        return await _hub(request).new_guest(room)
+    log.info("refused new session address=%s", _address(request))
+    raise RateLimited("Too many new visitors from your network right now; wait a minute and try again.")
+
+
+def _address(request: Request) -> str | None:
+    return client_address(request.scope)
 
 
 def _send_form(request: Request, room: str) -> str:

@@ -41,6 +41,7 @@ BASE_ENV = {
     "SECRET_KEY": "e2e-secret",
     "RATE_LIMIT_PER_SECOND": "100",
     "RATE_LIMIT_BURST": "100",
+    "RATE_LIMIT_PER_ADDRESS": "100",  # every browser comes from 127.0.0.1
 }
 WAIT = 10_000  # ms: generous for a shared 2-core machine; a passing expectation returns at once
 expect.set_options(timeout=WAIT)

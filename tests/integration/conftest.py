@@ -60,6 +60,7 @@ def start_apps(tmp_path: Path) -> Iterator[AppFactory]:
             "HISTORY_LIMIT": "500",
             "RATE_LIMIT_PER_SECOND": "1000",
             "RATE_LIMIT_BURST": "1000",
+            "RATE_LIMIT_PER_ADDRESS": "1000",  # every test client comes from 127.0.0.1
             **env,
         }
         apps = [AppServer(settings, tmp_path) for _ in range(count)]

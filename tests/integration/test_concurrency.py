@@ -24,7 +24,7 @@ TOTAL = SENDERS * PER_SENDER
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[AppServer]:
     env = {"DATA_DIR": str(tmp_path), "HISTORY_LIMIT": str(TOTAL + 10), "RATE_LIMIT_PER_SECOND": "1000"}
-    app = AppServer({**env, "RATE_LIMIT_BURST": "1000"}, tmp_path)
+    app = AppServer({**env, "RATE_LIMIT_BURST": "1000", "RATE_LIMIT_PER_ADDRESS": "1000"}, tmp_path)
     app.start()
     yield app
     app.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shlex
 import socket
 import struct
 import subprocess
@@ -24,7 +23,12 @@ ENV = {"SECRET_KEY": "procfile-secret", "DATA_DIR": ""}
 
 def procfile_flags() -> tuple[str, ...]:
     """The Procfile's uvicorn options, less the app, host and port that AppServer chooses."""
-    words = shlex.split((ROOT / "Procfile").read_text().split(":", 1)[1])
+    # The shell that runs the Procfile expands its ${VAR:-default}s and splits the words.
+    line = (ROOT / "Procfile").read_text().split(":", 1)[1]
+    shell = subprocess.run(
+        ["sh", "-c", f"printf '%s\\n' {line}"], capture_output=True, text=True, check=True, env={"PORT": "0"}
+    )
+    words = shell.stdout.splitlines()
     assert words[:2] == ["uvicorn", "chatroom.app:app"]
     flags, rest = [], iter(words[2:])
     for word in rest:

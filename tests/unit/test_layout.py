@@ -22,7 +22,19 @@ BEHIND_THE_DOOR = (
     "chatroom.rooms.history",
     "chatroom.rooms.typing",
 )
-HUB_INSIDES = {"store", "bus", "feeds", "presence", "directory", "history", "typing", "limiter", "typing_limiter"}
+HUB_INSIDES = {
+    "store",
+    "bus",
+    "feeds",
+    "presence",
+    "directory",
+    "history",
+    "typing",
+    "limiter",
+    "limits",
+    "renders",
+    "retention",
+}
 
 
 def resolve(dotted: str) -> object:

@@ -6,7 +6,9 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from chatroom.identity import Person
-from chatroom.rooms.typing import PER_ADDRESS_BURST, PER_PERSON_BURST
+from chatroom.rooms.limits import TYPING_PER_ADDRESS_BURST, TYPING_PER_PERSON_BURST
+from chatroom.settings import Settings
+from tests.addresses import at, behind_proxy
 from tests.inprocess import hub_of
 from tests.people import session
 from tests.unit.conftest import Join
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 def counted_typing(client: TestClient) -> list[str]:
     """The names whose typing events passed the limits, in order; time stands still for the limits."""
     hub = hub_of(client)
-    hub.typing_limiter.clock = hub.typing_address_limiter.clock = lambda: 0.0
+    hub.limits.typing_by_person.clock = hub.limits.typing.clock = lambda: 0.0
     passed: list[str] = []
     typed = hub.typed
 
@@ -50,15 +52,19 @@ def test_a_person_typing_on_two_sockets_and_the_sse_page_is_limited_as_one(clien
         read_up_to_here(ws)
     typed = client.post("/rooms/lobby/typing", data={"message": "xyz"}, headers={**bob, "hx-request": "true"})
     assert typed.status_code == 204
-    assert passed == ["bob"] * PER_PERSON_BURST
+    assert passed == ["bob"] * TYPING_PER_PERSON_BURST
 
 
-def test_people_from_one_address_are_limited_together(client: TestClient) -> None:
-    passed = counted_typing(client)
-    people = [session(client, f"p{n}") for n in range(PER_ADDRESS_BURST + 5)]
-    for who in people:
-        client.post("/rooms/lobby/typing", data={"message": "hi"}, headers={**who, "hx-request": "true"})
-    assert passed == [f"p{n}" for n in range(PER_ADDRESS_BURST)]
-    assert client.portal is not None
-    client.portal.call(hub_of(client).typing_event, "lobby", Person("uid-mallory", "mallory"), True, "198.51.100.7")
-    assert passed[PER_ADDRESS_BURST:] == ["mallory"], "another address has a bucket of its own"
+def test_people_from_one_address_are_limited_together(settings: Settings) -> None:
+    with behind_proxy(settings) as (client, _):
+        passed = counted_typing(client)
+        people = [session(client, f"p{n}") for n in range(TYPING_PER_ADDRESS_BURST + 5)]
+        for who in people:
+            headers = {**who, **at("203.0.113.5"), "hx-request": "true"}
+            client.post("/rooms/lobby/typing", data={"message": "hi"}, headers=headers)
+        assert passed == [f"p{n}" for n in range(TYPING_PER_ADDRESS_BURST)]
+        last = people[-1]  # refused above for its address, not for itself
+        client.post(
+            "/rooms/lobby/typing", data={"message": "hi"}, headers={**last, **at("198.51.100.7"), "hx-request": "true"}
+        )
+        assert passed[TYPING_PER_ADDRESS_BURST:] == [f"p{len(people) - 1}"], "another address has a bucket of its own"
