@@ -18,7 +18,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatroom.bus import Bus
-from chatroom.rooms import hub as hub_module
+from chatroom.rooms import starts
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Fragments
@@ -44,7 +44,7 @@ async def measure(data: Path) -> None:
         for n in range(MESSAGES):
             await store.append("bench", f"person-{n % 3}", f"uid-{n % 3}", TEXT)
         await replays(hub, "replay of 500")
-        hub_module.REPLAY_BYTES = 2**40
+        starts.REPLAY_BYTES = 2**40
         await replays(hub, "replay of 500, no byte cap")
         cpu, sent = time.process_time(), 0
         for _ in range(REQUESTS):

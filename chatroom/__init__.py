@@ -53,9 +53,9 @@ Received, in every process:
 
 A connection's start (connect or reconnect):
 
- 9. `chatroom.rooms.hub.Hub.connect` readies the room's feed (`chatroom.rooms.hub.Hub._ready_feed`),
+ 9. `chatroom.rooms.hub.Hub.connect` readies the room's feed (`chatroom.rooms.feeds.Feeds.ready`),
     joins it, lists the person (`chatroom.rooms.presence.Presence.arrive`), and
-    `chatroom.rooms.hub.Hub._start` decides what the connection is sent first and sets its outbox's floor
+    `chatroom.rooms.starts.start` decides what the connection is sent first and sets its outbox's floor
     (the one place that does): the snapshot (`chatroom.rooms.feed.RoomFeed.snapshot`), or for an SSE
     `Last-Event-ID` the messages it missed (`chatroom.rooms.history.History.after`, rendered once per
     process for every request that asks again: `chatroom.rooms.render_cache.RenderCache.run`), with the room's

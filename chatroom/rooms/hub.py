@@ -11,7 +11,6 @@ an `address` of None is a caller that is not on the network, limited by person o
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -19,11 +18,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from chatroom.bus import Bus, BusEvent
-from chatroom.errors import FeedUnavailable, NotStored, RateLimited, StoreUnavailable
+from chatroom.errors import NotStored, RateLimited, StoreUnavailable
 from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.directory import RoomDirectory
-from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.feeds import Feeds
+from chatroom.rooms.health import Health, HealthCheck
 from chatroom.rooms.history import History
 from chatroom.rooms.limits import AddressLimits, Slot
 from chatroom.rooms.outbox import Outbox
@@ -32,6 +32,7 @@ from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.rooms.render import Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.retention import Retention
+from chatroom.rooms.starts import Start, start
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
@@ -39,43 +40,6 @@ from chatroom.store import Member, Message, MessageStore, now_us
 from chatroom.validation import message_text
 
 log = logging.getLogger(__name__)
-
-# A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
-FEED_LINGER_SECONDS = 5.0
-READY_TIMEOUT_SECONDS = 10.0
-# Further behind than this, in messages or in bytes, a resuming connection gets the snapshot instead
-# of a replay: 500 long messages are 2.3 MiB of frames, sent to anyone who asks with an old id.
-REPLAY_LIMIT = 500
-REPLAY_BYTES = 2**20
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    """What a connection is sent first; from then on its outbox passes on only messages after `last_seq`.
-
-    A new connection gets `snapshot` (the `#messages` list of the latest messages); one that resumes
-    gets `missed` (the messages after its position, oldest first). Either way `people` is the room's
-    people, who types and the room list as they are now. A connection started `live` gets neither.
-    """
-
-    last_seq: int
-    viewers: int
-    snapshot: str = ""
-    missed: list[RenderedMessage] | None = None
-    people: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """The store's and the bus's answers: `problems` holds each failing part's error text (never shown publicly)."""
-
-    problems: dict[str, str]
-    bus_backend: str
-    connections: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +64,16 @@ class Hub:
         self.limits = AddressLimits(settings)
         self.renders = RenderCache(fragments)
         self.history = History(store, self.renders, settings.history_limit)
-        self.feeds: dict[str, RoomFeed] = {}
-        self._linger: dict[str, asyncio.TimerHandle] = {}
-        self._stopping: set[asyncio.Task[None]] = set()
         self.presence = Presence(store, bus, fragments, settings.presence_lease)
         self.typing = TypingIndicator(bus, fragments, self.presence)
+        on_message = self.typing.message_sent
+        self.feeds = Feeds(store, bus, self.renders, settings.history_limit, self._on_signal, on_message)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
         self.presence.on_change = self.directory.touch
         self.retention = Retention(store)
         self.retention.on_rooms_removed = self.directory.touch
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
-        self._health_problems: dict[str, str] = {}
+        self._health = HealthCheck(store, bus)
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
@@ -121,14 +84,11 @@ class Hub:
         await self.directory.close()
         self.typing.close()
         await self.presence.close()
-        for handle in self._linger.values():
-            handle.cancel()
-        await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), *self._stopping)
-        self.feeds.clear()
+        await self.feeds.close()
 
     @property
     def viewer_count(self) -> int:
-        return sum(len(feed.viewers) for feed in self.feeds.values())
+        return self.feeds.viewer_count
 
     async def post(
         self, room: str, person: Person, raw_text: object, sender: str, address: str | None = None
@@ -193,46 +153,28 @@ class Hub:
         receives the room's people, who is typing and the room list. A replay that reads the store counts
         as a history page of the client's `address`; over that limit, the connection gets the snapshot.
         """
-        feed = await self._ready_feed(room)
+        feed = await self.feeds.ready(room)
         joined = feed.last_seq  # everything after it reaches the outbox, queued until the connection starts
         feed.viewers.add(outbox)
         try:
             if person is not None:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
-            yield await self._start(feed, outbox, joined, resume, live, address)
+            yield await start(
+                feed,
+                outbox,
+                joined,
+                resume,
+                live,
+                self.history,
+                lambda: address is None or self.limits.history.allow(address),
+                functools.partial(self.people_snapshot, room, outbox),
+            )
         finally:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
             feed.viewers.discard(outbox)
-            if not feed.viewers:
-                self._linger[room] = asyncio.get_running_loop().call_later(
-                    FEED_LINGER_SECONDS, self._retire, room, feed
-                )
-
-    async def _start(
-        self, feed: RoomFeed, outbox: Outbox, joined: int, resume: int | None, live: bool, address: str | None
-    ) -> Start:
-        """The one place a connection's floor is set: messages at or below it were sent in its start."""
-        if resume is not None and 0 <= resume <= feed.last_seq:
-            recent = list(feed.recent)
-            missed: list[RenderedMessage] | None = None
-            if (recent and resume >= recent[0].seq - 1) or resume == feed.last_seq:
-                missed, floor = [m for m in recent if m.seq > resume], feed.last_seq
-            elif address is None or self.limits.history.allow(address):  # else the snapshot: it reads nothing
-                missed = await self.history.after(feed.room, resume, REPLAY_LIMIT + 1)
-                floor = max(joined, missed[-1].seq if missed else resume)
-            if missed is not None and len(missed) <= REPLAY_LIMIT and _within(missed, REPLAY_BYTES):
-                outbox.floor = floor
-                people = await self.people_snapshot(feed.room, outbox)
-                return Start(floor, len(feed.viewers), missed=missed, people=people)
-        if live:
-            outbox.floor = joined
-            return Start(joined, len(feed.viewers))
-        outbox.floor = feed.last_seq
-        snapshot = feed.snapshot()
-        people = await self.people_snapshot(feed.room, outbox)
-        return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=people)
+            self.feeds.left(room, feed)
 
     async def room_view(
         self,
@@ -343,63 +285,11 @@ class Hub:
         await self.presence.rename(person.uid, person.name)
 
     async def health(self) -> Health:
-        """Whether the store and the bus answer, for /healthz; a failure is logged when it starts or changes."""
-        problems: dict[str, str] = {}
-        for part, check in (("store", self.store.ping), ("bus", self.bus.ping)):
-            try:
-                await check()
-            except Exception as exc:
-                problems[part] = str(exc) or type(exc).__name__
-        for part in ("store", "bus"):
-            if problems.get(part) != self._health_problems.get(part):
-                if part in problems:
-                    log.warning("health: %s unavailable: %s", part, problems[part])
-                else:
-                    log.info("health: %s ok again", part)
-        self._health_problems = problems
-        return Health(problems, self.bus.kind, self.viewer_count)
+        """Whether the store and the bus answer, for /healthz."""
+        return await self._health(self.viewer_count)
 
     def _on_signal(self, room: str, event: BusEvent) -> None:
         if event.type == "typing":
             self.typing.apply(room, event.uid, event.name, event.typing)
         elif event.type in ("members", "resync"):  # after a resync, events may have been lost
             self.presence.refresh(room)
-
-    async def _ready_feed(self, room: str) -> RoomFeed:
-        handle = self._linger.pop(room, None)
-        if handle is not None:
-            handle.cancel()
-        feed = self.feeds.get(room)
-        if feed is None or not feed.alive:
-            feed = RoomFeed(room, self.store, self.bus, self.renders, self.settings.history_limit)
-            feed.on_signal = functools.partial(self._on_signal, room)
-            feed.on_message = self.typing.message_sent
-            self.feeds[room] = feed
-            feed.start()
-        if feed.ready.is_set():
-            return feed  # the common case, and in a connect storm a wait_for each is measurable
-        try:
-            await asyncio.wait_for(feed.ready.wait(), READY_TIMEOUT_SECONDS)
-        except TimeoutError:
-            if not feed.viewers:
-                self._linger[room] = asyncio.get_running_loop().call_later(0, self._retire, room, feed)
-            raise FeedUnavailable(room) from None
-        return feed
-
-    def _retire(self, room: str, feed: RoomFeed) -> None:
-        self._linger.pop(room, None)
-        if not feed.viewers and self.feeds.get(room) is feed:
-            del self.feeds[room]
-            task = asyncio.get_running_loop().create_task(feed.stop())
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
-
-
-def _within(missed: list[RenderedMessage], limit: int) -> bool:
-    """Whether the frames of `missed` come to at most `limit` characters (rendering no further than that)."""
-    total = 0
-    for message in missed:
-        total += len(message.html)
-        if total > limit:
-            return False
-    return True

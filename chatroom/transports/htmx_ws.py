@@ -8,8 +8,8 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from chatroom.errors import ChatError, Refused
-from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
+from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name
 

@@ -11,8 +11,8 @@ from starlette.websockets import WebSocket
 
 from chatroom.errors import ChatError, Refused
 from chatroom.names import chosen_name
-from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Frame
+from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name
 

@@ -23,8 +23,9 @@ from chatroom.errors import (
     TooManyConnections,
 )
 from chatroom.identity import from_session, guest, session_of
-from chatroom.rooms.hub import Hub, Start
+from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Frame, SocketOutbox
+from chatroom.rooms.starts import Start
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 

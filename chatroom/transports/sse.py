@@ -12,9 +12,9 @@ from starlette.types import Receive, Scope, Send
 from chatroom.addresses import client_address
 from chatroom.errors import OutboxOverflow, TooManyConnections
 from chatroom.identity import from_session
-from chatroom.rooms.hub import Start
 from chatroom.rooms.limits import Slot
 from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.starts import Start
 from chatroom.validation import whole_number
 from chatroom.web.state import state_of
 

@@ -13,7 +13,7 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from chatroom.rooms.hub import Health
+from chatroom.rooms.health import Health
 from chatroom.web.state import state_of
 
 PARTS = ("store", "bus")

@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 
 from chatroom.app import create_app
-from chatroom.rooms import hub
+from chatroom.rooms import feeds
 from chatroom.settings import Settings
 from tests.integration.servers import ROOT, RedisServer, free_port, wait_for_port
 
@@ -76,7 +76,7 @@ class LoopProbe:
 
 @pytest.fixture
 def live_server(tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
-    monkeypatch.setattr(hub, "FEED_LINGER_SECONDS", 0.2)  # so an idle room's feed is gone when we count
+    monkeypatch.setattr(feeds, "FEED_LINGER_SECONDS", 0.2)  # so an idle room's feed is gone when we count
     settings = Settings(
         data_dir=tmp_path,
         secret_key="churn",

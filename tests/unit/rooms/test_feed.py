@@ -11,7 +11,7 @@ import pytest
 from chatroom.bus import RESYNC, Bus, channel, encode_message
 from chatroom.errors import StoreUnavailable
 from chatroom.identity import Person
-from chatroom.rooms import hub as hub_module
+from chatroom.rooms import feeds
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import Signal
@@ -159,7 +159,7 @@ def test_a_feed_ends_after_its_last_viewer_and_unsubscribes(tmp_path: Path) -> N
         for _ in range(3):
             async with hub.connect("r", Outbox(10)), hub.connect("r", Outbox(10)):
                 assert len(hub.feeds["r"].viewers) == 2
-        await advance(hub_module.FEED_LINGER_SECONDS - 0.01)
+        await advance(feeds.FEED_LINGER_SECONDS - 0.01)
         assert "r" in hub.feeds, "it lingers a moment for a reload"
         await advance(0.01)
         assert hub.feeds == {} and bus.broadcast._subscribers == {}

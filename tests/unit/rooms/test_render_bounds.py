@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 
 from chatroom import app as app_module
 from chatroom.rooms.conversation import with_mentions
-from chatroom.rooms.hub import Start
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.render_cache import RenderCache
+from chatroom.rooms.starts import Start
 from chatroom.store import Message
 from chatroom.web.templating import template_environment
 from tests.inprocess import hub_of, in_app

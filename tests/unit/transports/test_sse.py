@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from chatroom.rooms import hub as hub_module
+from chatroom.rooms import starts
 from tests.unit.conftest import MakeClient
 from tests.wire import message_ids
 
@@ -97,7 +97,7 @@ def test_an_unknown_last_event_id_gets_the_snapshot(client: TestClient, last_eve
 def test_a_last_event_id_too_far_behind_gets_the_snapshot(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hub_module, "REPLAY_LIMIT", 3)
+    monkeypatch.setattr(starts, "REPLAY_LIMIT", 3)
     client = make_client(history_limit=2)
     for n in range(6):
         say(client, f"m{n}")
