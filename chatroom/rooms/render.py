@@ -32,6 +32,7 @@ class Fragments:
         self._items = env.get_template("_message_items.html")
         self._input = env.get_template("_message_input.html")
         self._errors = env.get_template("_errors.html")
+        self._errors_rendered: dict[tuple[str, bool], str] = {}
         self._members = env.get_template("_members.html")
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
@@ -60,7 +61,14 @@ class Fragments:
         return self._input.render(value=value, oob=oob)
 
     def errors(self, error: str = "", oob: bool = False) -> str:
-        return self._errors.render(error=error, oob=oob)
+        """The sender's `#errors`; a refusal sent again and again (a flood) is rendered once."""
+        key = (error, oob)
+        html = self._errors_rendered.get(key)
+        if html is None:
+            if len(self._errors_rendered) >= 256:  # sentences with numbers in them vary: stay bounded
+                self._errors_rendered.clear()
+            html = self._errors_rendered[key] = self._errors.render(error=error, oob=oob)
+        return html
 
     def members(self, members: list[Member], oob: bool = False) -> str:
         return self._members.render(members=members, oob=oob)

@@ -23,6 +23,7 @@ from chatroom.errors import (
     TooManyConnections,
 )
 from chatroom.identity import from_session, guest, session_of
+from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Frame, SocketOutbox
 from chatroom.rooms.starts import Start
@@ -134,7 +135,7 @@ class RoomSocket:
                 raise Refused("invalid_json", 'Each frame must be a JSON object such as {"message": "hello"}.')
             await self.received(data)
         except ChatError as error:  # a refusal, or a message the store did not take: the sender is told
-            self._log("refused", f"reason={error.code}")
+            self._log("refused", f"reason={error.code}", refusal=error.code)
             await self.refused(error)
 
     async def post(self, text: object) -> bool:
@@ -151,19 +152,16 @@ class RoomSocket:
         with contextlib.suppress(RuntimeError, OSError, TimeoutError):
             await asyncio.wait_for(self.websocket.close(code=code), CLOSE_TIMEOUT_SECONDS)
 
-    def _log(self, event: str, detail: str) -> None:
+    def _log(self, event: str, detail: str, refusal: str = "") -> None:
+        """One line; a `refusal` is logged once a minute per address (or connection) and reason."""
         client = self.websocket.client
         peer = f"{client.host}:{client.port}" if client else "?"
-        log.info(
-            "%s transport=%s room=%s conn=%d who=%s peer=%s %s",
-            event,
-            self.transport,
-            self.room,
-            self.id,
-            self.person.name,
-            peer,
-            detail,
-        )
+        line = "%s transport=%s room=%s conn=%d who=%s peer=%s %s"
+        args = (event, self.transport, self.room, self.id, self.person.name, peer, detail)
+        if refusal:
+            log_refusal(log, self.address or f"conn:{self.id}", refusal, line, *args)
+        else:
+            log.info(line, *args)
 
     # The wire format: what subclasses say.
 

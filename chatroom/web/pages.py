@@ -15,6 +15,7 @@ from chatroom.addresses import client_address
 from chatroom.errors import ChatError, Forbidden, NotFound, RateLimited, Refused, StoreUnavailable, Unavailable
 from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
+from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
@@ -41,7 +42,14 @@ async def create_room(request: Request) -> Response:
         name = room_name(form.get("name", ""))
         await _hub(request).create_room(name, me.uid if me else None, _address(request))
     except Refused as refused:
-        log.info("refused room creation address=%s reason=%s", _address(request), refused.code)
+        log_refusal(
+            log,
+            _address(request),
+            refused.code,
+            "refused room creation address=%s reason=%s",
+            _address(request),
+            refused.code,
+        )
         here = _room_of(str(form.get("from", "")))
         return await _room_page(
             request, here, refused.status, room_error=refused.detail, room_value=form.get("name", "")
@@ -85,11 +93,14 @@ async def post_message(request: Request) -> Response:
         me = await _person(request, room)
         await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}", address)
     except ChatError as error:
-        log.info("refused transport=http room=%s address=%s reason=%s", room, address, error.code)
+        log_refusal(
+            log, address, error.code, "refused transport=http room=%s address=%s reason=%s", room, address, error.code
+        )
         if htmx:
             return HTMLResponse(_hub(request).fragments.errors(error.detail), error.status)
-        if isinstance(error, Unavailable):
-            raise  # the 503 page
+        if isinstance(error, Unavailable | RateLimited):
+            # The small error page: a flood must not cost a room page each (the browser's Back keeps the text).
+            raise
         return await _room_page(request, room, error.status, error=error.detail, value=form.get("message", ""))
     if htmx:
         return HTMLResponse(_send_form(request, room) + _hub(request).fragments.errors(oob=True))
@@ -170,7 +181,7 @@ async def _person(request: Request, room: str = LOBBY, *, reading: bool = False)
         return me
     if reading:
         return await _hub(request).new_guest(room)
-    log.info("refused new session address=%s", _address(request))
+    log_refusal(log, _address(request), "new_session", "refused new session address=%s", _address(request))
     raise RateLimited("Too many new visitors from your network right now; wait a minute and try again.")
 
 

@@ -10,7 +10,8 @@ from tests.e2e.conftest import Person
 
 
 def members(person: Person) -> Locator:
-    return person.page.locator("#members li")
+    """The names in the list of people here (each in its <bdi>, beside a "guest" badge for guests)."""
+    return person.page.locator("#members li bdi")
 
 
 def test_people_arriving_and_leaving_are_seen_by_everyone(people: Callable[..., Person]) -> None:

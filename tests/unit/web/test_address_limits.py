@@ -180,3 +180,14 @@ def test_a_replay_that_would_read_the_store_past_the_address_limit_gets_the_snap
             first = list(itertools.takewhile(bool, stream.iter_lines()))
         assert first[0] == "id: 5" and first[1].startswith('data: <ul id="messages"'), "the snapshot, not a replay"
         assert message_ids("".join(first)) == [4, 5]
+
+
+def test_a_refused_plain_post_gets_the_small_error_page_not_the_room(proxied: Proxied) -> None:
+    """A flood's answers cost no store reads: the room page (messages, people, room list) is not rendered."""
+    client, _ = proxied
+    statuses = [cookieless_post(client, A, f"m{n}") for n in range(31)]
+    assert statuses[-1] == 429
+    client.cookies.clear()
+    refused = client.post("/rooms/lobby/messages", data={"message": "x"}, headers=at(A), follow_redirects=False)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert 'id="messages"' not in refused.text and 'id="room-list"' not in refused.text
