@@ -232,9 +232,8 @@ def test_honest_people_chat_through_a_mixed_attack_and_memory_comes_back(server:
     after = rss(server)
 
     p99 = statistics.quantiles(round_trips, n=100)[98]
-    print(
-        f"soak: {len(round_trips)} honest round trips, median {statistics.median(round_trips):.0f} ms, p99 {p99:.0f} ms;"
-    )
+    median = statistics.median(round_trips)
+    print(f"soak: {len(round_trips)} honest round trips, median {median:.0f} ms, p99 {p99:.0f} ms")
     print(f"soak: RSS {before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB after; attack rounds {rounds}")
     assert len(round_trips) >= len(HONEST) * ATTACK_SECONDS * 2 * 0.9, "every honest message came back"
     assert p99 < P99_LIMIT_MS, f"honest p99 {p99:.0f} ms under attack ({rounds})"
