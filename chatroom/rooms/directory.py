@@ -18,6 +18,7 @@ import logging
 
 from chatroom.bus import Bus
 from chatroom.errors import StoreUnavailable
+from chatroom.rooms.background import Background
 from chatroom.rooms.presence import Presence, Signal, Viewer
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
@@ -42,16 +43,13 @@ class RoomDirectory:
         self._read_listing: SharedRead[None, tuple[list[RoomInfo], dict[str, int]]] = SharedRead(
             INTERVAL_SECONDS, lambda _: self.listing()
         )
-        self._task: asyncio.Task[None] | None = None
+        self._following = Background(self._follow)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow())
+        self._following.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._following.close()
         await self.touch.stop()
         await self.changed.stop()
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
+from chatroom.rooms.background import Background
 from chatroom.rooms.outbox import Frame, Outbox
 from chatroom.rooms.render import RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
@@ -38,21 +39,19 @@ class RoomFeed:
         self.ready = asyncio.Event()
         self._behind = asyncio.Event()
         self._snapshot: str | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._following = Background(self._run, name=f"feed:{room}")
         self.on_signal: Callable[[BusEvent], None] | None = None  # events that are not messages (people, typing)
         self.on_message: Callable[[Message], None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"feed:{self.room}")
+        self._following.start()
 
     @property
     def alive(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._following.alive
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._following.close()
 
     def snapshot(self) -> str:
         """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatroom.errors import StoreUnavailable
+from chatroom.rooms.background import Background
 from chatroom.store import MessageStore, now_us
 from chatroom.validation import LOBBY
 
@@ -44,17 +45,13 @@ class Retention:
     def __init__(self, store: MessageStore) -> None:
         self.store = store
         self.on_rooms_removed: Callable[[], None] = lambda: None
-        self._task: asyncio.Task[None] | None = None
+        self._sweeping = Background(self._loop)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop())
+        self._sweeping.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._sweeping.close()
 
     async def sweep(self, now: int) -> Swept:
         """One batch of each: empty rooms made before a day ago, read markers untouched for 30 days."""

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from chatroom.rooms.background import Background
+
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
@@ -18,19 +20,17 @@ class Throttle:
         self.interval = interval
         self.work = work
         self._again = False
-        self._task: asyncio.Task[None] | None = None
+        self._running = Background(self._run)
 
     def __call__(self) -> None:
-        if self._task is not None and not self._task.done():
+        if self._running.alive:
             self._again = True
             return
         self._again = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._running.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._running.close()
 
     async def _run(self) -> None:
         while True:
