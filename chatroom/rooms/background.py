@@ -1,7 +1,4 @@
-"""A part's own background task: started when it is not running, and on close cancelled and waited for.
-
-Once closed it stays closed: a part shutting down is not restarted by a connection that is still leaving.
-"""
+"""A part's own background task: started when it is not running, and on close cancelled and waited for."""
 
 from __future__ import annotations
 
@@ -15,18 +12,16 @@ class Background:
         self.run = run
         self.name = name
         self._task: asyncio.Task[None] | None = None
-        self._closed = False
 
     @property
     def alive(self) -> bool:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        if not self.alive and not self._closed:
+        if not self.alive:
             self._task = asyncio.get_running_loop().create_task(self.run(), name=self.name)
 
     async def close(self) -> None:
-        self._closed = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
