@@ -18,7 +18,6 @@ import logging
 
 from chatroom.bus import Bus
 from chatroom.errors import StoreUnavailable
-from chatroom.rooms.background import Background
 from chatroom.rooms.presence import Presence, Signal, Viewer
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
@@ -43,13 +42,16 @@ class RoomDirectory:
         self._read_listing: SharedRead[None, tuple[list[RoomInfo], dict[str, int]]] = SharedRead(
             INTERVAL_SECONDS, lambda _: self.listing()
         )
-        self._following = Background(self._follow)
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._following.start()
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow())
 
     async def close(self) -> None:
-        await self._following.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         await self.touch.stop()
         await self.changed.stop()
 

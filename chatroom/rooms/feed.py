@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
-from chatroom.rooms.background import Background
 from chatroom.rooms.outbox import Frame, Outbox
 from chatroom.rooms.render import RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
@@ -39,19 +38,21 @@ class RoomFeed:
         self.ready = asyncio.Event()
         self._behind = asyncio.Event()
         self._snapshot: str | None = None
-        self._following = Background(self._run, name=f"feed:{room}")
+        self._task: asyncio.Task[None] | None = None
         self.on_signal: Callable[[BusEvent], None] | None = None  # events that are not messages (people, typing)
         self.on_message: Callable[[Message], None] | None = None
 
     def start(self) -> None:
-        self._following.start()
+        self._task = asyncio.create_task(self._run(), name=f"feed:{self.room}")
 
     @property
     def alive(self) -> bool:
-        return self._following.alive
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
-        await self._following.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def snapshot(self) -> str:
         """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""

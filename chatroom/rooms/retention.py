@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatroom.errors import StoreUnavailable
-from chatroom.rooms.background import Background
 from chatroom.store import MessageStore, now_us
 from chatroom.validation import LOBBY
 
@@ -45,13 +44,17 @@ class Retention:
     def __init__(self, store: MessageStore) -> None:
         self.store = store
         self.on_rooms_removed: Callable[[], None] = lambda: None
-        self._sweeping = Background(self._loop)
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._sweeping.start()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop())
 
     async def close(self) -> None:
-        await self._sweeping.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def sweep(self, now: int) -> Swept:
         """One batch of each: empty rooms made before a day ago, read markers untouched for 30 days."""

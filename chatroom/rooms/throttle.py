@@ -7,8 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from chatroom.rooms.background import Background
-
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
@@ -20,17 +18,19 @@ class Throttle:
         self.interval = interval
         self.work = work
         self._again = False
-        self._running = Background(self._run)
+        self._task: asyncio.Task[None] | None = None
 
     def __call__(self) -> None:
-        if self._running.alive:
+        if self._task is not None and not self._task.done():
             self._again = True
             return
         self._again = False
-        self._running.start()
+        self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        await self._running.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
