@@ -51,9 +51,7 @@ async def create_room(request: Request) -> Response:
             refused.code,
         )
         here = _room_of(str(form.get("from", "")))
-        return await _room_page(
-            request, here, refused.status, room_error=refused.detail, room_value=form.get("name", "")
-        )
+        return await _refused_page(request, here, refused, room_error=refused.detail, room_value=form.get("name", ""))
     return RedirectResponse(f"/rooms/{name}", status_code=303)
 
 
@@ -98,10 +96,7 @@ async def post_message(request: Request) -> Response:
         )
         if htmx:
             return HTMLResponse(_hub(request).fragments.errors(error.detail), error.status)
-        if isinstance(error, Unavailable | RateLimited):
-            # The small error page: a flood must not cost a room page each (the browser's Back keeps the text).
-            raise
-        return await _room_page(request, room, error.status, error=error.detail, value=form.get("message", ""))
+        return await _refused_page(request, room, error, error=error.detail, value=form.get("message", ""))
     if htmx:
         return HTMLResponse(_send_form(request, room) + _hub(request).fragments.errors(oob=True))
     return RedirectResponse(f"/rooms/{room}", status_code=303)
@@ -122,6 +117,14 @@ async def typing(request: Request) -> Response:
 
 async def events(request: Request) -> Response:
     return await room_events(request, _room(request))
+
+
+async def _refused_page(request: Request, room: str, refused: ChatError, **extra: Any) -> Response:
+    """A refused form, shown again with the reason and what was typed; but a rate limit or an outage gets the
+    small error page: a flood must not cost a room page each (the browser's Back keeps the text)."""
+    if isinstance(refused, Unavailable | RateLimited):
+        raise refused
+    return await _room_page(request, room, refused.status, **extra)
 
 
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:

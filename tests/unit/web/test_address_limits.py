@@ -137,6 +137,7 @@ def test_a_room_creation_flood_gets_429_per_session_then_per_address(proxied: Pr
     ]
     assert [r.status_code for r in created] == [303] * 6 + [429]
     assert "You are creating rooms too fast" in created[-1].text
+    assert 'id="messages"' not in created[-1].text, "a flood is answered with the small page, not a room page"
     statuses = []
     for n in range(30):
         client.cookies.clear()
