@@ -5,6 +5,7 @@ The shared Redis (6379) and PostgreSQL (5432) are never stopped; fault tests use
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -183,6 +184,12 @@ class AppServer:
     def wait(self, timeout: float) -> int:
         assert self.process is not None
         return self.process.wait(timeout)
+
+    async def exited(self, timeout: float) -> int:
+        """Wait for the process to end without blocking the loop: the test's clients keep reading meanwhile,
+        as a browser would, so what the server writes while it shuts down (a close frame) is not stuck in a
+        full socket buffer when it exits."""
+        return await asyncio.to_thread(self.wait, timeout)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

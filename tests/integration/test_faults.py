@@ -147,7 +147,7 @@ async def test_sigkill_moves_clients_to_another_process_without_losing_acknowled
     await asyncio.sleep(1.0)
 
     doomed.signal(signal.SIGKILL)
-    doomed.wait(5)
+    await doomed.exited(5)
     await alice.until(lambda: alice.connects == 2 and alice.server == 1, timeout=10)
     await carol.until(lambda: carol.connects == 2 and carol.server == 1, timeout=10)
     await asyncio.sleep(1.0)
@@ -176,7 +176,7 @@ async def test_sigterm_closes_sockets_with_1012_after_finishing_sends_in_flight(
         await alice._ws.send(json.dumps({"message": text}))
     started = time.monotonic()
     leaving.signal(signal.SIGTERM)
-    assert leaving.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut down
+    assert await leaving.exited(30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut down
     assert time.monotonic() - started < 10  # well inside the platform's 30 s
 
     await alice.until(lambda: alice.connects == 2, timeout=10)

@@ -74,7 +74,7 @@ async def test_a_killed_process_takes_its_people_within_the_lease(
         await members_seen(alice, ["alice", "bob"], timeout=10)
 
         second.signal(signal.SIGKILL)  # no goodbye: only the lease can tell
-        second.wait(10)
+        await second.exited(10)
         took = await members_seen(alice, ["alice"], timeout=LEASE * 3)
         assert took <= LEASE + LEASE / 3 + 1.5, f"bob lingered {took:.1f} s after his process died"
 
@@ -87,7 +87,7 @@ async def test_a_restarted_process_leaves_no_ghosts(
     async with connect(f"{app.ws_url}/rooms/{room}/ws", additional_headers={"cookie": session(app, "alice")}) as ws:
         await members_seen(ws, ["alice"], timeout=10)
     app.signal(signal.SIGTERM)
-    app.wait(10)
+    await app.exited(10)
     (again,) = start_apps(1, **env)
     cookie = session(again, "bob")
     async with connect(f"{again.ws_url}/rooms/{room}/ws", additional_headers={"cookie": cookie}) as ws:
