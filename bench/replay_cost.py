@@ -17,6 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
 from chatroom.rooms import starts
 from chatroom.rooms.hub import Hub
@@ -39,7 +40,7 @@ async def measure(data: Path) -> None:
     await store.open()
     bus = Bus("memory://")
     await bus.connect()
-    hub = Hub(store, bus, Fragments(template_environment()), settings)
+    hub = Hub(store, bus, Fragments(template_environment()), settings, Accounts(store, bus, settings))
     try:
         for n in range(MESSAGES):
             await store.append("bench", f"person-{n % 3}", f"uid-{n % 3}", TEXT)

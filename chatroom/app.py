@@ -16,8 +16,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
+from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
-from chatroom.errors import ChatError
+from chatroom.errors import ChatError, SignInFirst
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.render import Fragments
@@ -26,7 +27,8 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import health, pages
+from chatroom.web import account_pages, admin, api, health, pages
+from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
 from chatroom.web.hosts import host_allowed, refuse_host
@@ -52,13 +54,16 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         await store.open()
         bus = Bus(settings.broadcast_url)
         await bus.connect()
-        state.hub = hub = Hub(store, bus, Fragments(env), settings)
+        state.accounts = accounts = Accounts(store, bus, settings)
+        state.hub = hub = Hub(store, bus, Fragments(env), settings, accounts)
         await hub.create_room(LOBBY)  # the seed's one room is always listed
         hub.start()
-        log.info("started store=%s bus=%s", settings.database_url.split("://")[0], bus.kind)
+        await accounts.start()
+        log.info("started store=%s bus=%s access=%s", settings.database_url.split("://")[0], bus.kind, settings.access)
         try:
             yield
         finally:
+            await accounts.close()
             await hub.close()
             await bus.disconnect()
             await store.close()
@@ -73,6 +78,27 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         Route("/profile", pages.profile, methods=["POST"]),
+        Route("/signin", account_pages.signin_page, methods=["GET"]),
+        Route("/signin", account_pages.signin, methods=["POST"]),
+        Route("/signup", account_pages.signup_page, methods=["GET"]),
+        Route("/signup", account_pages.signup, methods=["POST"]),
+        Route("/signout", account_pages.signout, methods=["POST"]),
+        Route("/join/{token}", account_pages.join, methods=["GET"]),
+        Route("/setup/{token}", account_pages.setup_page, methods=["GET"]),
+        Route("/setup/{token}", account_pages.setup, methods=["POST"]),
+        Route("/reset/{token}", account_pages.reset_page, methods=["GET"]),
+        Route("/reset/{token}", account_pages.reset, methods=["POST"]),
+        Route("/account", account_pages.account_page, methods=["GET"]),
+        Route("/account", account_pages.account, methods=["POST"]),
+        Route("/admin", admin.admin_page, methods=["GET"]),
+        Route("/admin/invites", admin.create_invite, methods=["POST"]),
+        Route("/admin/invites/{id}/revoke", admin.revoke_invite, methods=["POST"]),
+        Route("/admin/people/{id}/role", admin.set_role, methods=["POST"]),
+        Route("/admin/people/{id}/active", admin.set_active, methods=["POST"]),
+        Route("/admin/people/{id}/reset", admin.reset_link, methods=["POST"]),
+        Route("/admin/bots", admin.create_bot, methods=["POST"]),
+        Route("/admin/bots/{id}/token", admin.bot_token, methods=["POST"]),
+        Route("/api/rooms/{room}/messages", api.post_message, methods=["POST"]),
         Route("/healthz", health.healthz),
         Route("/static/htmx/{version}/{name:path}", htmx.serve),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -85,9 +111,10 @@ def create_app(settings: Settings | None = None) -> ChatApp:
             max_age=SESSION_MAX_AGE,
             same_site="lax",
             https_only=settings.https_only,
-        )
+        ),
+        Middleware(Visitors),  # who is signed in; the gate when the chat is for members
     ]
-    handlers: Any = {HTTPException: http_error, ChatError: chat_error}
+    handlers: Any = {HTTPException: http_error, ChatError: chat_error, SignInFirst: account_pages.sign_in_first}
     sockets = [
         WebSocketRoute("/rooms/{room}/ws", htmx_socket),
         WebSocketRoute("/ws/socket-server/", seed_socket),

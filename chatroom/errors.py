@@ -11,7 +11,8 @@ wires, a refusal is `detail` in the sender's `#errors`.
     │   ├── RateLimited      429 with Retry-After · "rate_limited" · per person, or per client address
     │   │   └── TooManyConnections  429 with Retry-After · close 1013 · an address's connections at the cap
     │   ├── NotFound         404 · the page says why (an invalid room name in a URL)
-    │   ├── Forbidden        403 · close 1008 · another site's form or handshake
+    │   ├── Forbidden        403 · close 1008 · another site's form or handshake; a role or membership missing
+    │   ├── WrongPassword    401 · a sign-in that failed, in one sentence whether or not the name exists
     │   └── FrameTooBig      close 1009 · a WebSocket frame over the app's limit
     ├── Unavailable          a part of the system does not answer; nothing happened, try again
     │   │                    503 with Retry-After · close 1013
@@ -20,6 +21,8 @@ wires, a refusal is `detail` in the sender's `#errors`.
     │   ├── BusUnavailable   the broadcast backend is down; the store is still the truth
     │   └── FeedUnavailable  a room's feed could not load its history in time
     ├── OutboxOverflow       a connection did not read fast enough · close 1013, it resyncs
+    ├── SignedOut            the connection's session ended · close 1008
+    ├── SignInFirst          a page for signed-in people: 303 to /signin, and back after
     └── StartupError         the app cannot start; the sentence names what to fix
         ├── SettingsError    a setting is invalid (names the variable)
         └── MissingAssets    htmx is not installed (`npm ci`)
@@ -100,6 +103,33 @@ class Forbidden(Refused):
 
     def __init__(self, detail: str) -> None:
         super().__init__("forbidden", detail)
+
+
+class WrongPassword(Refused):
+    status = 401
+    title = "Not signed in"
+
+    def __init__(self, detail: str = "That name and password do not match an account.") -> None:
+        super().__init__("wrong_password", detail)
+
+
+class SignedOut(ChatError):
+    """The session of a connection ended (signed out, deactivated, a bot's token replaced): it is closed."""
+
+    status = 401
+    close = 1008
+    default_code = "signed_out"
+    default_detail = "Your session ended; sign in again."
+
+
+class SignInFirst(ChatError):
+    status = 303
+    default_code = "sign_in_first"
+    default_detail = "Sign in first."
+
+    def __init__(self, back: str) -> None:
+        super().__init__()
+        self.back = back  # the page to return to
 
 
 class FrameTooBig(Refused):

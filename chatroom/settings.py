@@ -18,6 +18,7 @@ from chatroom.errors import SettingsError
 
 STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+ACCESS_MODES = ("open", "members")
 HOST_PATTERN = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
@@ -43,6 +44,7 @@ class Settings:
     ws_per_message_deflate: bool = False
     workers: int = 1
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
+    access: str = "open"  # "open": guests may read and post; "members": only signed-in accounts
 
     @classmethod
     def from_env(
@@ -67,6 +69,9 @@ class Settings:
         _check_scheme("BROADCAST_URL", broadcast_url, BROADCAST_SCHEMES)
         origins = tuple(_origin(o) for o in config("ALLOWED_ORIGINS", default="").split(",") if o.strip())
         hosts = tuple(_host(h) for h in config("ALLOWED_HOSTS", default="").split(",") if h.strip())
+        access = config("ACCESS", default="open").strip().lower()
+        if access not in ACCESS_MODES:
+            raise SettingsError(f"ACCESS must be one of {', '.join(ACCESS_MODES)}, not {access!r}")
         return cls(
             host=config("HOST", default="127.0.0.1"),
             port=int(number("PORT", "8000", int, low=0)),
@@ -87,6 +92,7 @@ class Settings:
             https_only=config("HTTPS_ONLY", cast=bool, default=False),
             ws_per_message_deflate=config("WS_PER_MESSAGE_DEFLATE", cast=bool, default=False),
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
+            access=access,
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
         )
 

@@ -26,12 +26,16 @@ RESYNC = orjson.dumps({"v": VERSION, "type": "resync"}).decode()
 # Not a room's channel (those are "room:<name>"): says the room list changed (activity, people online).
 ROOMS_CHANNEL = "rooms"
 ROOMS_CHANGED = orjson.dumps({"v": VERSION, "type": "rooms"}).decode()
+# Nor this one: accounts' sessions that ended, and accounts that changed (name, role).
+ACCOUNTS_CHANNEL = "accounts"
 
 
 @dataclass(frozen=True, slots=True)
 class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
-    # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`) or "rooms".
+    # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`), "rooms",
+    # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty) or
+    # "account" (account `uid` changed: re-read its sessions).
     type: str
     seq: int = 0
     message: Message | None = None
@@ -39,6 +43,7 @@ class BusEvent:
     uid: str = ""
     name: str = ""
     typing: bool = False
+    ids: tuple[str, ...] = ()
 
 
 def channel(room: str) -> str:
@@ -71,6 +76,10 @@ def encode_typing(room: str, uid: str, name: str, typing: bool) -> str:
     return orjson.dumps(event).decode()
 
 
+def encode_account_event(type: str, uid: str, ids: tuple[str, ...] = ()) -> str:
+    return orjson.dumps({"v": VERSION, "type": type, "uid": uid, "ids": list(ids)}).decode()
+
+
 def decode(raw: str) -> BusEvent | None:
     """The event, or None for anything this version does not understand (a newer peer's event)."""
     try:
@@ -79,6 +88,8 @@ def decode(raw: str) -> BusEvent | None:
             return None
         if data["type"] in ("resync", "rooms"):
             return BusEvent(data["type"])
+        if data["type"] in ("ended", "account"):
+            return BusEvent(data["type"], uid=str(data["uid"]), ids=tuple(str(i) for i in data["ids"]))
         if data["type"] == "members":
             return BusEvent("members", room=str(data["room"]))
         if data["type"] == "typing":
@@ -130,12 +141,19 @@ class Bus:
     async def publish_rooms_changed(self) -> None:
         await self.broadcast.publish(ROOMS_CHANNEL, ROOMS_CHANGED)
 
+    async def publish_account_event(self, type: str, uid: str, ids: tuple[str, ...] = ()) -> None:
+        await self.broadcast.publish(ACCOUNTS_CHANNEL, encode_account_event(type, uid, ids))
+
     def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         return self._subscribe(channel(room))
 
     def subscribe_rooms(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         """The room list's channel: "rooms" events, and "resync" after the backend reconnected."""
         return self._subscribe(ROOMS_CHANNEL)
+
+    def subscribe_accounts(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        """Sessions that ended and accounts that changed, and "resync" after the backend reconnected."""
+        return self._subscribe(ACCOUNTS_CHANNEL)
 
     @asynccontextmanager
     async def _subscribe(self, name: str) -> AsyncIterator[AsyncIterator[BusEvent]]:

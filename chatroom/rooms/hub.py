@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import NotStored, RateLimited, StoreUnavailable
@@ -54,9 +55,17 @@ class RoomView:
     typists: Typists = field(default_factory=lambda: Typists([]))
 
 
+class NameHolders(Protocol):
+    async def claim(self, person: Person, name: str) -> None:
+        """Refused (`name_taken`) when an account other than `person`'s holds `name` or a look-alike."""
+
+
 class Hub:
-    def __init__(self, store: MessageStore, bus: Bus, fragments: Fragments, settings: Settings) -> None:
+    def __init__(
+        self, store: MessageStore, bus: Bus, fragments: Fragments, settings: Settings, names: NameHolders
+    ) -> None:
         self.store = store
+        self.names = names  # the accounts: they hold their names in every room
         self.bus = bus
         self.fragments = fragments
         self.settings = settings
@@ -105,6 +114,8 @@ class Hub:
             raise RateLimited
         if address is not None:
             self.limits.message(address)
+        if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
+            await self.names.claim(person, person.name)
         try:
             message = await self.store.append(room, person.name, person.uid, text)
         except StoreUnavailable as exc:
@@ -261,11 +272,16 @@ class Hub:
     async def claim_name(self, person: Person, rooms: Iterable[str]) -> None:
         """Refused (`name_taken`) when someone else present in one of `rooms` has `person`'s name or a look-alike.
 
-        Raises StoreUnavailable when the rooms' people cannot be read: a name is not taken unchecked.
-        Accounts will hold their names in every room; their check joins this one here.
+        An account's name is held in every room, whoever is present. Raises StoreUnavailable when the people
+        cannot be read: a name is not taken unchecked.
         """
+        await self.names.claim(person, person.name)
         for room in dict.fromkeys(rooms):
             refuse_if_held(person.name, [m.name for m in await self.presence.holders(room) if m.uid != person.uid])
+
+    def chat_frame(self, message: Message) -> str:
+        """The JSON protocol's `chat` frame of a stored message."""
+        return self.renders.rendered(message, None).json
 
     async def present_rooms(self, person: Person) -> list[str]:
         """The rooms `person` is present in now (open in one of their tabs)."""

@@ -10,6 +10,7 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
+from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import Member, Message, RoomInfo
 
@@ -132,4 +133,6 @@ class RenderedMessage:
         m = self.message
         frame = {"type": "chat", "message": m.text, "id": m.seq, "room": m.room, "author": m.author}
         frame["sent_at"] = iso(m.sent_at)
+        frame["guest"] = is_guest(m.author_id)
+        frame["bot"] = is_bot(m.author_id)
         return orjson.dumps(frame).decode()

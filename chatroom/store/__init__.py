@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
+
+from chatroom.accounts.records import Account, Token
+
+NameKeys = tuple[str, str, str]  # a name's `chatroom.names.NameKey`: folded, looks, looks_folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,67 @@ class MessageStore(Protocol):
 
     async def expire_read_markers(self, updated_before: int, limit: int) -> int:
         """Delete up to `limit` markers last written before `updated_before` (people gone); how many."""
+
+    # Accounts: unique names (by every part of their `NameKey`), server-side sessions, and tokens kept as a
+    # hash of their secret. A bot's token is a session of the bot's that does not expire.
+
+    async def create_account(self, new: Account, key: NameKeys) -> bool:
+        """Add the account; False (nothing added) when its name or a look-alike is taken."""
+
+    async def account(self, id: str) -> Account | None: ...
+
+    async def account_by_name(self, folded: str) -> Account | None:
+        """The account whose name, case-folded, is `folded`."""
+
+    async def name_holder(self, key: NameKeys) -> tuple[str, str] | None:
+        """(id, name) of the account whose name is the one of `key` or looks like it."""
+
+    async def accounts(self, limit: int, offset: int = 0) -> list[Account]:
+        """Accounts, people and bots, by name."""
+
+    async def count_admins(self) -> int:
+        """Active administrators."""
+
+    async def set_role(self, id: str, role: str) -> bool: ...
+
+    async def set_active(self, id: str, active: bool) -> bool: ...
+
+    async def set_password(self, id: str, password_hash: str) -> bool:
+        """A person's new password hash (a bot has none); False when there is no such person."""
+
+    async def rename_account(self, id: str, name: str, key: NameKeys) -> bool:
+        """False (nothing changed) when another account holds the name or a look-alike."""
+
+    async def create_session(self, id: str, account: str, created_at: int, expires_at: int) -> None: ...
+
+    async def sessions(self, ids: Sequence[str], now: int) -> dict[str, Account]:
+        """The live sessions among `ids` (of active accounts), each with its account; in few queries."""
+
+    async def end_session(self, id: str) -> None: ...
+
+    async def end_sessions(self, account: str, keep: str = "") -> list[str]:
+        """End every session of `account` but `keep`; the ids ended."""
+
+    async def expire_sessions(self, now: int) -> int: ...
+
+    async def create_token(self, hash: str, new: Token) -> None: ...
+
+    async def token(self, hash: str, now: int) -> Token | None:
+        """The unexpired token whose secret hashes to `hash` (used up or not)."""
+
+    async def use_token(self, hash: str, kind: str, now: int) -> Token | None:
+        """Take one use of the token, atomically; None when it is unknown, of another kind, used up or expired."""
+
+    async def give_back_token(self, hash: str) -> None:
+        """Return a use taken by `use_token` for something that then failed."""
+
+    async def tokens(self, kind: str, now: int, limit: int) -> list[Token]:
+        """The usable tokens of `kind`, newest first."""
+
+    async def revoke_token(self, id: str, kind: str) -> bool: ...
+
+    async def end_tokens(self, account: str, kind: str) -> int:
+        """Delete the tokens of `kind` that act for `account` (its reset links); how many."""
 
 
 def now_us() -> int:

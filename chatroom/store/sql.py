@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from typing import Any, ClassVar, TypeAlias
 
-from chatroom.store import Member, Message, RoomInfo, from_us, now_us
+from chatroom.accounts.records import Account, Token
+from chatroom.store import Member, Message, NameKeys, RoomInfo, from_us, now_us
 
 Row: TypeAlias = Sequence[Any]
 
@@ -96,9 +97,51 @@ MIGRATIONS = [
     UPDATE read_markers SET updated_at = {now};
     CREATE INDEX read_markers_by_age ON read_markers (updated_at);
     """,
+    # Accounts hold their names everywhere: one name each, compared as `chatroom.names.NameKey` does
+    # (`folded`, and `looks_folded`, the skeleton, is unique too: a look-alike is the same name). Sessions
+    # and tokens keep a SHA-256 of their secret, never the secret.
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        folded TEXT NOT NULL UNIQUE,
+        looks TEXT NOT NULL,
+        looks_folded TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        active {integer} NOT NULL DEFAULT 1,
+        password_hash TEXT NOT NULL DEFAULT '',
+        created_at {integer} NOT NULL
+    );
+    CREATE INDEX accounts_by_looks ON accounts (looks);
+    CREATE INDEX accounts_by_role ON accounts (role, active);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        created_at {integer} NOT NULL,
+        expires_at {integer} NOT NULL
+    ){without_rowid};
+    CREATE INDEX sessions_by_account ON sessions (account);
+    CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        account TEXT REFERENCES accounts (id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        uses_left {integer},
+        created_by TEXT,
+        created_at {integer} NOT NULL,
+        expires_at {integer}
+    );
+    CREATE INDEX tokens_by_kind ON tokens (kind, created_at);
+    CREATE INDEX tokens_by_account ON tokens (account);
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at"
+ACCOUNT = "id, name, role, active, password_hash, created_at"
+SESSION_BATCH = 64  # sessions looked up by one query
+TOKEN = "id, kind, account, role, uses_left, created_by, created_at, expires_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +168,28 @@ class Statements:
     mark_read: str
     read_markers: str
     expire_read_markers: str
+    create_account: str
+    account: str
+    account_by_name: str
+    name_holder: str
+    accounts: str
+    count_admins: str
+    set_role: str
+    set_active: str
+    set_password: str
+    rename_account: str
+    create_session: str
+    sessions: str
+    end_session: str
+    end_sessions_of: str
+    expire_sessions: str
+    create_token: str
+    token: str
+    use_token: str
+    give_back_token: str
+    tokens: str
+    revoke_token: str
+    end_tokens_of: str
 
 
 STATEMENTS = Statements(
@@ -185,6 +250,48 @@ STATEMENTS = Statements(
         " SELECT uid, room FROM read_markers WHERE updated_at < ? ORDER BY updated_at LIMIT ?"
         ") AND updated_at < ?"
     ),
+    # Either unique key taken (the name, or a look-alike): no row, and so no id returned.
+    create_account=(
+        "INSERT INTO accounts (id, name, folded, looks, looks_folded, role, password_hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id"
+    ),
+    account=f"SELECT {ACCOUNT} FROM accounts WHERE id = ?",
+    account_by_name=f"SELECT {ACCOUNT} FROM accounts WHERE folded = ?",
+    name_holder="SELECT id, name FROM accounts WHERE folded = ? OR looks = ? OR looks_folded = ? LIMIT 1",
+    accounts=f"SELECT {ACCOUNT} FROM accounts ORDER BY lower(name){{binary}}, id LIMIT ? OFFSET ?",
+    count_admins="SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND active = 1",
+    set_role="UPDATE accounts SET role = ? WHERE id = ?",
+    set_active="UPDATE accounts SET active = ? WHERE id = ?",
+    set_password="UPDATE accounts SET password_hash = ? WHERE id = ? AND id LIKE 'a%'",
+    rename_account=(
+        "UPDATE accounts SET name = ?, folded = ?, looks = ?, looks_folded = ? WHERE id = ? "
+        "AND NOT EXISTS (SELECT 1 FROM accounts AS other WHERE other.id <> ? "
+        " AND (other.folded = ? OR other.looks = ? OR other.looks_folded = ?))"
+    ),
+    create_session="INSERT INTO sessions (id, account, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    # A fixed number of placeholders (unused ones get ''), so one statement text serves every batch.
+    sessions=(
+        f"SELECT sessions.id, {', '.join('accounts.' + c for c in ACCOUNT.split(', '))} FROM sessions "
+        "JOIN accounts ON accounts.id = sessions.account WHERE sessions.expires_at > ? AND accounts.active = 1 "
+        f"AND sessions.id IN ({', '.join('?' * SESSION_BATCH)})"
+    ),
+    end_session="DELETE FROM sessions WHERE id = ?",
+    end_sessions_of="DELETE FROM sessions WHERE account = ? AND id <> ? RETURNING id",
+    expire_sessions="DELETE FROM sessions WHERE expires_at <= ?",
+    create_token=(f"INSERT INTO tokens (hash, {TOKEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    token=f"SELECT {TOKEN} FROM tokens WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)",
+    # One use, atomically: of two people with the last use of an invite, one gets it.
+    use_token=(
+        "UPDATE tokens SET uses_left = uses_left - 1 WHERE hash = ? AND kind = ? AND uses_left > 0 "
+        f"AND (expires_at IS NULL OR expires_at > ?) RETURNING {TOKEN}"
+    ),
+    give_back_token="UPDATE tokens SET uses_left = uses_left + 1 WHERE hash = ? AND uses_left IS NOT NULL",
+    tokens=(
+        f"SELECT {TOKEN} FROM tokens WHERE kind = ? AND (uses_left IS NULL OR uses_left > 0) "
+        "AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC LIMIT ?"
+    ),
+    revoke_token="DELETE FROM tokens WHERE id = ? AND kind = ?",
+    end_tokens_of="DELETE FROM tokens WHERE account = ? AND kind = ?",
 )
 
 _QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
@@ -226,6 +333,15 @@ def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
     """Messages oldest first, from rows in `seq` order."""
     ordered = reversed(rows) if newest_first else rows
     return [message(row) for row in ordered]
+
+
+def account(row: Row) -> Account:
+    id, name, role, active, password_hash, created_at = row
+    return Account(id, name, role, bool(active), password_hash, created_at)
+
+
+def token(row: Row) -> Token:
+    return Token(*row)
 
 
 def _rooms(rows: Sequence[Row]) -> list[str]:
@@ -321,3 +437,84 @@ class SQLStore(ABC):
 
     async def expire_read_markers(self, updated_before: int, limit: int) -> int:
         return await self._count(self.sql.expire_read_markers, updated_before, limit, updated_before)
+
+    # Accounts, sessions and tokens.
+
+    async def create_account(self, new: Account, key: NameKeys) -> bool:
+        folded, looks, looks_folded = key
+        row = (new.id, new.name, folded, looks, looks_folded, new.role, new.password_hash, new.created_at)
+        return bool(await self._write(self.sql.create_account, *row))
+
+    async def account(self, id: str) -> Account | None:
+        rows = await self._read(self.sql.account, id)
+        return account(rows[0]) if rows else None
+
+    async def account_by_name(self, folded: str) -> Account | None:
+        rows = await self._read(self.sql.account_by_name, folded)
+        return account(rows[0]) if rows else None
+
+    async def name_holder(self, key: NameKeys) -> tuple[str, str] | None:
+        rows = await self._read(self.sql.name_holder, *key)
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def accounts(self, limit: int, offset: int = 0) -> list[Account]:
+        return [account(row) for row in await self._read(self.sql.accounts, limit, offset)]
+
+    async def count_admins(self) -> int:
+        return int((await self._read(self.sql.count_admins))[0][0])
+
+    async def set_role(self, id: str, role: str) -> bool:
+        return await self._count(self.sql.set_role, role, id) > 0
+
+    async def set_active(self, id: str, active: bool) -> bool:
+        return await self._count(self.sql.set_active, int(active), id) > 0
+
+    async def set_password(self, id: str, password_hash: str) -> bool:
+        return await self._count(self.sql.set_password, password_hash, id) > 0
+
+    async def rename_account(self, id: str, name: str, key: NameKeys) -> bool:
+        return await self._count(self.sql.rename_account, name, *key, id, id, *key) > 0
+
+    async def create_session(self, id: str, account: str, created_at: int, expires_at: int) -> None:
+        await self._write(self.sql.create_session, id, account, created_at, expires_at)
+
+    async def sessions(self, ids: Sequence[str], now: int) -> dict[str, Account]:
+        found: dict[str, Account] = {}
+        for start in range(0, len(ids), SESSION_BATCH):
+            batch = list(ids[start : start + SESSION_BATCH])
+            batch += [""] * (SESSION_BATCH - len(batch))
+            for row in await self._read(self.sql.sessions, now, *batch):
+                found[row[0]] = account(row[1:])
+        return found
+
+    async def end_session(self, id: str) -> None:
+        await self._write(self.sql.end_session, id)
+
+    async def end_sessions(self, account: str, keep: str = "") -> list[str]:
+        return [row[0] for row in await self._write(self.sql.end_sessions_of, account, keep)]
+
+    async def expire_sessions(self, now: int) -> int:
+        return await self._count(self.sql.expire_sessions, now)
+
+    async def create_token(self, hash: str, new: Token) -> None:
+        await self._write(self.sql.create_token, hash, *astuple(new))
+
+    async def token(self, hash: str, now: int) -> Token | None:
+        rows = await self._read(self.sql.token, hash, now)
+        return token(rows[0]) if rows else None
+
+    async def use_token(self, hash: str, kind: str, now: int) -> Token | None:
+        rows = await self._write(self.sql.use_token, hash, kind, now)
+        return token(rows[0]) if rows else None
+
+    async def give_back_token(self, hash: str) -> None:
+        await self._write(self.sql.give_back_token, hash)
+
+    async def tokens(self, kind: str, now: int, limit: int) -> list[Token]:
+        return [token(row) for row in await self._read(self.sql.tokens, kind, now, limit)]
+
+    async def revoke_token(self, id: str, kind: str) -> bool:
+        return await self._count(self.sql.revoke_token, id, kind) > 0
+
+    async def end_tokens(self, account: str, kind: str) -> int:
+        return await self._count(self.sql.end_tokens_of, account, kind)

@@ -34,7 +34,10 @@ class SeedSocket(RoomSocket):
     async def received(self, data: dict[str, Any]) -> None:
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
-        if "name" in data:
+        if "name" in data and self.person.signed_in:
+            if data["name"] != self.person.name:
+                raise Refused("invalid_name", "You are signed in: you speak under your account's name.")
+        elif "name" in data:
             renamed = replace(self.person, name=chosen_name(data["name"], current=self.person.name))
             if renamed.name != self.person.name:
                 await self.hub.claim_name(renamed, [self.room])

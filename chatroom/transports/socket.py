@@ -20,9 +20,11 @@ from chatroom.errors import (
     FrameTooBig,
     OutboxOverflow,
     Refused,
+    SignedOut,
     TooManyConnections,
+    Unavailable,
 )
-from chatroom.identity import from_session, guest, session_of
+from chatroom.identity import Person, bearer_token, from_session, guest, session_of
 from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Frame, SocketOutbox
@@ -50,21 +52,35 @@ class RoomSocket:
         self.state = state_of(websocket)
         self.hub: Hub = self.state.hub
         self.id = next(_connection_ids)
-        session = session_of(websocket.cookies, self.state.settings.secret_key)
-        known = from_session(session) if session is not None else None
-        self.person = known or guest()
-        self.known = known  # only a session is a person in the room's list of people
+        self.session = session_of(websocket.cookies, self.state.settings.secret_key) or {}
+        self.bearer: str | None = None  # a bot's token
+        self.known: Person | None = None  # only a session is a person in the room's list of people
+        self.person = guest()  # until `run` knows who it is
         self.outbox = SocketOutbox(self.state.settings.outbox_size, self.write)
-        # Rate limits follow the session, so opening more sockets does not buy more messages; and the
-        # address, so neither does dropping the cookie.
-        self.sender = f"session:{known.uid}" if known else f"connection:{self.id}"
+        self.sender = f"connection:{self.id}"
         self.address = client_address(websocket.scope)
+        self.ended = False  # the session ended while connected
+        self._reading: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
-        if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
-            self._log("refused", f"origin={self.websocket.headers.get('origin')!r}")
+        try:
+            if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
+                raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
+            self.known = await self._identify()
+        except Forbidden as error:
+            self._log("refused", str(error))
             await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
             return
+        except Unavailable as error:  # accepted to be closed with 1013: htmx comes back later
+            await self.websocket.accept()
+            self._log("refused", f"reason={error.code}")
+            await self._close(error.close)
+            return
+        if self.known is not None:
+            self.person = self.known
+            # Rate limits follow the session, so opening more sockets does not buy more messages; and the
+            # address, so neither does dropping the cookie.
+            self.sender = f"session:{self.known.uid}"
         try:
             slot = self.hub.connection_slot(self.address)
         except TooManyConnections as error:
@@ -74,8 +90,28 @@ class RoomSocket:
             self._log("refused", f"reason={error.code} address={self.address}")
             await self._close(error.close)
             return
-        with slot:
+        with slot, self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer):
             await self._accept_and_serve()
+
+    async def _identify(self) -> Person | None:
+        """The account (or bot) behind the cookie's session or the bearer token, else the cookie's guest; None
+        for a visitor without either. Forbidden: a token that is not a live one, or a visitor who is not
+        signed in when the chat is for members."""
+        accounts = self.state.accounts
+        self.bearer = bearer_token(self.websocket.headers, self.websocket.query_params)
+        account = await accounts.person(self.session, self.bearer)
+        if account is None and self.bearer is not None:
+            raise Forbidden("reason=unknown_token")
+        if account is None and accounts.members_only:
+            raise Forbidden("reason=members_only")
+        return account or (from_session(self.session) if "sid" not in self.session else None)
+
+    def _session_ended(self) -> None:
+        """Signed out, deactivated, a bot's token replaced: stop, and close with 1008."""
+        self.ended = True
+        self.outbox.close()
+        if self._reading is not None:
+            self._reading.cancel()
 
     async def _accept_and_serve(self) -> None:
         await self.websocket.accept()
@@ -87,7 +123,7 @@ class RoomSocket:
                 await self.started(start)
                 self._log("connect", f"viewers={start.viewers}")
                 await self._serve()
-        except (FeedUnavailable, FrameTooBig, OutboxOverflow) as error:
+        except (FeedUnavailable, FrameTooBig, OutboxOverflow, SignedOut) as error:
             self._log("refused", f"reason={error.code}")
             code = error.close
             await self._close(code)
@@ -98,20 +134,25 @@ class RoomSocket:
     async def _serve(self) -> None:
         """Read until the peer leaves; frames reach it meanwhile through the outbox, which writes itself.
 
-        Raises FrameTooBig or OutboxOverflow when the connection has to be closed.
+        Raises FrameTooBig, OutboxOverflow or SignedOut when the connection has to be closed.
         """
         reading = asyncio.current_task()
         assert reading is not None
         self.outbox.on_drop = reading.cancel  # a reader that falls behind, or whose socket failed, stops here
+        self._reading = reading
         self.outbox.open()
         try:
-            await self._read()
+            if not self.ended:
+                await self._read()
         except asyncio.CancelledError:
             if not self.outbox.closed:
-                raise  # cancelled from outside (shutdown), not by the outbox
+                raise  # cancelled from outside (shutdown), not by the outbox or the session's end
             reading.uncancel()
         finally:
+            self._reading = None
             self.outbox.close()
+        if self.ended:
+            raise SignedOut
         if self.outbox.overflowed:
             raise OutboxOverflow
 

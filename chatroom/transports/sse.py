@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -10,12 +11,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from chatroom.addresses import client_address
-from chatroom.errors import OutboxOverflow, TooManyConnections
+from chatroom.errors import OutboxOverflow, SignedOut, TooManyConnections
 from chatroom.identity import from_session
 from chatroom.rooms.limits import Slot
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.starts import Start
 from chatroom.validation import whole_number
+from chatroom.web.access import signed_in
 from chatroom.web.state import state_of
 
 log = logging.getLogger(__name__)
@@ -27,21 +29,29 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
     last_event_id = request.headers.get("last-event-id", "")
     resume = whole_number(last_event_id)
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
-    person = from_session(request.session)
+    person = signed_in(request) or from_session(request.session)
     address = client_address(request.scope)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         outbox = Outbox(state.settings.outbox_size)
+        ended: list[bool] = []  # the session ended: the stream stops, and a reconnect is a signed-out visitor
+
+        def end() -> None:
+            ended.append(True)
+            outbox.drop()
+
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
-                for event in _first_events(start):
-                    yield event
-                while True:
-                    for frame in await outbox.take():
-                        yield ServerSentEvent(data=frame.html, id=str(frame.seq) if frame.seq else None)
+            with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
+                async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
+                    for event in _first_events(start):
+                        yield event
+                    while True:
+                        for frame in await outbox.take():
+                            yield ServerSentEvent(data=frame.html, id=str(frame.seq) if frame.seq else None)
         except OutboxOverflow as error:
-            log.info("refused transport=sse room=%s peer=%s reason=%s", room, peer, error.code)
+            reason = SignedOut.default_code if ended else error.code
+            log.info("refused transport=sse room=%s peer=%s reason=%s", room, peer, reason)
         finally:
             log.info("disconnect transport=sse room=%s peer=%s", room, peer)
 

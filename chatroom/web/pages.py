@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup
@@ -19,7 +20,8 @@ from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
-from chatroom.web.origins import origin_allowed
+from chatroom.web.access import signed_in
+from chatroom.web.forms import read_form
 from chatroom.web.state import state_of
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ async def room(request: Request) -> Response:
 
 async def create_room(request: Request) -> Response:
     form = await _form(request)
-    me = from_session(request.session)
+    me = signed_in(request) or from_session(request.session)
     try:
         name = room_name(form.get("name", ""))
         await _hub(request).create_room(name, me.uid if me else None, _address(request))
@@ -62,12 +64,15 @@ async def profile(request: Request) -> Response:
     here = _room_of(back)
     me = await _person(request, here)
     try:
-        renamed = Person(me.uid, chosen_name(form.get("name", ""), current=me.name))
-        if renamed.name != me.name:  # nobody present where they come from, or anywhere they are, has it
+        renamed = replace(me, name=chosen_name(form.get("name", ""), current=me.name))
+        if renamed.name != me.name:  # no account, and nobody present where they come from or anywhere they are
             await _hub(request).claim_name(renamed, [here, *await _hub(request).present_rooms(me)])
+            if me.signed_in:
+                renamed = await state_of(request).accounts.rename(me, renamed.name)
     except Refused as refused:
         return await _room_page(request, here, 422, profile_error=refused.detail, profile_value=form.get("name", ""))
-    remember(request.session, renamed)
+    if not me.signed_in:
+        remember(request.session, renamed)
     if renamed != me:
         try:
             await _hub(request).rename(renamed)
@@ -108,7 +113,7 @@ async def typing(request: Request) -> Response:
     if request.headers.get("hx-request") != "true":  # with SameSite=Lax cookies, a cheap CSRF check
         raise Forbidden("Typing events come from the room page.")
     form = await _form(request)
-    me = from_session(request.session)
+    me = signed_in(request) or from_session(request.session)
     text = form.get("message", "")
     if me is not None and isinstance(text, str):
         _hub(request).typing_event(room, me, bool(text.strip()), _address(request))
@@ -175,7 +180,7 @@ async def _person(request: Request, room: str = LOBBY, *, reading: bool = False)
     Past that limit a page is still shown (`reading`), as a guest the session does not keep, and a form is
     refused: a script that drops its cookie gets no new identity, and a crowd behind one address can still read.
     """
-    me = from_session(request.session)
+    me = signed_in(request) or from_session(request.session)
     if me is not None:
         return me
     if _hub(request).may_start_session(_address(request)):
@@ -198,9 +203,7 @@ def _send_form(request: Request, room: str) -> str:
 
 
 async def _form(request: Request) -> FormData:
-    if not origin_allowed(request.scope, state_of(request).settings.allowed_origins):
-        raise Forbidden("This form was sent from another site.")
-    return await request.form(max_files=0, max_fields=10, max_part_size=64 * 1024)
+    return await read_form(request)
 
 
 def _room(request: Request) -> str:

@@ -1,10 +1,12 @@
-"""What the app's doors share, typed: the settings, the templates, htmx's files, and the hub once started."""
+"""What the app's doors share, typed: the settings, the templates, htmx's files, and the hub and the accounts
+once started."""
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
+from chatroom.accounts.service import Accounts
 from chatroom.rooms.hub import Hub
 from chatroom.settings import Settings
 from chatroom.web.assets import Htmx
@@ -16,6 +18,7 @@ class AppState:
         self.templates = templates
         self.htmx = htmx
         self._hub: Hub | None = None
+        self._accounts: Accounts | None = None
 
     @property
     def hub(self) -> Hub:
@@ -26,6 +29,16 @@ class AppState:
     @hub.setter
     def hub(self, hub: Hub) -> None:
         self._hub = hub
+
+    @property
+    def accounts(self) -> Accounts:
+        if self._accounts is None:
+            raise RuntimeError("the app has not started: its lifespan opens the store and the bus")
+        return self._accounts
+
+    @accounts.setter
+    def accounts(self, accounts: Accounts) -> None:
+        self._accounts = accounts
 
 
 def state_of(connection: HTTPConnection) -> AppState:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import jinja2
 
-from chatroom.identity import is_guest
+from chatroom.identity import hue, initials, is_bot, is_guest
 from chatroom.rooms.conversation import css_string, with_mentions
 from chatroom.rooms.render import iso
 from chatroom.web.paths import TEMPLATES
@@ -24,5 +26,9 @@ def template_environment() -> jinja2.Environment:
     env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
     env.filters["mentions"] = with_mentions
     env.filters["css_string"] = css_string
+    env.filters["initials"] = initials
+    env.filters["hue"] = hue
+    env.filters["from_us"] = lambda us: datetime.fromtimestamp(us / 1_000_000, UTC)
     env.tests["guest"] = is_guest
+    env.tests["bot"] = is_bot
     return env

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.accounts.service import Accounts
 from chatroom.bus import RESYNC, Bus, channel, encode_message
 from chatroom.errors import StoreUnavailable
 from chatroom.identity import Person
@@ -32,7 +33,7 @@ def run(tmp_path: Path, scenario: Callable[[Hub, MessageStore, Bus], Awaitable[N
         bus = Bus("memory://")
         await bus.connect()
         settings = Settings(secret_key="k", history_limit=3)
-        hub = Hub(store, bus, Fragments(template_environment()), settings)
+        hub = Hub(store, bus, Fragments(template_environment()), settings, Accounts(store, bus, settings))
         try:
             await asyncio.wait_for(scenario(hub, store, bus), 3600)  # on the turned clock; pytest-timeout is real
         finally:

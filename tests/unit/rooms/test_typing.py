@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
 from chatroom.identity import Person
 from chatroom.rooms.hub import Hub
@@ -68,7 +69,8 @@ def in_a_room(tmp_path: Path, scenario: object) -> None:
         await store.open()
         bus = Bus("memory://")
         await bus.connect()
-        hub = Hub(store, bus, Fragments(template_environment()), Settings(secret_key="k"))
+        settings = Settings(secret_key="k")
+        hub = Hub(store, bus, Fragments(template_environment()), settings, Accounts(store, bus, settings))
         try:
             outbox = Outbox(100)
             async with hub.connect("r", outbox, ALICE):

@@ -25,7 +25,14 @@ def test_a_message_arrives_as_chat_json(client: TestClient) -> None:
             chat = recv_json(ws)
             assert chat.pop("sent_at").endswith("Z")
             assert chat.pop("author").startswith("guest-")
-            assert chat == {"type": "chat", "message": "hello <b>", "id": 1, "room": "lobby"}
+            assert chat == {
+                "type": "chat",
+                "message": "hello <b>",
+                "id": 1,
+                "room": "lobby",
+                "guest": True,
+                "bot": False,
+            }
 
 
 def test_name_sets_the_author(client: TestClient) -> None:
