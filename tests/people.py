@@ -50,3 +50,28 @@ def say(client: TestClient, text: str, room: str = "lobby", who: Session | None 
     if who is not None:
         client.cookies.clear()
     assert sent.status_code == 303, sent.text
+
+
+PASSWORD = "correct horse battery"
+
+
+def sign_up(client: TestClient, name: str, password: str = PASSWORD, **fields: str) -> Session:
+    """Make an account (signed in): the headers of its session."""
+    client.cookies.clear()
+    made = client.post("/signup", data={"name": name, "password": password, **fields}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    return _taken(client)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Session:
+    """A new session of an account: the headers that carry it."""
+    client.cookies.clear()
+    signed = client.post("/signin", data={"name": name, "password": password}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    return _taken(client)
+
+
+def _taken(client: TestClient) -> Session:
+    cookie = client.cookies["chatroom"]
+    client.cookies.clear()
+    return {"cookie": f"chatroom={cookie}"}

@@ -131,7 +131,6 @@ class Accounts:
         """An account's new name, held from now on."""
         if not await self.store.rename_account(person.uid, name, _keys(name)):
             raise Refused("name_taken", f"{name} belongs to another account; choose another name.")
-        self._holders.clear()
         await self._announce("account", person.uid)
         return replace(person, name=name)
 
@@ -162,7 +161,7 @@ class Accounts:
             if grant is not None:
                 await self.store.give_back_token(digest(token))
             raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
-        self._holders.pop(name, None)
+        await self._announce("account", account.id)  # every process forgets who held which name
         if kind == SETUP and grant is not None:
             for other in await self.store.tokens(SETUP, now_us(), 100):  # the first administrator exists now
                 await self.store.revoke_token(other.id, SETUP)
@@ -298,7 +297,7 @@ class Accounts:
         bot = Account(_new_id("b"), name, "member", True, "", now_us())
         if await self.holder(name) is not None or not await self.store.create_account(bot, _keys(name)):
             raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
-        self._holders.pop(name, None)
+        await self._announce("account", bot.id)
         log.info("bot created by=%s id=%s", by.uid, bot.id)
         return bot, await self._new_session(bot.id, expires_at=NEVER)
 
@@ -365,6 +364,7 @@ class Accounts:
     async def _announce(self, type: str, account: str, ids: tuple[str, ...] = ()) -> None:
         if type == "account":
             self.sessions.forget(account=account)
+            self._holders.clear()
         try:
             await self.bus.publish_account_event(type, account, ids)
         except Exception as exc:  # other processes' caches catch up within the TTL

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from chatroom.accounts import passwords
 from chatroom.app import create_app
 from chatroom.settings import Settings
 from tests.people import Lobby, Session, session
@@ -45,6 +47,12 @@ def no_network_no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv", "execve"):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, refuse("start a process"))
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with its cheapest parameters: the same code path, a thousandth of the cost."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
