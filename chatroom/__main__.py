@@ -1,4 +1,5 @@
-"""`chatroom` / `python -m chatroom`: serve the app with the settings from the environment and `.env`."""
+"""`chatroom` / `python -m chatroom`: serve the app with the settings from the environment and `.env`;
+`chatroom user add NAME --role admin` makes an account (`chatroom.accounts.cli`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from chatroom.web.http_protocol import BoundedHeadProtocol
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["user"]:
+        from chatroom.accounts import cli
+
+        sys.exit(cli.main(sys.argv[2:]))
     try:
         settings = Settings.from_env()
         app = create_app(settings)

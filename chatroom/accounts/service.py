@@ -43,6 +43,7 @@ SIGN_INS_PER_NAME = (1 / 60, 10)
 SIGN_INS_PER_ADDRESS = (1 / 10, 30)
 SIGN_UPS_PER_ADDRESS = (20 / 3600, 20)  # accounts one address may make: a classroom's first lesson
 NAME_CACHE_SECONDS = 30.0
+TAKEN = "{name} is taken (or looks like a name that is); choose another."
 NAME_CACHE_SIZE = 10_000
 
 
@@ -146,7 +147,7 @@ class Accounts:
         if address is not None and not self.sign_ups.allow(address):
             raise RateLimited("Too many new accounts from your network; try again later.")
         if await self.holder(name) is not None:
-            raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
+            raise Refused("name_taken", TAKEN.format(name=name))
         kind, token = (SETUP, setup) if setup else (INVITE, invite)
         grant: Token | None = None
         if token:
@@ -155,16 +156,14 @@ class Accounts:
                 raise Refused("invalid_invite", "This link has expired, was revoked or was used already.")
         elif self.members_only:
             raise Forbidden("New accounts need an invite from an administrator.")
-        account = Account(_new_id("a"), name, grant.role if grant else "member", True, "", now_us())
-        account = replace(account, password_hash=await self.hashing.hash(secret))
-        if not await self.store.create_account(account, _keys(name)):
+        hashed = await self.hashing.hash(secret)
+        account = Account(_new_id("a"), name, grant.role if grant else "member", True, hashed, now_us())
+        try:
+            await self._create(account)
+        except Refused:
             if grant is not None:
                 await self.store.give_back_token(digest(token))
-            raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
-        await self._announce("account", account.id)  # every process forgets who held which name
-        if kind == SETUP and grant is not None:
-            for other in await self.store.tokens(SETUP, now_us(), 100):  # the first administrator exists now
-                await self.store.revoke_token(other.id, SETUP)
+            raise
         log.info("account created id=%s role=%s via=%s", account.id, account.role, kind if grant else "open")
         return _person(account), await self._new_session(account.id)
 
@@ -295,9 +294,7 @@ class Accounts:
         """A bot and its token (shown once): a session of its own that does not expire."""
         name = chosen_name(raw_name)
         bot = Account(_new_id("b"), name, "member", True, "", now_us())
-        if await self.holder(name) is not None or not await self.store.create_account(bot, _keys(name)):
-            raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
-        await self._announce("account", bot.id)
+        await self._create(bot)
         log.info("bot created by=%s id=%s", by.uid, bot.id)
         return bot, await self._new_session(bot.id, expires_at=NEVER)
 
@@ -315,14 +312,21 @@ class Accounts:
         name = chosen_name(raw_name)
         secret = password(raw_password)
         account = Account(_new_id("a"), name, _role(role), True, await self.hashing.hash(secret), now_us())
-        if await self.holder(name) is not None or not await self.store.create_account(account, _keys(name)):
-            raise Refused("name_taken", f"{name} is taken (or looks like a name that is); choose another.")
-        if account.role == "admin":
-            for setup in await self.store.tokens(SETUP, now_us(), 100):
-                await self.store.revoke_token(setup.id, SETUP)
+        await self._create(account)
+        log.info("account created id=%s role=%s via=console", account.id, account.role)
         return account
 
     # Inside.
+
+    async def _create(self, account: Account) -> None:
+        """Add the account, if nobody holds its name or a look-alike; an administrator ends the setup links."""
+        name = account.name
+        if await self.holder(name) is not None or not await self.store.create_account(account, _keys(name)):
+            raise Refused("name_taken", TAKEN.format(name=name))
+        await self._announce("account", account.id)  # every process forgets who held which name
+        if account.role == "admin":
+            for setup in await self.store.tokens(SETUP, now_us(), 100):
+                await self.store.revoke_token(setup.id, SETUP)
 
     async def _someone(self, id: str) -> Account:
         account = await self.store.account(id) if isinstance(id, str) and id else None
