@@ -10,10 +10,13 @@ The parts, outermost first; each layer calls only the ones below it:
                     and the server's bounds on request heads (`chatroom.web.http_protocol.BoundedHeadProtocol`)
     transports/     the live wires: the htmx WebSocket, the seed's JSON WebSocket, Server-Sent Events
     rooms/          the room runtime of one process; `chatroom.rooms.hub.Hub` is its only door
+    accounts/       who is speaking: accounts, sessions, invites, bots; `chatroom.accounts.service.Accounts`
+                    is its door, as the hub is the rooms'
     store/, bus/    the durable message store (SQLite, PostgreSQL) and the bus between processes
     errors.py       every error and what it becomes on each wire; settings.py, identity.py, validation.py
 
-Nothing in web/ or transports/ touches the store or the bus except through the hub.
+Nothing in web/ or transports/ touches the store or the bus except through the hub (or, for accounts,
+through `chatroom.accounts.service.Accounts`).
 
 A message sent over the htmx WebSocket:
 
@@ -62,6 +65,14 @@ A connection's start (connect or reconnect):
     people, who types and the room list (`chatroom.rooms.hub.Hub.people_snapshot`). The transport sends it
     (`chatroom.transports.htmx_ws.HtmxSocket.started`), then `chatroom.rooms.outbox.SocketOutbox.open`
     lets the frames that queued meanwhile follow, minus those at or below the floor.
+
+Who is speaking: every HTTP request passes `chatroom.web.access.Visitors`, which asks
+`chatroom.accounts.service.Accounts.person` for the account behind the cookie's session token (a
+per-process cache filled in batches: `chatroom.accounts.sessions.Sessions.account`) and, with
+`ACCESS=members`, turns away visitors who are not signed in; a socket asks the same in
+`chatroom.transports.socket.RoomSocket._identify` (a bot by its bearer token) and is closed if its session
+ends (`chatroom.accounts.sessions.Sessions.watch`). A guest's chosen name must not be an account's
+(`chatroom.accounts.service.Accounts.claim`, asked by `chatroom.rooms.hub.Hub.post`).
 
 A page: `chatroom.web.pages.room` asks `chatroom.rooms.hub.Hub.room_view` for the messages, people
 and room list, and renders `templates/room.html` from the same partials that travel on the wire.
