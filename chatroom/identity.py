@@ -83,16 +83,6 @@ def from_session(session: dict[str, Any]) -> Person | None:
         return Person(uid, guest_name())
 
 
-def ensure_person(session: dict[str, Any]) -> Person:
-    """The session's person, made a guest on the first visit so they can chat at once."""
-    person = from_session(session)
-    if person is None:
-        person = guest()
-    if person.name != session.get("name"):
-        remember(session, person)
-    return person
-
-
 def remember(session: dict[str, Any], person: Person) -> None:
     session["uid"] = person.uid
     session["name"] = person.name

@@ -2,7 +2,8 @@
 
 Rooms nobody ever wrote in go a day after they were made (the lobby, and rooms someone has open,
 stay); a person's read markers go when they have not been written for 30 days (a guest's session
-may never come back). Presence leases expire by themselves (`Presence`).
+may never come back); accounts' sessions when they expire, and links (invites, setup, resets) when they
+expire or are used up. Presence leases expire by themselves (`Presence`).
 
 Every process runs this: each deletion is idempotent and takes at most `BATCH` rows in a short
 transaction. A full batch is followed by the next one a second later, so a backlog is worked off
@@ -60,8 +61,17 @@ class Retention:
         """One batch of each: empty rooms made before a day ago, read markers untouched for 30 days."""
         rooms = await self.store.expire_rooms(now - EMPTY_ROOM_SECONDS * 1_000_000, LOBBY, BATCH)
         markers = await self.store.expire_read_markers(now - READ_MARKER_SECONDS * 1_000_000, BATCH)
-        if rooms or markers:
-            log.info("expired empty_rooms=%d read_markers=%d batch=%d", rooms, markers, BATCH)
+        sessions = await self.store.expire_sessions(now)
+        tokens = await self.store.expire_tokens(now)
+        if rooms or markers or sessions or tokens:
+            log.info(
+                "expired empty_rooms=%d read_markers=%d sessions=%d links=%d batch=%d",
+                rooms,
+                markers,
+                sessions,
+                tokens,
+                BATCH,
+            )
         if rooms:
             self.on_rooms_removed()
         return Swept(rooms, markers)

@@ -148,7 +148,8 @@ class MessageStore(Protocol):
     async def end_sessions(self, account: str, keep: str = "") -> list[str]:
         """End every session of `account` but `keep`; the ids ended."""
 
-    async def expire_sessions(self, now: int) -> int: ...
+    async def expire_sessions(self, now: int) -> int:
+        """Delete the sessions expired at `now`; how many."""
 
     async def create_token(self, hash: str, new: Token) -> None: ...
 
@@ -168,6 +169,9 @@ class MessageStore(Protocol):
 
     async def end_tokens(self, account: str, kind: str) -> int:
         """Delete the tokens of `kind` that act for `account` (its reset links); how many."""
+
+    async def expire_tokens(self, now: int) -> int:
+        """Delete the tokens expired at `now` or used up; how many."""
 
 
 def now_us() -> int:

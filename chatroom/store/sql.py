@@ -190,6 +190,7 @@ class Statements:
     tokens: str
     revoke_token: str
     end_tokens_of: str
+    expire_tokens: str
 
 
 STATEMENTS = Statements(
@@ -292,6 +293,7 @@ STATEMENTS = Statements(
     ),
     revoke_token="DELETE FROM tokens WHERE id = ? AND kind = ?",
     end_tokens_of="DELETE FROM tokens WHERE account = ? AND kind = ?",
+    expire_tokens="DELETE FROM tokens WHERE expires_at <= ? OR uses_left = 0",
 )
 
 _QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
@@ -518,3 +520,6 @@ class SQLStore(ABC):
 
     async def end_tokens(self, account: str, kind: str) -> int:
         return await self._count(self.sql.end_tokens_of, account, kind)
+
+    async def expire_tokens(self, now: int) -> int:
+        return await self._count(self.sql.expire_tokens, now)

@@ -106,3 +106,6 @@ async def test_expired_and_revoked_tokens_are_not_usable(store: MessageStore) ->
     assert await store.tokens(INVITE, now, 10) == []
     assert await store.end_tokens(ada, RESET) == 1
     assert await store.token("reset", now) is None
+    await store.create_token("used", Token("t4", INVITE, None, "member", 0, ada, now, now + HOUR))
+    assert await store.expire_tokens(now) == 2  # the expired one and the used-up one
+    assert await store.expire_tokens(now) == 0
