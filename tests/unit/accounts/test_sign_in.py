@@ -9,7 +9,7 @@ from chatroom.accounts import passwords
 from chatroom.settings import Settings
 from tests.addresses import at, behind_proxy
 from tests.people import PASSWORD, page, say, session, sign_in, sign_up, signed_session
-from tests.unit.conftest import Join
+from tests.unit.conftest import Join, MakeClient
 from tests.wire import recv, recv_chat, recv_json
 
 WRONG = "That name and password do not match an account."
@@ -181,3 +181,23 @@ def test_htmx_post_as_an_account_shows_its_name_to_the_room(client: TestClient, 
     ws = join(client, headers=alice)
     say(client, "hi from alice", who=alice)
     assert ">Alice</bdi>" in recv_chat(ws)
+
+
+@pytest.mark.timeout(20)  # a stream that did not end would hang here
+def test_sign_out_ends_the_sessions_event_stream(client: TestClient) -> None:
+    alice = sign_up(client, "Alice")
+    with client.stream("GET", "/rooms/lobby/events", headers=alice) as stream:
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith("data:"))  # the snapshot
+        client.post("/signout", headers=alice)
+        assert not any(line.startswith("data:") for line in lines)  # nothing more, and the stream ended
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client: TestClient, make_client: MakeClient) -> None:
+    client.post("/signup", data={"name": "Alice", "password": PASSWORD}, follow_redirects=False)
+    made = client.post("/signin", data={"name": "Alice", "password": PASSWORD}, follow_redirects=False)
+    flags = made.headers["set-cookie"].lower()
+    assert "httponly" in flags and "samesite=lax" in flags and "secure" not in flags
+    secure = make_client(https_only=True)
+    answer = secure.post("/signup", data={"name": "Bob", "password": PASSWORD}, follow_redirects=False)
+    assert "; secure" in answer.headers["set-cookie"].lower()
