@@ -27,7 +27,7 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, health, pages
+from chatroom.web import account_pages, admin, api, health, message_pages, pages
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
@@ -76,6 +76,11 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/messages", pages.older_messages, methods=["GET"]),
         Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
+        Route("/rooms/{room}/messages/{id}/actions", message_pages.actions, methods=["GET"]),
+        Route("/rooms/{room}/messages/{id}/edit", message_pages.edit_page, methods=["GET"]),
+        Route("/rooms/{room}/messages/{id}/edit", message_pages.edit, methods=["POST"]),
+        Route("/rooms/{room}/messages/{id}/delete", message_pages.delete, methods=["POST"]),
+        Route("/rooms/{room}/messages/{id}/reactions", message_pages.react, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         Route("/profile", pages.profile, methods=["POST"]),
         Route("/signin", account_pages.signin_page, methods=["GET"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -61,3 +62,45 @@ def most_marks(text: str) -> int:
 
 def _has_control(text: str, allowed: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in text)
+
+
+MAX_REACTIONS = 20  # different emoji under one message
+MAX_NONCE = 64
+
+
+def send_nonce(raw: object, text: str) -> str | None:
+    """What makes a send unique for its sender: the one-time token of the form it came from, with the text (a
+    different text sent before the form's token was renewed is another message). None without a token."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_NONCE or not raw.isascii() or not raw.isprintable():
+        raise Refused("invalid_nonce", f"A nonce is up to {MAX_NONCE} printable ASCII characters.")
+    return f"{raw}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+# The reactions a message offers everyone; any other single emoji may be sent too.
+REACTION_SET = ("👍", "❤️", "😂", "🎉", "😮", "😢")
+MAX_EMOJI_CODE_POINTS = 10  # a family or a flag with its joiners and modifiers, not a sentence of them
+# What an emoji is made of besides pictographs: joiners, variation selectors, skin tones, keycaps, tags.
+_EMOJI_PARTS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+
+
+def emoji(raw: object) -> str:
+    """A reaction: one emoji (a pictograph with its joiners and modifiers); Refused otherwise."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if text in REACTION_SET:
+        return text
+    ok = (
+        0 < len(text) <= MAX_EMOJI_CODE_POINTS
+        and unicodedata.category(text[0]) == "So"
+        and all(
+            unicodedata.category(c) in ("So", "Sk", "Mn", "Me")
+            or c in _EMOJI_PARTS
+            or 0x1F3FB <= ord(c) <= 0x1F3FF
+            or 0xE0020 <= ord(c) <= 0xE007F
+            for c in text
+        )
+    )
+    if not ok:
+        raise Refused("invalid_emoji", "A reaction is one emoji, such as 👍.")
+    return text

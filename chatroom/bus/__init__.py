@@ -51,7 +51,8 @@ def channel(room: str) -> str:
 
 
 def encode_message(message: Message) -> str:
-    event = {
+    """A log entry: a new message, or a change (`kind`) with the message as it is now."""
+    event: dict[str, Any] = {
         "v": VERSION,
         "type": "message",
         "room": message.room,
@@ -61,6 +62,10 @@ def encode_message(message: Message) -> str:
         "text": message.text,
         "sent_at": int(message.sent_at.timestamp() * 1_000_000),
     }
+    if message.kind:
+        event.update(target=message.target, kind=message.kind, edited=message.edited, deleted=message.deleted)
+    if message.reactions:
+        event["reactions"] = [[emoji, list(uids)] for emoji, uids in message.reactions]
     raw = orjson.dumps(event)
     if len(raw) > MAX_INLINE_BYTES:
         raw = orjson.dumps({"v": VERSION, "type": "message", "room": message.room, "seq": message.seq})
@@ -106,7 +111,19 @@ def decode(raw: str) -> BusEvent | None:
         if "text" not in data:
             return BusEvent("message", seq)
         sent_at = datetime.fromtimestamp(data["sent_at"] / 1_000_000, UTC)
-        message = Message(data["room"], seq, data["author"], data["author_id"], data["text"], sent_at)
+        message = Message(
+            data["room"],
+            seq,
+            data["author"],
+            data["author_id"],
+            data["text"],
+            sent_at,
+            int(data.get("target", 0)),
+            str(data.get("kind", "")),
+            bool(data.get("edited", False)),
+            bool(data.get("deleted", False)),
+            tuple((str(e), tuple(str(u) for u in uids)) for e, uids in data.get("reactions", ())),
+        )
         return BusEvent("message", seq, message)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None

@@ -20,11 +20,12 @@ CATCH_UP_PAGE = 500
 
 
 class RoomFeed:
-    """Delivers a room's messages to local viewers exactly once each, in `seq` order.
+    """Delivers a room's log to local viewers exactly once each, in `seq` order: new messages, and changes
+    (edits, deletions, reactions), which also update the recent messages that snapshots are made of.
 
-    Messages come from the bus, or directly from a local sender; whenever `seq` jumps (a lost or
-    reordered event) or the bus asks for a resync, the feed re-reads the store from the last `seq`
-    it delivered, so the bus may lose events without viewers losing messages.
+    Entries come from the bus, or directly from a local sender; whenever `seq` jumps (a lost or
+    reordered event) or the bus asks for a resync, the feed re-reads the store's log from the last `seq`
+    it delivered, so the bus may lose events without viewers losing messages or changes.
     """
 
     def __init__(self, room: str, store: MessageStore, bus: Bus, renders: RenderCache, history: int) -> None:
@@ -75,16 +76,28 @@ class RoomFeed:
 
     def _deliver(self, rendered: RenderedMessage) -> None:
         self.last_seq = rendered.seq
-        self.recent.append(rendered)
         self._snapshot = None
+        if rendered.message.kind:  # a change: the message, where the recent ones hold it, is now this
+            self._replace(rendered)
+        else:
+            self.recent.append(rendered)
         self.send_to_all(rendered)
-        if self.on_message is not None:
+        if self.on_message is not None and not rendered.message.kind:
             self.on_message(rendered.message)
 
+    def _replace(self, change: RenderedMessage) -> None:
+        for index, kept in enumerate(self.recent):
+            if kept.seq == change.message.id:
+                self.recent[index] = self.renders.rendered(change.message.current(), kept.previous)
+                return
+
     def _rendered(self, message: Message) -> RenderedMessage:
-        """The next message, rendered knowing the one before it (grouping and day breaks)."""
-        previous = self.recent[-1].message if self.recent and self.recent[-1].seq == message.seq - 1 else None
-        return self.renders.rendered(message, previous)
+        """The next entry of the log, rendered knowing the message before it (grouping and day breaks): for a
+        new message the last one, for a change the one before the message it changes."""
+        if message.kind:
+            before = [kept.message for kept in self.recent if kept.seq < message.id]
+            return self.renders.rendered(message, before[-1] if before else None)
+        return self.renders.rendered(message, self.recent[-1].message if self.recent else None)
 
     async def _run(self) -> None:
         try:
@@ -124,6 +137,8 @@ class RoomFeed:
         latest = await self.store.latest(self.room, (self.recent.maxlen or 1) + 1)
         self.recent.extend(self.renders.run(latest))
         self.last_seq = latest[-1].seq if latest else 0
+        # Changes may follow the last message in the log: read past it (the messages shown are current already).
+        self._behind.set()
 
     async def _catch_up_when_behind(self) -> None:
         while True:
@@ -133,7 +148,7 @@ class RoomFeed:
 
     async def _catch_up(self) -> None:
         while True:
-            missing = await self.store.after(self.room, self.last_seq, CATCH_UP_PAGE)
+            missing = await self.store.log_after(self.room, self.last_seq, CATCH_UP_PAGE)
             for message in missing:
                 if message.seq == self.last_seq + 1:
                     self._deliver(self._rendered(message))

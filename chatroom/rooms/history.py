@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatroom.rooms.render import RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
-from chatroom.store import MessageStore
+from chatroom.store import Message, MessageStore
 
 
 class History:
@@ -33,6 +33,12 @@ class History:
         return around, (around[0].seq if around else 1)
 
     async def after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
-        """Up to `limit` messages after `seq`, oldest first."""
-        messages = await self.store.after(room, max(seq - 1, 0), limit + 1)
-        return [m for m in self.renders.run(messages) if m.seq > seq][:limit]
+        """Up to `limit` entries of the log after `seq` (new messages and changes), in order: a replay."""
+        replay: list[RenderedMessage] = []
+        previous: Message | None = None  # the message before a new one: the last new one in the log
+        # From the client's own last entry on: if it is a message, the first new one is rendered knowing it.
+        for entry in await self.store.log_after(room, max(seq - 1, 0), limit + 1):
+            if entry.seq > seq:
+                replay.append(self.renders.rendered(entry, None if entry.kind else previous))
+            previous = previous if entry.kind else entry
+        return replay[:limit]

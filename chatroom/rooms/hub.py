@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from chatroom.bus import Bus, BusEvent
-from chatroom.errors import NotStored, RateLimited, StoreUnavailable
+from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused, StoreUnavailable
 from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.directory import RoomDirectory
@@ -37,10 +37,12 @@ from chatroom.rooms.starts import Start, start
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
-from chatroom.store import Member, Message, MessageStore, now_us
-from chatroom.validation import message_text
+from chatroom.store import Member, MessageStore, now_us
+from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,36 +102,135 @@ class Hub:
         return self.feeds.viewer_count
 
     async def post(
-        self, room: str, person: Person, raw_text: object, sender: str, address: str | None = None
+        self,
+        room: str,
+        person: Person,
+        raw_text: object,
+        sender: str,
+        address: str | None = None,
+        nonce: object = None,
     ) -> Message | None:
         """Validate, store, then announce a message. None when there was nothing to send.
 
-        Limited per `sender` and per client `address` (None: not from the network). Raises Refused
-        (the sender's fault: RateLimited among them) or NotStored (nothing was stored).
+        Limited per `sender` and per client `address` (None: not from the network). With the `nonce` the
+        sender's form carried, a send retried (a double submit, htmx's queue after an outage) is stored once:
+        the retry is answered as the first was. Raises Refused (the sender's fault: RateLimited among them)
+        or NotStored (nothing was stored).
         """
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
-        if not self.limiter.allow(sender):
-            raise RateLimited
-        if address is not None:
-            self.limits.message(address)
+        once = send_nonce(nonce, text)
+        self._allow(sender, address)
         if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
             await self.names.claim(person, person.name)
         try:
-            message = await self.store.append(room, person.name, person.uid, text)
+            message = await self.store.append(room, person.name, person.uid, text, once)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc
         self.directory.touch()  # throttled: at most one "rooms" event a second, whatever the message rate
-        feed = self.feeds.get(room)
-        if feed is not None:
-            feed.receive(message)  # local viewers need not wait for the bus round trip
-        try:
-            await self.bus.publish_message(message)
-        except Exception as exc:  # stored already: other processes catch up when the bus is back
-            log.warning("bus publish failed room=%s seq=%s: %r", room, message.seq, exc)
+        await self._announce(message)
         return message
+
+    async def edit(
+        self, room: str, person: Person, id: int, raw_text: object, sender: str, address: str | None = None
+    ) -> Message:
+        """A new text for a person's own message, announced to everyone as the log's next entry."""
+        text = message_text(raw_text, self.settings.max_message_length)
+        if text is None:
+            raise Refused("empty_message", "A message cannot be empty: delete it instead.")
+        await self._own_or_moderated(room, person, id, moderators=False)
+        self._allow(sender, address)
+        return await self._changed(room, id, await self._stored(self.store.edit(room, id, person.uid, text)))
+
+    async def delete(self, room: str, person: Person, id: int, sender: str, address: str | None = None) -> Message:
+        """Delete a message (the author's own, or anyone's by a moderator or admin): its text leaves the store."""
+        message = await self._own_or_moderated(room, person, id, moderators=True)
+        self._allow(sender, address)
+        entry = await self._changed(room, id, await self._stored(self.store.delete(room, id)))
+        if message.author_id != person.uid:
+            await self.moderated(person, "delete", f"{room}#{id}", f"a message of {message.author}")
+        return entry
+
+    async def react(
+        self, room: str, person: Person, id: int, raw_emoji: object, sender: str, address: str | None = None
+    ) -> Message:
+        """Add the person's emoji under a message, or take it back."""
+        chosen = emoji(raw_emoji)
+        self._allow(sender, address)
+        entry = await self._stored(self.store.react(room, id, person.uid, chosen, MAX_REACTIONS))
+        if entry is None:
+            current = await self._stored(self.store.message(room, id))
+            if current is None or current.deleted:
+                raise NotFound("There is no such message.")
+            raise Refused("too_many_reactions", f"A message can have at most {MAX_REACTIONS} different reactions.")
+        return await self._changed(room, id, entry)
+
+    async def message(self, room: str, id: int) -> Message | None:
+        """Message `id` as it is now, for its edit page."""
+        return await self._stored(self.store.message(room, id))
+
+    async def moderated(self, by: Person, action: str, target: str, detail: str) -> None:
+        """Record a moderation action: who, what, on whom or what, when."""
+        await self._stored(self.store.record_moderation(now_us(), by.name, action, target, detail))
+        log.info("moderation by=%s action=%s target=%s", by.uid, action, target)
+
+    async def moderation_log(self, limit: int = 100) -> list[tuple[int, str, str, str, str]]:
+        return await self._stored(self.store.moderation_log(limit))
+
+    async def remove_messages_of(self, by: Person, author_id: str, limit: int) -> int:
+        """Delete up to `limit` messages of `author_id` (a ban's "remove their messages"); how many."""
+        removed = 0
+        for room, id in await self._stored(self.store.messages_of(author_id, limit)):
+            entry = await self._stored(self.store.delete(room, id))
+            if entry is not None:
+                await self._announce(entry)
+                removed += 1
+        return removed
+
+    def _allow(self, sender: str, address: str | None) -> None:
+        """A message or a change, within the sender's rate and their address's."""
+        if not self.limiter.allow(sender):
+            raise RateLimited
+        if address is not None:
+            self.limits.message(address)
+
+    async def _own_or_moderated(self, room: str, person: Person, id: int, *, moderators: bool) -> Message:
+        message = await self._stored(self.store.message(room, id))
+        if message is None or message.deleted:
+            raise NotFound("There is no such message.")
+        if message.author_id != person.uid and not (moderators and person.may("moderator")):
+            raise Forbidden(
+                "Only its author can change a message."
+                if not moderators
+                else "Only its author, a moderator or an administrator can delete a message."
+            )
+        return message
+
+    async def _changed(self, room: str, id: int, entry: Message | None) -> Message:
+        if entry is None:  # changed meanwhile (deleted by someone else, say)
+            raise NotFound("There is no such message.")
+        await self._announce(entry)
+        return entry
+
+    async def _stored(self, work: Awaitable[T]) -> T:
+        """A store call of a change: an outage is NotStored, told to the person who asked."""
+        try:
+            return await work
+        except StoreUnavailable as exc:
+            log.error("store failed: %s", exc)
+            raise NotStored(str(exc)) from exc
+
+    async def _announce(self, entry: Message) -> None:
+        """A stored entry of the log: to this process's viewers at once, to the others by the bus."""
+        feed = self.feeds.get(entry.room)
+        if feed is not None:
+            feed.receive(entry)  # local viewers need not wait for the bus round trip
+        try:
+            await self.bus.publish_message(entry)
+        except Exception as exc:  # stored already: other processes catch up when the bus is back
+            log.warning("bus publish failed room=%s seq=%s: %r", entry.room, entry.seq, exc)
 
     async def create_room(self, room: str, uid: str | None = None, address: str | None = None) -> None:
         """Create `room` if new. Asked from the network (an `address`), limited per session `uid` and per address."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import secrets
 from functools import cached_property
 from typing import Any
 
@@ -12,7 +13,7 @@ from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
-from chatroom.store import Member, Message, RoomInfo
+from chatroom.store import DELETE, REACTIONS, Member, Message, RoomInfo
 
 
 def iso(at: Any) -> str:
@@ -38,13 +39,14 @@ class Fragments:
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
-        # The sender's reply to an accepted message: an empty input and no error.
-        self.accepted = self.message_input(oob=True) + self.errors(oob=True)
+        self._nonce = env.get_template("_nonce.html")
+        self._accepted = self.message_input(oob=True) + self.errors(oob=True)
 
-    def message(self, message: Message, previous: Message | None = None) -> str:
-        """The message's item; `previous` (the message before it) decides its group and day break."""
+    def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
+        """The message's item (as it is now); `previous` (the message before it) decides its group and day
+        break. `oob`: the item replaces the one a page shows (a change)."""
         return self._message.render(
-            message=message, continued=continues(previous, message), new_day=starts_day(previous, message)
+            message=message, continued=continues(previous, message), new_day=starts_day(previous, message), oob=oob
         )
 
     def append(self, items: str) -> str:
@@ -57,6 +59,10 @@ class Fragments:
     def older_page(self, room: str, items: str, first_seq: int) -> str:
         """The same list's contents, for a "load older" request."""
         return self._items.render(room=room, items=_escaped(items), first_seq=first_seq)
+
+    def accepted(self) -> str:
+        """The sender's reply to an accepted message: an empty input, no error, and the form's next token."""
+        return self._accepted + self._nonce.render(nonce=new_nonce(), oob=True)
 
     def message_input(self, value: str = "", oob: bool = False) -> str:
         return self._input.render(value=value, oob=oob)
@@ -99,6 +105,11 @@ class Fragments:
         return lists
 
 
+def new_nonce() -> str:
+    """A send form's one-time token."""
+    return secrets.token_urlsafe(12)
+
+
 def _escaped(html: str) -> Markup:
     return Markup(html)  # noqa: S704 - only ever our own rendered, autoescaped partials
 
@@ -124,15 +135,24 @@ class RenderedMessage:
 
     @cached_property
     def html(self) -> str:
-        """The htmx frame (WebSocket) and SSE data: the item, appended out of band."""
+        """The htmx frame (WebSocket) and SSE data: a new message's item, appended out of band; a changed
+        message's item, replacing the one shown (where it is shown)."""
+        if self.message.kind:
+            return self.fragments.message(self.message, self.previous, oob=True)
         return self.fragments.append(self.item)
 
     @cached_property
     def json(self) -> str:
-        """The seed's JSON protocol frame."""
+        """The seed's JSON protocol frame: `chat` for a new message, `edit`, `delete` or `reactions` for a change."""
         m = self.message
-        frame = {"type": "chat", "message": m.text, "id": m.seq, "room": m.room, "author": m.author}
-        frame["sent_at"] = iso(m.sent_at)
-        frame["guest"] = is_guest(m.author_id)
-        frame["bot"] = is_bot(m.author_id)
+        frame: dict[str, object] = {"type": m.kind or "chat", "id": m.id, "room": m.room}
+        if m.kind == DELETE:
+            return orjson.dumps(frame).decode()
+        if m.kind == REACTIONS:
+            frame["reactions"] = {emoji: len(uids) for emoji, uids in m.reactions}
+            return orjson.dumps(frame).decode()
+        frame.update(message=m.text, author=m.author, sent_at=iso(m.sent_at))
+        frame.update(guest=is_guest(m.author_id), bot=is_bot(m.author_id))
+        if m.edited:
+            frame["edited"] = True
         return orjson.dumps(frame).decode()

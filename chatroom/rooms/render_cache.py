@@ -38,6 +38,9 @@ class RenderCache:
         return [self.rendered(m, p) for p, m in zip([None, *messages], messages, strict=False)]
 
     def rendered(self, message: Message, previous: Message | None) -> RenderedMessage:
+        if message.kind and previous is None:  # a change: its message is grouped as it was when rendered here
+            kept = self._entries.get((message.room, message.id))
+            previous = kept[0].previous if kept is not None else None
         key = (message.room, message.seq)
         entry = self._entries.get(key)
         if entry is not None:

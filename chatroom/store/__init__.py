@@ -14,14 +14,49 @@ from chatroom.accounts.records import Account, Token
 NameKeys = tuple[str, str, str]  # a name's `chatroom.names.NameKey`: folded, looks, looks_folded
 
 
+# A log entry's kind: a new message, or a change to message `target`.
+NEW, EDIT, DELETE, REACTIONS = "", "edit", "delete", "reactions"
+Reactions = tuple[tuple[str, tuple[str, ...]], ...]  # (emoji, the uids who chose it), in the order first chosen
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
+    """An entry of a room's log, at place `seq`: a new message, or (`kind`) a change to message `target`.
+
+    Either way the fields say how the message is now (its author, text, marks and reactions), so any
+    entry, delivered or replayed, brings a client to the message's current state.
+    """
+
     room: str
     seq: int
     author: str
     author_id: str
-    text: str
+    text: str  # "" once deleted: the text is gone from the store
     sent_at: datetime
+    target: int = 0  # the message a change is about; 0 for a new message (it is message `seq`)
+    kind: str = NEW
+    edited: bool = False
+    deleted: bool = False
+    reactions: Reactions = ()
+
+    @property
+    def id(self) -> int:
+        """The message's id (its `msg-{id}`): the place where it was first written."""
+        return self.target or self.seq
+
+    def current(self) -> Message:
+        """The message itself, as it is now, in its own place (what a change entry is about)."""
+        return Message(
+            self.room,
+            self.id,
+            self.author,
+            self.author_id,
+            self.text,
+            self.sent_at,
+            edited=self.edited,
+            deleted=self.deleted,
+            reactions=self.reactions,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +89,36 @@ class MessageStore(Protocol):
         """Delete up to `limit` rooms never written in, made before `created_before`, that nobody has
         open, except `keep`; how many. Safe to run in several processes at once."""
 
-    async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
-        """Store a message under the room's next `seq` (gapless in commit order), creating the room if new."""
+    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
+        """Store a message under the room's next `seq` (gapless in commit order), creating the room if new.
+
+        With a `nonce` (the sender's one-time token), a message the same sender stored with it already is
+        returned instead: a retried send is stored once."""
+
+    async def message(self, room: str, id: int) -> Message | None:
+        """Message `id` as it is now (with its reactions); None if the room has no such message."""
+
+    async def edit(self, room: str, id: int, author_id: str, text: str) -> Message | None:
+        """Replace the text of message `id` of `author_id` (not deleted), as the log's next entry; that entry,
+        or None when there is no such message of theirs."""
+
+    async def delete(self, room: str, id: int) -> Message | None:
+        """Remove message `id`'s text and reactions (kept: that a message was there), as the log's next entry."""
+
+    async def react(self, room: str, id: int, uid: str, emoji: str, most: int) -> Message | None:
+        """Add the person's `emoji` to message `id`, or take it back if it was there, as the log's next entry;
+        None when the message is gone, or already has `most` different emoji and this is another."""
+
+    async def log_after(self, room: str, seq: int, limit: int) -> list[Message]:
+        """Up to `limit` log entries after `seq` (new messages and changes), in log order."""
+
+    async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
+        """(room, id) of up to `limit` messages of `author_id` not deleted yet."""
+
+    async def record_moderation(self, at: int, by: str, action: str, target: str, detail: str) -> None: ...
+
+    async def moderation_log(self, limit: int) -> list[tuple[int, str, str, str, str]]:
+        """The latest moderation actions, newest first: (at, by, action, target, detail)."""
 
     async def latest(self, room: str, limit: int) -> list[Message]:
         """The room's newest messages, oldest first."""
@@ -64,7 +127,8 @@ class MessageStore(Protocol):
         """Up to `limit` messages with a smaller `seq`, the nearest ones, oldest first."""
 
     async def after(self, room: str, seq: int, limit: int) -> list[Message]:
-        """Up to `limit` messages with a larger `seq`, the nearest ones, oldest first."""
+        """Up to `limit` messages with a larger `seq`, the nearest ones, oldest first (messages only: see
+        `log_after` for the changes too)."""
 
     async def last_seq(self, room: str) -> int: ...
 

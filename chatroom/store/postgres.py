@@ -18,7 +18,7 @@ import asyncpg
 
 from chatroom.errors import StoreUnavailable
 from chatroom.store import Message, from_us, now_us
-from chatroom.store.sql import POSTGRES, Row, SQLStore, migrations, statements
+from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, statements
 
 T = TypeVar("T")
 
@@ -59,19 +59,42 @@ class PostgresStore(SQLStore):
             except (TimeoutError, *DB_ERRORS):
                 pool.terminate()
 
-    async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
+    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
         now = now_us()
 
-        async def insert(db: asyncpg.Connection) -> int:
+        async def insert(db: asyncpg.Connection) -> Message:
             async with db.transaction():
+                if nonce is not None:
+                    stored = await db.fetchrow(self.sql.by_nonce, author_id, nonce)
+                    if stored is not None:  # sent before: the same message, stored once
+                        return message(stored)
                 # The upsert locks the room's row until commit, so writers in any process take turns:
                 # `seq` is gapless, and commits happen in `seq` order.
                 seq: int = await db.fetchval(self.sql.next_seq, room, now, now)
-                await db.execute(self.sql.insert_message, room, seq, author, author_id, text, now)
+                await db.execute(self.sql.insert_message, room, seq, author, author_id, text, now, nonce)
+            return Message(room, seq, author, author_id, text, from_us(now))
+
+        return await self._run(insert)
+
+    async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
+        now = now_us()
+
+        async def apply(db: asyncpg.Connection) -> int | None:
+            async with db.transaction():
+                if change.guard is not None and await db.fetchrow(change.guard[0], *change.guard[1]) is None:
+                    return None
+                for sql, args in change.mutations:
+                    if _changed_rows(await db.execute(sql, *args)):
+                        break
+                else:
+                    return None
+                for sql, args in change.then:
+                    await db.execute(sql, *args)
+                seq: int = await db.fetchval(self.sql.next_seq, room, now, now)
+                await db.execute(self.sql.insert_change, room, seq, id, kind, now)
             return seq
 
-        seq = await self._run(insert)
-        return Message(room, seq, author, author_id, text, from_us(now))
+        return await self._run(apply)
 
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.fetch(sql, *args))
@@ -83,8 +106,7 @@ class PostgresStore(SQLStore):
         await self._run(lambda db: db.executemany(sql, rows))  # asyncpg runs the batch atomically
 
     async def _count(self, sql: str, *args: Any) -> int:
-        status: str = await self._run(lambda db: db.execute(sql, *args))
-        return int(status.rsplit(" ", 1)[-1])
+        return _changed_rows(await self._run(lambda db: db.execute(sql, *args)))
 
     async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         if self._pool is None:
@@ -96,6 +118,11 @@ class PostgresStore(SQLStore):
                 return await work(db)
         except DB_ERRORS as exc:
             raise StoreUnavailable(f"postgres: {exc!r}") from exc
+
+
+def _changed_rows(status: str) -> int:
+    """How many rows a statement changed, from its status ("UPDATE 1", "INSERT 0 1", "DELETE 0")."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 async def _migrate(db: asyncpg.Connection) -> None:

@@ -12,11 +12,11 @@ import itertools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any, ClassVar, TypeAlias
 
 from chatroom.accounts.records import Account, Token
-from chatroom.store import Member, Message, NameKeys, RoomInfo, from_us, now_us
+from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Member, Message, NameKeys, RoomInfo, from_us, now_us
 
 Row: TypeAlias = Sequence[Any]
 
@@ -136,9 +136,43 @@ MIGRATIONS = [
     CREATE INDEX tokens_by_kind ON tokens (kind, created_at);
     CREATE INDEX tokens_by_account ON tokens (account);
     """,
+    # Messages that change: an edit, a deletion or a reaction takes the room's next `seq` as a row of
+    # `changes`, so the log (messages and changes by `seq`) replays in order. A message keeps its place;
+    # a deleted one keeps no text. A sender's `nonce` is stored once.
+    """
+    ALTER TABLE messages ADD COLUMN edited_at {integer} NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN deleted {integer} NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN nonce TEXT;
+    CREATE UNIQUE INDEX messages_by_nonce ON messages (author_id, nonce) WHERE nonce IS NOT NULL;
+    CREATE INDEX messages_by_author ON messages (author_id);
+    CREATE TABLE changes (
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        target {integer} NOT NULL,
+        kind TEXT NOT NULL,
+        at {integer} NOT NULL,
+        PRIMARY KEY (room, seq)
+    ){without_rowid};
+    CREATE TABLE reactions (
+        room TEXT NOT NULL,
+        target {integer} NOT NULL,
+        emoji TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        at {integer} NOT NULL,
+        PRIMARY KEY (room, target, emoji, uid)
+    ){without_rowid};
+    CREATE TABLE moderation (
+        at {integer} NOT NULL,
+        by_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX moderation_by_time ON moderation (at);
+    """,
 ]
 
-COLUMNS = "room, seq, author, author_id, text, sent_at"
+COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
 ACCOUNT = "id, name, role, active, password_hash, created_at"
 SESSION_BATCH = 64  # sessions looked up by one query
 TOKEN = "id, kind, account, role, uses_left, created_by, created_at, expires_at"
@@ -152,6 +186,20 @@ class Statements:
     expire_rooms: str
     next_seq: str
     insert_message: str
+    by_nonce: str
+    message: str
+    reactions_between: str
+    edit_text: str
+    delete_text: str
+    delete_reactions: str
+    unreact: str
+    react: str
+    alive: str
+    insert_change: str
+    log_after: str
+    messages_of: str
+    record_moderation: str
+    moderation_log: str
     latest: str
     before: str
     after: str
@@ -220,7 +268,38 @@ STATEMENTS = Statements(
         "ON CONFLICT (name) DO UPDATE SET last_seq = rooms.last_seq + 1, active_at = excluded.active_at "
         "RETURNING last_seq"
     ),
-    insert_message=f"INSERT INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+    insert_message=(
+        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    by_nonce=f"SELECT {COLUMNS} FROM messages WHERE author_id = ? AND nonce = ?",
+    message=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq = ?",
+    reactions_between=(
+        "SELECT target, emoji, uid FROM reactions WHERE room = ? AND target >= ? AND target <= ? "
+        "ORDER BY target, at, emoji{binary}, uid"
+    ),
+    edit_text=(
+        "UPDATE messages SET text = ?, edited_at = ? WHERE room = ? AND seq = ? AND author_id = ? AND deleted = 0"
+    ),
+    delete_text="UPDATE messages SET text = '', deleted = 1 WHERE room = ? AND seq = ? AND deleted = 0",
+    delete_reactions="DELETE FROM reactions WHERE room = ? AND target = ?",
+    unreact="DELETE FROM reactions WHERE room = ? AND target = ? AND emoji = ? AND uid = ?",
+    react="INSERT INTO reactions (room, target, emoji, uid, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    alive="SELECT 1 FROM messages WHERE room = ? AND seq = ? AND deleted = 0",
+    insert_change="INSERT INTO changes (room, seq, target, kind, at) VALUES (?, ?, ?, ?, ?)",
+    # The log after a place: new messages and changes, each change with its message as it is now. Each
+    # part reads at most `limit` rows along its primary key.
+    log_after=(
+        "SELECT * FROM ("
+        " SELECT * FROM (SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, 0 AS target,"
+        "  '' AS kind FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?) AS written"
+        " UNION ALL SELECT * FROM (SELECT c.room, c.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at,"
+        "  m.deleted, c.target, c.kind FROM changes AS c JOIN messages AS m ON m.room = c.room AND m.seq = c.target"
+        "  WHERE c.room = ? AND c.seq > ? ORDER BY c.seq LIMIT ?) AS changed"
+        ") AS log ORDER BY seq LIMIT ?"
+    ),
+    messages_of="SELECT room, seq FROM messages WHERE author_id = ? AND deleted = 0 LIMIT ?",
+    record_moderation="INSERT INTO moderation (at, by_name, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+    moderation_log="SELECT at, by_name, action, target, detail FROM moderation ORDER BY at DESC LIMIT ?",
     latest=f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?",
     before=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
     after=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -327,8 +406,22 @@ def statements(dialect: Dialect) -> Statements:
 
 
 def message(row: Row) -> Message:
-    room, seq, author, author_id, text, sent_at = row
-    return Message(room, seq, author, author_id, text, from_us(sent_at))
+    room, seq, author, author_id, text, sent_at, edited_at, deleted, *change = row
+    target, kind = change or (0, NEW)
+    return Message(room, seq, author, author_id, text, from_us(sent_at), target, kind, bool(edited_at), bool(deleted))
+
+
+def with_reactions(entries: list[Message], rows: Sequence[Row]) -> list[Message]:
+    """The entries with their messages' reactions, from (target, emoji, uid) rows in the order chosen."""
+    if not rows:
+        return entries
+    chosen: dict[int, dict[str, list[str]]] = {}
+    for target, emoji, uid in rows:
+        chosen.setdefault(int(target), {}).setdefault(emoji, []).append(uid)
+    return [
+        replace(m, reactions=tuple((e, tuple(uids)) for e, uids in chosen[m.id].items())) if m.id in chosen else m
+        for m in entries
+    ]
 
 
 def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
@@ -348,6 +441,15 @@ def token(row: Row) -> Token:
 
 def _rooms(rows: Sequence[Row]) -> list[str]:
     return sorted({row[0] for row in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The statements of one change to a message (see `SQLStore._change`)."""
+
+    mutations: list[tuple[str, tuple[Any, ...]]]
+    guard: tuple[str, tuple[Any, ...]] | None = None
+    then: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
 
 class SQLStore(ABC):
@@ -389,13 +491,80 @@ class SQLStore(ABC):
         return await self._count(self.sql.expire_rooms, created_before, keep, limit)
 
     async def latest(self, room: str, limit: int) -> list[Message]:
-        return messages(await self._read(self.sql.latest, room, limit), newest_first=True)
+        return await self._reacted(room, messages(await self._read(self.sql.latest, room, limit), newest_first=True))
 
     async def before(self, room: str, seq: int, limit: int) -> list[Message]:
-        return messages(await self._read(self.sql.before, room, seq, limit), newest_first=True)
+        found = messages(await self._read(self.sql.before, room, seq, limit), newest_first=True)
+        return await self._reacted(room, found)
 
     async def after(self, room: str, seq: int, limit: int) -> list[Message]:
-        return messages(await self._read(self.sql.after, room, seq, limit), newest_first=False)
+        return await self._reacted(
+            room, messages(await self._read(self.sql.after, room, seq, limit), newest_first=False)
+        )
+
+    async def message(self, room: str, id: int) -> Message | None:
+        rows = await self._read(self.sql.message, room, id)
+        return (await self._reacted(room, [message(rows[0])]))[0] if rows else None
+
+    async def log_after(self, room: str, seq: int, limit: int) -> list[Message]:
+        rows = await self._read(self.sql.log_after, room, seq, limit, room, seq, limit, limit)
+        return await self._reacted(room, [message(row) for row in rows])
+
+    async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
+        return [(room, int(seq)) for room, seq in await self._read(self.sql.messages_of, author_id, limit)]
+
+    async def record_moderation(self, at: int, by: str, action: str, target: str, detail: str) -> None:
+        await self._write(self.sql.record_moderation, at, by, action, target, detail)
+
+    async def moderation_log(self, limit: int) -> list[tuple[int, str, str, str, str]]:
+        rows = await self._read(self.sql.moderation_log, limit)
+        return [(int(at), by, action, target, detail) for at, by, action, target, detail in rows]
+
+    async def edit(self, room: str, id: int, author_id: str, text: str) -> Message | None:
+        change = Change(mutations=[(self.sql.edit_text, (text, now_us(), room, id, author_id))])
+        return await self._changed(room, id, EDIT, change)
+
+    async def delete(self, room: str, id: int) -> Message | None:
+        change = Change(mutations=[(self.sql.delete_text, (room, id))], then=[(self.sql.delete_reactions, (room, id))])
+        return await self._changed(room, id, DELETE, change)
+
+    async def react(self, room: str, id: int, uid: str, emoji: str, most: int) -> Message | None:
+        current = await self.message(room, id)
+        if current is None or current.deleted:
+            return None
+        if emoji not in dict(current.reactions) and len(current.reactions) >= most:
+            return None
+        change = Change(
+            guard=(self.sql.alive, (room, id)),
+            mutations=[
+                (self.sql.unreact, (room, id, emoji, uid)),
+                (self.sql.react, (room, id, emoji, uid, now_us())),
+            ],
+        )
+        return await self._changed(room, id, REACTIONS, change)
+
+    async def _changed(self, room: str, id: int, kind: str, change: Change) -> Message | None:
+        """Apply `change` to message `id` and give it the log's next place: that entry, as the message is now."""
+        seq = await self._change(room, id, kind, change)
+        if seq is None:
+            return None
+        current = await self.message(room, id)
+        if current is None:
+            return None
+        return replace(current, seq=seq, target=id, kind=kind)
+
+    @abstractmethod
+    async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
+        """In one transaction: `change.guard` must find a row, then the first of `change.mutations` that changes
+        a row, then `change.then`, then the room's next `seq` and a `changes` row of `kind` there. That `seq`,
+        or None (nothing changed, nothing written)."""
+
+    async def _reacted(self, room: str, entries: list[Message]) -> list[Message]:
+        """`entries` (of one room) with their messages' reactions, read in one query."""
+        if not entries:
+            return entries
+        ids = [m.id for m in entries]
+        return with_reactions(entries, await self._read(self.sql.reactions_between, room, min(ids), max(ids)))
 
     async def last_seq(self, room: str) -> int:
         rows = await self._read(self.sql.last_seq, room)

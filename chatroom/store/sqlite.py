@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from chatroom.errors import StoreUnavailable
 from chatroom.store import Message, from_us, now_us
-from chatroom.store.sql import SQLITE, Row, SQLStore, migrations, statements
+from chatroom.store.sql import SQLITE, Change, Row, SQLStore, message, migrations, statements
 
 T = TypeVar("T")
 
@@ -41,16 +41,35 @@ class SQLiteStore(SQLStore):
             self._db = None
         self._thread.shutdown(wait=True)
 
-    async def append(self, room: str, author: str, author_id: str, text: str) -> Message:
+    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
         now = now_us()
 
-        def insert(db: sqlite3.Connection) -> int:
+        def insert(db: sqlite3.Connection) -> Message:
+            if nonce is not None:
+                stored = db.execute(self.sql.by_nonce, (author_id, nonce)).fetchone()
+                if stored is not None:  # sent before: the same message, stored once
+                    return message(stored)
             (seq,) = db.execute(self.sql.next_seq, (room, now, now)).fetchone()
-            db.execute(self.sql.insert_message, (room, seq, author, author_id, text, now))
+            db.execute(self.sql.insert_message, (room, seq, author, author_id, text, now, nonce))
+            return Message(room, int(seq), author, author_id, text, from_us(now))
+
+        return await self._run(lambda db: _transaction(db, lambda: insert(db)))
+
+    async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
+        now = now_us()
+
+        def apply(db: sqlite3.Connection) -> int | None:
+            if change.guard is not None and db.execute(*change.guard).fetchone() is None:
+                return None
+            if not any(db.execute(sql, args).rowcount for sql, args in change.mutations):
+                return None  # `any` stops at the first statement that changed a row
+            for sql, args in change.then:
+                db.execute(sql, args)
+            (seq,) = db.execute(self.sql.next_seq, (room, now, now)).fetchone()
+            db.execute(self.sql.insert_change, (room, seq, id, kind, now))
             return int(seq)
 
-        seq = await self._run(lambda db: _transaction(db, lambda: insert(db)))
-        return Message(room, seq, author, author_id, text, from_us(now))
+        return await self._run(lambda db: _transaction(db, lambda: apply(db)))
 
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.execute(sql, args).fetchall())

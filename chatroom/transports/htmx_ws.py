@@ -34,9 +34,9 @@ class HtmxSocket(RoomSocket):
             return
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
-        if await self.post(data["message"]):
+        if await self.post(data["message"], data.get("nonce")):
             self._last_sent = data["message"]
-            await self.send_text(self.hub.fragments.accepted)
+            await self.send_text(self.hub.fragments.accepted())
 
     def _typing(self, text: object) -> None:
         """The input changed (htmx throttles it): show "… is typing" to the others, or stop when it is empty."""

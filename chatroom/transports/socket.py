@@ -179,10 +179,10 @@ class RoomSocket:
             self._log("refused", f"reason={error.code}", refusal=error.code)
             await self.refused(error)
 
-    async def post(self, text: object) -> bool:
+    async def post(self, text: object, nonce: object = None) -> bool:
         """Store and announce a message from this connection; False when there was nothing to send."""
         # Shielded: once begun, storing and announcing finish even if this connection goes away.
-        posting = self.hub.post(self.room, self.person, text, self.sender, self.address)
+        posting = self.hub.post(self.room, self.person, text, self.sender, self.address, nonce)
         return await asyncio.shield(posting) is not None
 
     async def send_text(self, text: str) -> None:

@@ -32,7 +32,8 @@ async def post_message(request: Request) -> Response:
         room = _room(request)
         data = await _json(request)
         state = state_of(request)
-        message = await state.hub.post(room, person, data.get("message", ""), f"session:{person.uid}", address)
+        sender = f"session:{person.uid}"
+        message = await state.hub.post(room, person, data.get("message", ""), sender, address, data.get("nonce"))
         if message is None:
             raise Refused("empty_message", "The message is empty.")
         frame = state.hub.chat_frame(message)

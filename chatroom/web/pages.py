@@ -18,6 +18,7 @@ from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
 from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
+from chatroom.rooms.render import new_nonce
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
 from chatroom.web.access import signed_in
@@ -34,7 +35,7 @@ async def lobby(request: Request) -> Response:
 
 
 async def room(request: Request) -> Response:
-    return await _room_page(request, _room(request))
+    return await _room_page(request, room_in_path(request))
 
 
 async def create_room(request: Request) -> Response:
@@ -62,7 +63,7 @@ async def profile(request: Request) -> Response:
     back = str(form.get("next", "/"))
     back = back if ROOM_PATH.fullmatch(back) or back == "/" else "/"
     here = _room_of(back)
-    me = await _person(request, here)
+    me = await visitor(request, here)
     try:
         renamed = replace(me, name=chosen_name(form.get("name", ""), current=me.name))
         if renamed.name != me.name:  # no account, and nobody present where they come from or anywhere they are
@@ -82,19 +83,19 @@ async def profile(request: Request) -> Response:
 
 
 async def older_messages(request: Request) -> Response:
-    room = _room(request)
-    before = _positive(request.query_params.get("before", ""), "before")
+    room = room_in_path(request)
+    before = positive(request.query_params.get("before", ""), "before")
     return HTMLResponse(await _hub(request).older_page(room, before, _address(request)))
 
 
 async def post_message(request: Request) -> Response:
-    room = _room(request)
+    room = room_in_path(request)
     form = await _form(request)
     htmx = request.headers.get("hx-request") == "true"
     address = _address(request)
     try:
-        me = await _person(request, room)
-        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}", address)
+        me = await visitor(request, room)
+        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}", address, form.get("nonce"))
     except ChatError as error:
         log_refusal(
             log, address, error.code, "refused transport=http room=%s address=%s reason=%s", room, address, error.code
@@ -109,7 +110,7 @@ async def post_message(request: Request) -> Response:
 
 async def typing(request: Request) -> Response:
     """The SSE page's input changed (htmx throttles it): the same as a typing frame on the WebSocket."""
-    room = _room(request)
+    room = room_in_path(request)
     if request.headers.get("hx-request") != "true":  # with SameSite=Lax cookies, a cheap CSRF check
         raise Forbidden("Typing events come from the room page.")
     form = await _form(request)
@@ -121,7 +122,7 @@ async def typing(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    return await room_events(request, _room(request))
+    return await room_events(request, room_in_path(request))
 
 
 async def _refused_page(request: Request, room: str, refused: ChatError, **extra: Any) -> Response:
@@ -134,7 +135,7 @@ async def _refused_page(request: Request, room: str, refused: ChatError, **extra
 
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     state = state_of(request)
-    me = await _person(request, room, reading=True)
+    me = await visitor(request, room, reading=True)
     transport = "sse" if request.query_params.get("transport") == "sse" else "ws"
     before = request.query_params.get("before")
     around = request.query_params.get("around")
@@ -144,8 +145,8 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     view = await state.hub.room_view(
         room,
         me,
-        before=None if before is None else _positive(before, "before"),
-        around=None if around is None else _positive(around, "around"),
+        before=None if before is None else positive(before, "before"),
+        around=None if around is None else positive(around, "around"),
         address=_address(request),
     )
     context = {
@@ -168,12 +169,13 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "room_value": "",
         "profile_error": "",
         "profile_value": "",
+        "nonce": new_nonce(),
     }
     context.update(extra)
     return state.templates.TemplateResponse(request, "room.html", context, status_code=status)
 
 
-async def _person(request: Request, room: str = LOBBY, *, reading: bool = False) -> Person:
+async def visitor(request: Request, room: str = LOBBY, *, reading: bool = False) -> Person:
     """The visitor's person; one without a session is made a guest (a name nobody in `room` has), unless their
     address made too many lately.
 
@@ -199,14 +201,14 @@ def _address(request: Request) -> str | None:
 
 def _send_form(request: Request, room: str) -> str:
     template = state_of(request).templates.env.get_template("_send_form.html")
-    return template.render(room=room, transport="sse", value="", oob=False)
+    return template.render(room=room, transport="sse", value="", oob=False, nonce=new_nonce())
 
 
 async def _form(request: Request) -> FormData:
     return await read_form(request)
 
 
-def _room(request: Request) -> str:
+def room_in_path(request: Request) -> str:
     try:
         return room_name(request.path_params["room"])
     except Refused as refused:
@@ -218,7 +220,7 @@ def _room_of(path: str) -> str:
     return match.group(1) if match else LOBBY
 
 
-def _positive(raw: str, name: str) -> int:
+def positive(raw: str, name: str) -> int:
     number = whole_number(raw)
     if not number:
         raise Refused("invalid_number", f"{name} must be a positive whole number.")

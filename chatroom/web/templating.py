@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import jinja2
+from markupsafe import Markup, escape
 
 from chatroom.identity import hue, initials, is_bot, is_guest
 from chatroom.rooms.conversation import css_string, with_mentions
 from chatroom.rooms.render import iso
+from chatroom.validation import REACTION_SET
 from chatroom.web.paths import TEMPLATES
+
+
+def charref(text: str) -> Markup:
+    """`text` as character references where it is not Latin-1: a rendered item stays one byte per character in
+    memory (a single emoji would make Python keep the whole string at four)."""
+    escaped = str(escape(text))
+    return Markup("".join(c if ord(c) < 256 else f"&#x{ord(c):X};" for c in escaped))  # noqa: S704 - escaped above
 
 
 def template_environment() -> jinja2.Environment:
@@ -29,6 +38,8 @@ def template_environment() -> jinja2.Environment:
     env.filters["initials"] = initials
     env.filters["hue"] = hue
     env.filters["from_us"] = lambda us: datetime.fromtimestamp(us / 1_000_000, UTC)
+    env.globals["reaction_set"] = REACTION_SET
+    env.filters["charref"] = charref
     env.tests["guest"] = is_guest
     env.tests["bot"] = is_bot
     return env

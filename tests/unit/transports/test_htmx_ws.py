@@ -41,8 +41,9 @@ def test_the_sender_alone_gets_an_empty_message_control(client: TestClient, join
     alice, bob = join(client), join(client)
     send_message(alice, "hi")
     reply = next(frame for frame in (recv(alice), recv(alice)) if "msg-input" in frame)
-    assert re.search(r'<input id="msg-input" name="message"[^>]*hx-swap-oob="true"', reply)
-    assert "value=" not in reply
+    control = re.search(r'<input id="msg-input" name="message"[^>]*hx-swap-oob="true">', reply)
+    assert control is not None and "value=" not in control.group(0)
+    assert re.search(r'<input type="hidden" id="send-nonce" name="nonce" value="[\w-]{16}" hx-swap-oob="true">', reply)
     assert '<div id="errors" class="errors" role="alert" hx-swap-oob="true"></div>' in reply
     assert message_ids(recv(bob)) == [1]
     marker(alice, bob)
