@@ -27,7 +27,7 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, health, message_pages, pages
+from chatroom.web import account_pages, admin, api, health, message_pages, moderation, pages
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/admin/people/{id}/active", admin.set_active, methods=["POST"]),
         Route("/admin/people/{id}/reset", admin.reset_link, methods=["POST"]),
         Route("/admin/bots", admin.create_bot, methods=["POST"]),
+        Route("/admin/people/{name}/ban", moderation.ban, methods=["POST"]),
+        Route("/admin/people/{name}/unban", moderation.unban, methods=["POST"]),
+        Route("/moderation", moderation.moderation_page, methods=["GET"]),
         Route("/admin/bots/{id}/token", admin.bot_token, methods=["POST"]),
         Route("/api/rooms/{room}/messages", api.post_message, methods=["POST"]),
         Route("/healthz", health.healthz),

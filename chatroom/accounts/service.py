@@ -280,6 +280,27 @@ class Accounts:
             await self.end_all(id)
         log.info("account %s by=%s id=%s", "activated" if active else "deactivated", by.uid, id)
 
+    async def ban(self, by: Person, name: str, banned: bool = True) -> Account:
+        """Ban (or let back) the account called `name`: banned, it is deactivated and its sessions end. A moderator
+        bans members and bots; an administrator anyone but themselves."""
+        try:
+            account = await self.store.account_by_name(key(display_name(name)).folded)
+        except Refused:
+            account = None
+        if account is None:
+            raise NotFound("There is no account of that name.")
+        if account.id == by.uid:
+            raise Refused("invalid_account", "You cannot ban yourself.")
+        if account.role != "member" and not by.may("admin"):
+            raise Forbidden("Only an administrator can ban a moderator or an administrator.")
+        if banned and account.role == "admin":
+            await self._keep_an_admin(account)
+        await self.store.set_active(account.id, not banned)
+        if banned:
+            await self.end_all(account.id)
+        log.info("%s by=%s id=%s", "banned" if banned else "unbanned", by.uid, account.id)
+        return account
+
     async def reset_link(self, by: Person, id: str) -> str:
         """A one-time link that sets the person's password (shown once); older ones stop working."""
         account = await self._someone(id)

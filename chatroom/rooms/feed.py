@@ -34,7 +34,8 @@ class RoomFeed:
         self.bus = bus
         self.renders = renders
         self.viewers: set[Outbox] = set()
-        self.recent: deque[RenderedMessage] = deque(maxlen=history)
+        self.recent: deque[RenderedMessage] = deque(maxlen=history)  # the latest messages, as they are now
+        self.log: deque[RenderedMessage] = deque(maxlen=history)  # the latest entries delivered, for replays
         self.last_seq = 0
         self.ready = asyncio.Event()
         self._behind = asyncio.Event()
@@ -76,6 +77,7 @@ class RoomFeed:
 
     def _deliver(self, rendered: RenderedMessage) -> None:
         self.last_seq = rendered.seq
+        self.log.append(rendered)
         self._snapshot = None
         if rendered.message.kind:  # a change: the message, where the recent ones hold it, is now this
             self._replace(rendered)

@@ -24,9 +24,10 @@ REPLAY_BYTES = 2**20
 class Start:
     """What a connection is sent first; from then on its outbox passes on only messages after `last_seq`.
 
-    A new connection gets `snapshot` (the `#messages` list of the latest messages); one that resumes
-    gets `missed` (the messages after its position, oldest first). Either way `people` is the room's
-    people, who types and the room list as they are now. A connection started `live` gets neither.
+    A new connection gets `snapshot` (the `#messages` list of the latest messages, which are `latest`);
+    one that resumes gets `missed` (the log's entries after its position, in order: new messages and
+    changes). Either way `people` is the room's people, who types and the room list as they are now. A
+    connection started `live` gets neither.
     """
 
     last_seq: int
@@ -34,6 +35,7 @@ class Start:
     snapshot: str = ""
     missed: list[RenderedMessage] | None = None
     people: str = ""
+    latest: list[RenderedMessage] | None = None  # with a snapshot: its messages, for the JSON protocol
 
 
 async def start(
@@ -49,14 +51,14 @@ async def start(
     """Set `outbox`'s floor and say what to send first.
 
     `joined` is the feed's last `seq` when the outbox joined it; `resume` the last `seq` the client
-    has, if it resumes. A replay the feed's recent messages cannot serve reads the store, if
+    has, if it resumes. A replay the entries the feed delivered cannot serve reads the store's log, if
     `may_read_store()`; else, or when it is too long, the connection gets the snapshot.
     """
     if resume is not None and 0 <= resume <= feed.last_seq:
-        recent = list(feed.recent)
+        delivered = list(feed.log)
         missed: list[RenderedMessage] | None = None
-        if (recent and resume >= recent[0].seq - 1) or resume == feed.last_seq:
-            missed, floor = [m for m in recent if m.seq > resume], feed.last_seq
+        if (delivered and resume >= delivered[0].seq - 1) or resume == feed.last_seq:
+            missed, floor = [m for m in delivered if m.seq > resume], feed.last_seq
         elif may_read_store():
             missed = await history.after(feed.room, resume, REPLAY_LIMIT + 1)
             floor = max(joined, missed[-1].seq if missed else resume)
@@ -68,7 +70,7 @@ async def start(
         return Start(joined, len(feed.viewers))
     outbox.floor = feed.last_seq
     snapshot = feed.snapshot()
-    return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people())
+    return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people(), latest=list(feed.recent))
 
 
 def _within(missed: list[RenderedMessage], limit: int) -> bool:

@@ -14,17 +14,37 @@ from chatroom.names import chosen_name
 from chatroom.rooms.outbox import Frame
 from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
-from chatroom.validation import room_name
+from chatroom.validation import room_name, whole_number
 
 CONNECTED = orjson.dumps({"type": "connection_established", "message": "You are now connected!"}).decode()
 
 
+RESET = orjson.dumps({"type": "reset"}).decode()
+
+
 class SeedSocket(RoomSocket):
+    """The seed's protocol: a client gets the messages from when it joined; with `?since=N` (the last `seq` it
+    saw), first every entry of the room's log after N (messages, edits, deletions, reactions), or, when N is
+    older than the server keeps, `{"type": "reset"}` and the latest messages."""
+
     transport = "json"
-    live = True  # the seed's protocol has no history: a client gets the messages from when it joined
+    live = True
+
+    def __init__(self, websocket: WebSocket, room: str) -> None:
+        super().__init__(websocket, room)
+        since = websocket.query_params.get("since")
+        if since is not None:
+            self.resume = whole_number(since)
+            if self.resume is None:
+                self.resume = -1  # not a place in any log: the client starts again from the latest messages
 
     async def started(self, start: Start) -> None:
         await self.send_text(CONNECTED)
+        if start.missed is not None:
+            await self.write(start.missed)
+        elif start.latest is not None:
+            await self.send_text(RESET)
+            await self.write(start.latest)
 
     async def write(self, frames: Sequence[Frame]) -> None:
         for frame in frames:

@@ -60,6 +60,7 @@ class RoomSocket:
         self.sender = f"connection:{self.id}"
         self.address = client_address(websocket.scope)
         self.ended = False  # the session ended while connected
+        self.resume: int | None = None  # the last `seq` the client has, when it resumes
         self._reading: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
@@ -119,7 +120,8 @@ class RoomSocket:
             self.person = await self.hub.new_guest(self.room)
         code: int | None = None
         try:
-            async with self.hub.connect(self.room, self.outbox, self.known, live=self.live) as start:
+            live = self.live and self.resume is None
+            async with self.hub.connect(self.room, self.outbox, self.known, resume=self.resume, live=live) as start:
                 await self.started(start)
                 self._log("connect", f"viewers={start.viewers}")
                 await self._serve()

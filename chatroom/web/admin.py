@@ -134,6 +134,7 @@ async def _page(request: Request, me: Person, status: int = 200, **extra: Any) -
         "people": [p for p in people if not p.bot],
         "bots": [p for p in people if p.bot],
         "invites": await state.accounts.invites(),
+        "log": await state.hub.moderation_log(),
         "members_only": state.accounts.members_only,
         "error": "",
         "made": "",

@@ -21,7 +21,8 @@ from collections.abc import Callable
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-ITEM = re.compile(r'<li id="msg-(\d+)".*?<p class="text" dir="auto">(.*?)</p></li>', re.DOTALL)
+# A message's item: its id, whether it replaces the one shown (a change), and its text (or its tombstone's).
+ITEM = re.compile(r'<li id="msg-(\d+)"([^>]*)>(?:(?!</li>).)*?<p class="text[^"]*"[^>]*>(.*?)</p>', re.DOTALL)
 SNAPSHOT = 'id="messages"'
 ACCEPTED = 'id="msg-input"'
 ERRORS = re.compile(r'<div id="errors"[^>]*>(.*?)</div>', re.DOTALL)
@@ -118,11 +119,23 @@ class Viewer:
             await asyncio.sleep(0.2)
 
     def _apply(self, frame: str) -> None:
-        items = [(int(seq), html.unescape(text)) for seq, text in ITEM.findall(frame)]
+        """What htmx does with the frame: a snapshot replaces the list, a new item is appended, a changed one
+        replaces the item with its id where there is one."""
+        found = [
+            (int(seq), "hx-swap-oob" in attributes, html.unescape(text))
+            for seq, attributes, text in ITEM.findall(frame)
+        ]
         if SNAPSHOT in frame:
-            self.shown = items
-        else:
-            self.shown.extend(items)
+            self.shown = [(seq, text) for seq, _, text in found]
+            return self._answered(frame)
+        for seq, changed, text in found:
+            if not changed:
+                self.shown.append((seq, text))
+            else:
+                self.shown = [(s, text if s == seq else t) for s, t in self.shown]
+        self._answered(frame)
+
+    def _answered(self, frame: str) -> None:
         if ACCEPTED in frame and self._replies:
             self._replies.popleft().set_result(None)
         elif (error := ERRORS.search(frame)) and error.group(1).strip() and self._replies:

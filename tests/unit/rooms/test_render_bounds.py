@@ -47,9 +47,9 @@ class CountingFragments(Fragments):
         super().__init__(template_environment())
         self.items = 0
 
-    def message(self, message: Message, previous: Message | None = None) -> str:
+    def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
         self.items += 1
-        return super().message(message, previous)
+        return super().message(message, previous, oob)
 
 
 def renders(client: TestClient) -> int:
