@@ -19,6 +19,7 @@ from chatroom.errors import SettingsError
 STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
 ACCESS_MODES = ("open", "members")
+LOG_FORMATS = ("text", "json")
 HOST_PATTERN = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
@@ -45,6 +46,7 @@ class Settings:
     workers: int = 1
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
     access: str = "open"  # "open": guests may read and post; "members": only signed-in accounts
+    log_format: str = "text"  # or "json": one JSON object per line
 
     @classmethod
     def from_env(
@@ -94,6 +96,7 @@ class Settings:
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             access=access,
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
+            log_format=_log_format(config("LOG_FORMAT", default="text")),
         )
 
 
@@ -142,6 +145,12 @@ def _host(value: str) -> str:
             f"or *; got {value.strip()!r}"
         )
     return host
+
+
+def _log_format(value: str) -> str:
+    if value.strip().lower() not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be text or json, not {value!r}")
+    return value.strip().lower()
 
 
 def _is_address(host: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -63,6 +63,16 @@ class Message:
 class RoomInfo:
     name: str
     last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    """A room as the store keeps it, for export and import."""
+
+    name: str
+    last_seq: int
+    created_at: datetime
+    active_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +247,32 @@ class MessageStore(Protocol):
     async def expire_tokens(self, now: int) -> int:
         """Delete the tokens expired at `now` or used up; how many."""
 
+    # Operations (the console's backup, export, import and --check; never on a visitor's path).
+
+    async def migration_level(self) -> int:
+        """How many of the schema's migrations the database has run."""
+
+    async def backup(self, path: str) -> None:
+        """A consistent copy of the whole store in a new file at `path`, while others keep writing.
+        Raises CommandError where the database has its own tool for that (PostgreSQL: pg_dump)."""
+
+    async def room_records(self, after: str, limit: int) -> list[RoomRecord]:
+        """Up to `limit` rooms whose names sort after `after` (by code point), in that order."""
+
+    async def restore_rooms(self, rooms: list[RoomRecord]) -> None:
+        """Create the rooms that are missing, empty; a room that exists keeps its earliest `created_at` and
+        latest `active_at`. No `last_seq` moves: messages raise it (`restore_messages`, `restore_last_seq`)."""
+
+    async def restore_messages(self, messages: list[Message]) -> None:
+        """Insert each message under its own `seq` unless that `seq` is taken, and raise its room's
+        `last_seq` to the highest, all in one transaction. The rooms must exist."""
+
+    async def restore_last_seq(self, room: str, seq: int) -> None:
+        """Raise the room's `last_seq` to `seq` (never lowers it)."""
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def now_us() -> int:
     """Now, in the store's unit of time: microseconds since the epoch."""
@@ -245,6 +281,11 @@ def now_us() -> int:
 
 def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """A time in the store's unit, exactly (no trip through a float, which can lose the last microsecond)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def open_store(url: str) -> MessageStore:

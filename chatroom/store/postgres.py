@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from chatroom.errors import StoreUnavailable
+from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us
 from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, statements
 
@@ -107,6 +107,25 @@ class PostgresStore(SQLStore):
 
     async def _count(self, sql: str, *args: Any) -> int:
         return _changed_rows(await self._run(lambda db: db.execute(sql, *args)))
+
+    async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        async def run(db: asyncpg.Connection) -> None:
+            async with db.transaction():
+                for sql, rows in batches:
+                    if rows:
+                        await db.executemany(sql, rows)
+
+        await self._run(run)
+
+    async def migration_level(self) -> int:
+        rows = await self._read("SELECT version FROM schema_version")
+        return int(rows[0][0]) if rows else 0
+
+    async def backup(self, path: str) -> None:
+        raise CommandError(
+            "The store is PostgreSQL, whose own tool makes consistent backups while it runs: "
+            f'pg_dump --format=custom --file={path} "$DATABASE_URL" (restore with pg_restore)'
+        )
 
     async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         if self._pool is None:

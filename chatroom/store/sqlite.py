@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatroom.errors import StoreUnavailable
+from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us
 from chatroom.store.sql import SQLITE, Change, Row, SQLStore, message, migrations, statements
 
@@ -82,6 +82,38 @@ class SQLiteStore(SQLStore):
 
     async def _count(self, sql: str, *args: Any) -> int:
         return await self._run(lambda db: _transaction(db, lambda: db.execute(sql, args).rowcount))
+
+    async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            for sql, rows in batches:
+                db.executemany(sql, rows)
+
+        await self._run(lambda db: _transaction(db, lambda: run(db)))
+
+    async def migration_level(self) -> int:
+        rows = await self._read("PRAGMA user_version")
+        return int(rows[0][0])
+
+    async def backup(self, path: str) -> None:
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.partial")
+
+        def copy(db: sqlite3.Connection) -> None:
+            if target.exists():
+                raise CommandError(f"{path} exists already: back up to a new file, so no backup is overwritten")
+            # SQLite's online backup copies every page under one read transaction: a consistent copy,
+            # while other connections (the running server's) keep writing in WAL mode.
+            copy = sqlite3.connect(partial)
+            try:
+                db.backup(copy)
+            finally:
+                copy.close()
+            partial.replace(target)
+
+        try:
+            await self._run(copy)
+        finally:
+            await self._run(lambda db: partial.unlink(missing_ok=True))
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
