@@ -54,7 +54,9 @@ class Settings:
     ) -> Settings:
         config = Config(env_file if Path(env_file).is_file() else None, environ=_as_environ(env))
 
-        def number(name: str, default: str, cast: type[int] | type[float], low: float = 1) -> float:
+        def number(
+            name: str, default: str, cast: type[int] | type[float], low: float = 1, high: float = float("inf")
+        ) -> float:
             raw = config(name, default=default)
             try:
                 value = cast(raw)
@@ -62,6 +64,8 @@ class Settings:
                 raise SettingsError(f"{name} must be a number, not {raw!r}") from None
             if value < low:
                 raise SettingsError(f"{name} must be at least {low}, not {raw!r}")
+            if value > high:
+                raise SettingsError(f"{name} must be at most {high}, not {raw!r}")
             return value
 
         data_dir = Path(config("DATA_DIR", default="data"))
@@ -76,7 +80,7 @@ class Settings:
             raise SettingsError(f"ACCESS must be one of {', '.join(ACCESS_MODES)}, not {access!r}")
         return cls(
             host=config("HOST", default="127.0.0.1"),
-            port=int(number("PORT", "8000", int, low=0)),
+            port=int(number("PORT", "8000", int, low=0, high=65535)),
             data_dir=data_dir,
             secret_key=config("SECRET_KEY", default="") or _stored_secret(data_dir),
             database_url=database_url,

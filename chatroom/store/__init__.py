@@ -82,7 +82,9 @@ class Member:
 
 
 class MessageStore(Protocol):
-    async def open(self) -> None: ...
+    async def open(self, migrate: bool = True) -> None:
+        """Connect, and with `migrate` bring the schema up to date (the server does; a command that only
+        reads does not). Without it, a SQLite file that does not exist is a CommandError, not a new store."""
 
     async def close(self) -> None: ...
 

@@ -37,7 +37,7 @@ class PostgresStore(SQLStore):
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
 
-    async def open(self) -> None:
+    async def open(self, migrate: bool = True) -> None:
         try:
             self._pool = await asyncpg.create_pool(
                 self.url,
@@ -49,7 +49,8 @@ class PostgresStore(SQLStore):
             )
         except DB_ERRORS as exc:
             raise StoreUnavailable(f"postgres: {exc!r}") from exc
-        await self._run(_migrate)
+        if migrate:
+            await self._run(_migrate)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -118,7 +119,8 @@ class PostgresStore(SQLStore):
         await self._run(run)
 
     async def migration_level(self) -> int:
-        rows = await self._read("SELECT version FROM schema_version")
+        [(exists,)] = await self._read("SELECT to_regclass('schema_version') IS NOT NULL")
+        rows = await self._read("SELECT version FROM schema_version") if exists else []
         return int(rows[0][0]) if rows else 0
 
     async def backup(self, path: str) -> None:

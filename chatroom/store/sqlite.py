@@ -32,8 +32,8 @@ class SQLiteStore(SQLStore):
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
-    async def open(self) -> None:
-        self._db = await self._call(self._connect)
+    async def open(self, migrate: bool = True) -> None:
+        self._db = await self._call(self._connect, migrate)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -115,15 +115,18 @@ class SQLiteStore(SQLStore):
         finally:
             await self._run(lambda db: partial.unlink(missing_ok=True))
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, migrate: bool) -> sqlite3.Connection:
         if self.path != ":memory:":
+            if not migrate and not Path(self.path).is_file():
+                raise CommandError(f"There is no SQLite store at {self.path} (DATABASE_URL, or DATA_DIR/chat.sqlite3)")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = 5000")  # other processes sharing the file wait, not fail
         _enable_wal(db)
         db.execute("PRAGMA synchronous = FULL")  # an acknowledged message survives a power cut too
         db.execute("PRAGMA foreign_keys = ON")
-        _migrate(db)
+        if migrate:
+            _migrate(db)
         return db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
