@@ -128,12 +128,13 @@ class Hub:
         self._allow(sender, address)
         if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
             await self.names.claim(person, person.name)
+        appending = time.perf_counter()
         try:
-            with metrics.STORE_APPEND.time():
-                message = await self.store.append(room, person.name, person.uid, text, once)
+            message = await self.store.append(room, person.name, person.uid, text, once)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc
+        metrics.STORE_APPEND.observe(time.perf_counter() - appending)
         metrics.MESSAGES_STORED.inc()
         self.directory.touch()  # throttled: at most one "rooms" event a second, whatever the message rate
         await self._announce(message)
