@@ -8,8 +8,9 @@ the environment and `.env`.
     chatroom import PATH             the same, into this store, keeping each room's seq
     chatroom user add NAME --role R  an account, its password from standard input (`chatroom.accounts.cli`)
 
-Commands come from the modules in `COMMANDS`: each has `add_commands(subparsers)`, which adds its
-parsers and sets `run` on each to an `async def run(settings, args) -> int` (the exit status). A
+Commands come from the functions in `COMMANDS`, one per module, each `add_commands(subparsers)`. A
+command is `chatroom.commands.add_command(subparsers, "name", run)` plus its arguments, where `run` is
+an `async def run(settings, args) -> int` (the exit status) whose docstring is the command's help. A
 `chatroom.errors.ChatError` it raises is printed as one sentence, exit status 1.
 """
 

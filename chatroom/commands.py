@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,36 +24,27 @@ from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import ROOM_NAME
 from chatroom.web.assets import Htmx
 
+Run = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    backup_ = commands.add_parser(
-        "backup",
-        help="copy the SQLite store to a new file, consistently, while the server runs",
-        description="Copy the SQLite store (DATABASE_URL) to PATH with SQLite's online backup, consistent while "
-        "the server keeps writing. For PostgreSQL it says how to use pg_dump instead.",
-    )
-    backup_.add_argument("path", metavar="PATH", help="a file that does not exist yet")
-    backup_.set_defaults(run=backup)
-
-    export_ = commands.add_parser(
-        "export",
-        help="write the rooms and their messages as JSON Lines",
-        description="Write the rooms and their messages to PATH as JSON Lines (see chatroom/portability.py), "
-        "for `chatroom import` into this or another store.",
-    )
+    add_command(commands, "backup", backup).add_argument("path", metavar="PATH", help="a new file")
+    export_ = add_command(commands, "export", export_rooms)
     export_.add_argument("--room", metavar="R", type=_room, help="only this room")
-    export_.add_argument("path", metavar="PATH", help="a file that does not exist yet")
-    export_.set_defaults(run=export_rooms)
+    export_.add_argument("path", metavar="PATH", help="a new file")
+    add_command(commands, "import", import_rooms).add_argument("path", metavar="PATH", type=Path)
 
-    import_ = commands.add_parser(
-        "import",
-        help="add an export's rooms and messages to the store, keeping each room's seq",
-        description="Add the rooms and messages of an export at PATH to the store (DATABASE_URL), keeping each "
-        "message's seq. Importing twice adds nothing; a different message under a seq already taken stops it "
-        "before anything is written. Import while no server writes to that store.",
+
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: Run
+) -> argparse.ArgumentParser:
+    """A command that runs `run`; its docstring is the help (the first line) and the description (all of it)."""
+    doc = inspect.getdoc(run) or ""
+    command = commands.add_parser(
+        name, help=doc.split("\n")[0], description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    import_.add_argument("path", metavar="PATH", type=Path)
-    import_.set_defaults(run=import_rooms)
+    command.set_defaults(run=run)
+    return command
 
 
 async def check(settings: Settings, args: argparse.Namespace) -> int:
@@ -109,6 +101,11 @@ async def _check_bus(settings: Settings) -> Result:
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    """copy the SQLite store to a new file, consistently, while the server runs
+
+    SQLite's online backup of DATABASE_URL's file to PATH, a file that does not exist yet: consistent
+    while the server keeps writing. For PostgreSQL it says how to use pg_dump instead.
+    """
     async with _store(settings, migrate=False) as store:
         await store.backup(args.path)
     _say(f"backed up {redacted(settings.database_url)} to {args.path}")
@@ -116,6 +113,11 @@ async def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def export_rooms(settings: Settings, args: argparse.Namespace) -> int:
+    """write the rooms and their messages as JSON Lines
+
+    The rooms (or only --room R) and their messages, to PATH, a file that does not exist yet, in the
+    format of chatroom/portability.py, for `chatroom import` into this or another store.
+    """
     target = Path(args.path)
     partial = target.with_name(f".{target.name}.partial")
     _refuse_existing(target)
@@ -137,6 +139,12 @@ async def export_rooms(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def import_rooms(settings: Settings, args: argparse.Namespace) -> int:
+    """add an export's rooms and messages to the store, keeping each room's seq
+
+    The rooms and messages of the export at PATH, into DATABASE_URL's store (migrated first), each
+    message under its own seq. Importing twice adds nothing; a different message under a seq already
+    taken stops it before anything is written. Import while no server writes to that store.
+    """
     async with _store(settings, migrate=True) as store:
         counts = await import_file(store, args.path)
     _say(f"imported {counts} into {redacted(settings.database_url)}")
