@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
@@ -10,6 +11,7 @@ from starlette.testclient import TestClient
 from chatroom.bus import RESYNC, channel
 from tests.inprocess import hub_of, in_app
 from tests.unit.conftest import Join, MakeClient
+from tests.unit.transports.test_sse import events
 from tests.wire import marker, post, recv_chat
 
 TOKEN = "operator-token-0123456789"
@@ -68,6 +70,20 @@ def test_connections_are_counted_by_transport_while_open(make_client: MakeClient
     after = scrape(client)
     assert grew(before, after, "chatroom_connections", transport="json") == 0
     assert grew(before, after, "chatroom_connections", transport="htmx") == 0
+
+
+def test_an_sse_stream_is_a_connection_while_it_is_open(make_client: MakeClient) -> None:
+    client = make_client(metrics_token=TOKEN)
+    before = scrape(client)
+    stream = events(client)
+    assert isinstance(stream, Generator)
+    next(stream)  # the snapshot: the stream is open
+    assert grew(before, scrape(client), "chatroom_connections", transport="sse") == 1
+    stream.close()
+    deadline = time.monotonic() + 5
+    while grew(before, scrape(client), "chatroom_connections", transport="sse") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert grew(before, scrape(client), "chatroom_connections", transport="sse") == 0
 
 
 def test_each_message_is_counted_stored_timed_and_delivered_to_each_viewer(make_client: MakeClient, join: Join) -> None:
