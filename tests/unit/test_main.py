@@ -150,3 +150,10 @@ def test_export_refuses_a_bad_room_name(here: Path, capsys: pytest.CaptureFixtur
 def test_import_of_a_file_that_is_not_an_export_is_one_sentence(here: Path) -> None:
     (here / "notes.txt").write_text("shopping list\n")
     assert run("import", "notes.txt") == "chatroom: notes.txt line 1: not a JSON object (each line of an export is one)"
+
+
+def test_user_goes_to_the_accounts_own_parser(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("user", "--help") == 0
+    assert capsys.readouterr().out.startswith("usage: chatroom user")
+    assert run("--help") == 0
+    assert "user" in capsys.readouterr().out, "listed with the other commands"
