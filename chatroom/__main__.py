@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from chatroom import commands
+from chatroom import commands, logs
 from chatroom.app import create_app
 from chatroom.errors import ChatError, StartupError
 from chatroom.settings import Settings
@@ -99,6 +99,7 @@ def serve(settings: Settings) -> None:
         # The server refuses a bigger frame at its header, before buffering it (the app checks again).
         ws_max_size=MAX_FRAME_BYTES,
         server_header=False,
+        log_config=logs.server_logging(settings.log_format),
     )
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import subprocess
+import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.conftest import AppFactory
+from tests.integration.servers import ROOT, AppServer
 from tests.integration.viewer import Viewer
 
 pytestmark = pytest.mark.anyio
@@ -47,6 +52,8 @@ async def test_one_scrape_adds_up_every_process_and_forgets_one_that_stopped(
     at_one = await Viewer([one.ws_url], room).open()
     at_two = await Viewer([two.ws_url], room, reconnect=False).open()
     await at_one.send("from the first process")
+    with contextlib.suppress(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{two.url}/join/a-secret-invite-token", timeout=5).close()
     await at_two.send("from the second process")
     assert connections(one.url) == 2, "both processes' sockets, scraped from either"
     assert scrape(two.url)[("chatroom_messages_stored_total", ())] == 2
@@ -68,3 +75,29 @@ async def test_one_scrape_adds_up_every_process_and_forgets_one_that_stopped(
     scrapes = [line for line in lines if line["logger"] == "uvicorn.access" and "GET /metrics" in line["message"]]
     assert scrapes and all(len(line["request_id"]) == 32 for line in scrapes), "the server's access lines too"
     assert "from the second process" not in two.log_path.read_text()
+    assert (
+        "GET /join/… HTTP/1.1" in two.log_path.read_text() and "a-secret-invite-token" not in two.log_path.read_text()
+    )
+
+
+class ConsoleScriptServer(AppServer):
+    """`python -m chatroom`, which configures the server's logging itself."""
+
+    def launch(self) -> None:
+        with open(self.log_path, "ab") as log:
+            command = [sys.executable, "-m", "chatroom"]
+            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_the_console_script_logs_json_lines_too(tmp_path: Path) -> None:
+    app = ConsoleScriptServer({"DATA_DIR": str(tmp_path), "LOG_FORMAT": "json"}, tmp_path)
+    app.start()
+    try:
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{app.url}/reset/a-secret-reset-token", timeout=5).close()
+    finally:
+        app.stop()
+    text = app.log_path.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if not line.startswith("chatroom: serving on")]
+    assert {"uvicorn.error", "uvicorn.access", "chatroom"} <= {line["logger"] for line in lines}
+    assert "GET /reset/… HTTP/1.1" in text and "a-secret-reset-token" not in text

@@ -116,3 +116,39 @@ def test_json_logging_covers_the_servers_own_lines() -> None:
     finally:
         server.removeHandler(handler)
         logs.configure("text")
+
+
+def access_line(path: str) -> str:
+    """uvicorn's access line for `path`, through the filter the app puts on its logger."""
+    record = logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", path, "1.1", 200),
+        None,
+    )
+    assert logs.HiddenTokens().filter(record)
+    return record.getMessage()
+
+
+def test_a_links_secret_is_left_out_of_the_servers_access_lines() -> None:
+    for path in ("/join/Zq3-secret_token", "/setup/Zq3-secret_token?next=/", "/reset/Zq3-secret_token"):
+        line = access_line(path)
+        assert "Zq3-secret_token" not in line and "…" in line
+    assert access_line("/join/Zq3-secret_token?next=/rooms/dev").endswith('"GET /join/…?next=/rooms/dev HTTP/1.1" 200')
+    assert access_line("/rooms/join?before=3") == '1.2.3.4:5 - "GET /rooms/join?before=3 HTTP/1.1" 200'
+
+
+def test_the_app_filters_the_servers_access_lines_once(client: TestClient) -> None:
+    logs.configure("text")
+    access = logging.getLogger("uvicorn.access")
+    assert sum(isinstance(f, logs.HiddenTokens) for f in access.filters) == 1
+
+
+def test_the_console_script_gives_the_server_its_format() -> None:
+    text, json = logs.server_logging("text"), logs.server_logging("json")
+    assert text["formatters"]["default"]["()"] == "uvicorn.logging.DefaultFormatter"
+    assert {formatter["()"] for formatter in json["formatters"].values()} == {logs.JsonLines}
+    assert json["loggers"] == text["loggers"], "only the format changes"

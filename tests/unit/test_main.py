@@ -55,6 +55,7 @@ def test_no_arguments_serves(here: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(options))
     main([])
     assert (served["host"], served["port"]) == ("127.0.0.1", 8000)
+    assert served["log_config"]["formatters"]["default"]["()"] == "uvicorn.logging.DefaultFormatter"
 
 
 def test_a_bad_setting_is_one_sentence(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
