@@ -4,20 +4,26 @@ The file is one JSON object per line. The first is the header, then one record p
 saying its `kind`:
 
     {"kind": "chatroom-export", "format": 1, "version": "0.1.0", "exported_at": "2026-12-01T09:00:00.000000Z"}
-    {"kind": "room", "name": "lobby", "last_seq": 2, "created_at": "…Z", "active_at": "…Z"}
-    {"kind": "message", "room": "lobby", "seq": 1, "author": "ada", "author_id": "…", "text": "hi", "sent_at": "…Z"}
+    {"kind": "room", "name": "lobby", "last_seq": 4, "created_at": "…Z", "active_at": "…Z"}
+    {"kind": "message", "room": "lobby", "seq": 1, "author": "ada", "author_id": "…", "text": "hi",
+     "sent_at": "…Z", "edited": true, "deleted": false}
+    {"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍", "uid": "…"}
+    {"kind": "change", "room": "lobby", "seq": 2, "message": 1, "change": "edit"}
 
-Every room comes before any message; messages come in `seq` order within their room. Later releases
-add what they keep (accounts, edits, reactions) as records of new kinds, placed where their import
-needs them (accounts before messages, edits and reactions after them), and `format` moves only for a
-change that an older reader would misread. An importer refuses a kind it does not know, naming it:
-a community is never half moved without anyone noticing.
+Every room comes before its log. A room's log follows in `seq` order: each message as it is now (a
+deleted one has no text: it is gone from the store, and so from every export), its reactions right
+after it, and each change (an edit, a deletion, a reaction) that took a place in the log, by what it
+changed. Later releases add what they keep (accounts, say) as records of new kinds, placed where
+their import needs them (accounts before the rooms), and `format` moves only for a change that an
+older reader would misread. An importer refuses a kind it does not know, naming it: a community is
+never half moved without anyone noticing.
 
 Import keeps every room's `seq`, so permalinks and clients' positions stay true, and is idempotent:
-a message already there (same room, `seq`, author and text) is skipped, so importing twice adds
-nothing. A *different* message under the same `seq` stops the import before it writes anything.
-The whole file is read and checked first: a bad line writes nothing either. Import into a store
-that no running server writes to (messages posted meanwhile could take the imported `seq`s).
+an entry already there (the same message, or the same change, under its `seq`) is skipped, and so is
+a reaction, so importing twice adds nothing. A *different* entry under a taken `seq` stops the import
+before it writes anything; the whole file is read and checked first, so a bad line writes nothing
+either. Import into a store that no running server writes to (messages posted meanwhile could take
+the imported `seq`s).
 """
 
 from __future__ import annotations
@@ -26,12 +32,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from re import Pattern
 from typing import Any, TextIO
 
 import orjson
 
 from chatroom.errors import CommandError
-from chatroom.store import Message, MessageStore, RoomRecord
+from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Message, MessageStore, Reaction, RoomRecord
 from chatroom.validation import ROOM_NAME
 from chatroom.version import VERSION
 
@@ -40,23 +47,31 @@ FORMAT = 1
 PAGE = 500  # rows per store read or write
 MAX_LINE_BYTES = 1 << 20  # far above any record this release writes; a longer line is not an export of ours
 MAX_FIELD_CHARS = 100_000  # a name or a text (the source may have allowed longer messages than this server does)
+CHANGES = (EDIT, DELETE, REACTIONS)
+
+Record = RoomRecord | Message | Reaction
 
 
 @dataclass
 class Counts:
     rooms: int = 0
     messages: int = 0
-    skipped: int = 0  # messages already in the store
+    changes: int = 0
+    reactions: int = 0
+    skipped: int = 0  # log entries already in the store
 
     def __str__(self) -> str:
-        return f"rooms={self.rooms} messages={self.messages} already_there={self.skipped}"
+        return (
+            f"rooms={self.rooms} messages={self.messages} changes={self.changes} reactions={self.reactions} "
+            f"already_there={self.skipped}"
+        )
 
 
 # Export
 
 
 async def export(store: MessageStore, out: TextIO, room: str | None = None) -> Counts:
-    """Write the header, the rooms (or only `room`), then their messages, to `out`."""
+    """Write the header, the rooms (or only `room`), then each one's log, to `out`."""
     counts = Counts()
     _write(out, {"kind": HEADER, "format": FORMAT, "version": VERSION, "exported_at": _time(datetime.now(UTC))})
     names = []
@@ -69,10 +84,30 @@ async def export(store: MessageStore, out: TextIO, room: str | None = None) -> C
     for name in names:
         counts.rooms += 1
         seq = 0
-        while page := await store.after(name, seq, PAGE):
-            for message in page:
-                _write(out, _message_record(message))
-            counts.messages += len(page)
+        while page := await store.log_after(name, seq, PAGE):
+            for entry in page:
+                if entry.kind == NEW:
+                    _write(out, _message_record(entry))
+                    for emoji, uids in entry.reactions:
+                        for uid in uids:
+                            _write(
+                                out,
+                                {"kind": "reaction", "room": name, "message": entry.seq, "emoji": emoji, "uid": uid},
+                            )
+                            counts.reactions += 1
+                    counts.messages += 1
+                else:
+                    _write(
+                        out,
+                        {
+                            "kind": "change",
+                            "room": name,
+                            "seq": entry.seq,
+                            "message": entry.target,
+                            "change": entry.kind,
+                        },
+                    )
+                    counts.changes += 1
             seq = page[-1].seq
     return counts
 
@@ -104,6 +139,8 @@ def _message_record(m: Message) -> dict[str, Any]:
         "author_id": m.author_id,
         "text": m.text,
         "sent_at": _time(m.sent_at),
+        "edited": m.edited,
+        "deleted": m.deleted,
     }
 
 
@@ -123,11 +160,16 @@ class Reader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.parsers: dict[str, Callable[[Fields], object]] = {"room": _parse_room, "message": _parse_message}
+        self.parsers: dict[str, Callable[[Fields], Record]] = {
+            "room": _parse_room,
+            "message": _parse_message,
+            "change": _parse_change,
+            "reaction": _parse_reaction,
+        }
 
-    def records(self) -> Iterator[object]:
+    def records(self) -> Iterator[Record]:
         rooms: set[str] = set()
-        last_seq: dict[str, int] = {}
+        last_seq: dict[str, int] = {}  # the place of each room's last entry so far
         number = 0
         try:
             with self.path.open("rb") as lines:
@@ -140,11 +182,16 @@ class Reader:
                     record = self._parse(data, where)
                     if isinstance(record, RoomRecord):
                         rooms.add(record.name)
-                    elif isinstance(record, Message):
-                        if record.room not in rooms:
-                            raise CommandError(f"{where}: message of room {record.room!r} before that room's record")
-                        if record.seq <= last_seq.get(record.room, 0):
-                            raise CommandError(f"{where}: room {record.room!r}'s messages are not in seq order")
+                        yield record
+                        continue
+                    if record.room not in rooms:
+                        raise CommandError(f"{where}: an entry of room {record.room!r} before that room's record")
+                    if isinstance(record, Reaction):
+                        if record.target > last_seq.get(record.room, 0):
+                            raise CommandError(f"{where}: a reaction to message {record.target} before that message")
+                    elif record.seq <= last_seq.get(record.room, 0):
+                        raise CommandError(f"{where}: room {record.room!r}'s log is not in seq order")
+                    else:
                         last_seq[record.room] = record.seq
                     yield record
                 if number == 0:
@@ -152,7 +199,7 @@ class Reader:
         except OSError as exc:
             raise CommandError(f"Cannot read {self.path}: {exc.strerror or exc}") from exc
 
-    def _parse(self, data: dict[str, Any], where: str) -> object:
+    def _parse(self, data: dict[str, Any], where: str) -> Record:
         kind = data.get("kind")
         parser = self.parsers.get(kind) if isinstance(kind, str) else None
         if parser is None:
@@ -192,9 +239,9 @@ class Fields:
     data: dict[str, Any]
     where: str
 
-    def text(self, name: str, pattern: Any = None) -> str:
+    def text(self, name: str, pattern: Pattern[str] | None = None, empty: bool = False) -> str:
         value = self.data.get(name)
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_FIELD_CHARS:
+        if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS or not (value or empty):
             raise CommandError(f"{self.where}: {name!r} must be a non-empty string")
         if pattern is not None and not pattern.fullmatch(value):
             raise CommandError(f"{self.where}: {name!r} is not a valid room name: {value!r}")
@@ -205,6 +252,18 @@ class Fields:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
             raise CommandError(f"{self.where}: {name!r} must be a whole number of at least {low}")
         return value
+
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name, False)
+        if not isinstance(value, bool):
+            raise CommandError(f"{self.where}: {name!r} must be true or false")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        value = self.data.get(name)
+        if value not in choices:
+            raise CommandError(f"{self.where}: {name!r} must be one of {', '.join(choices)}")
+        return str(value)
 
     def time(self, name: str) -> datetime:
         value = self.data.get(name)
@@ -222,9 +281,28 @@ def _parse_room(f: Fields) -> RoomRecord:
 
 
 def _parse_message(f: Fields) -> Message:
-    room = f.text("room", ROOM_NAME)
-    seq = f.number("seq", 1)
-    return Message(room, seq, f.text("author"), f.text("author_id"), f.text("text"), f.time("sent_at"))
+    room, seq, author, author_id = f.text("room", ROOM_NAME), f.number("seq", 1), f.text("author"), f.text("author_id")
+    deleted = f.flag("deleted")
+    text = f.text("text", empty=deleted)
+    if deleted and text:
+        raise CommandError(f"{f.where}: a deleted message has no text")
+    return Message(room, seq, author, author_id, text, f.time("sent_at"), edited=f.flag("edited"), deleted=deleted)
+
+
+def _parse_change(f: Fields) -> Message:
+    room, seq, target, kind = (
+        f.text("room", ROOM_NAME),
+        f.number("seq", 2),
+        f.number("message", 1),
+        f.choice("change", CHANGES),
+    )
+    if target >= seq:
+        raise CommandError(f"{f.where}: a change is about an earlier message; {target} is not before {seq}")
+    return Message(room, seq, "", "", "", datetime.fromtimestamp(0, UTC), target=target, kind=kind)
+
+
+def _parse_reaction(f: Fields) -> Reaction:
+    return Reaction(f.text("room", ROOM_NAME), f.number("message", 1), f.text("emoji"), f.text("uid"))
 
 
 # Import
@@ -232,22 +310,23 @@ def _parse_message(f: Fields) -> Message:
 
 @dataclass
 class Importer:
-    """Reads `path` twice: first checking every line and every message against the store, then writing."""
+    """Reads `path` twice: first checking every line and every entry against the store, then writing."""
 
     store: MessageStore
     path: Path
     counts: Counts = field(default_factory=Counts)
     _writing: bool = False
+    _entries: list[Message] = field(default_factory=list)
+    _reactions: list[Reaction] = field(default_factory=list)
 
     async def run(self) -> Counts:
-        await self._pass()  # writes nothing: a bad line or a conflicting message stops it here
+        await self._pass()  # writes nothing: a bad line or a conflicting entry stops it here
         self._writing, self.counts = True, Counts()
         await self._pass()
         return self.counts
 
     async def _pass(self) -> None:
         rooms: list[RoomRecord] = []
-        messages: list[Message] = []
         room_seqs: dict[str, int] = {}
         for record in Reader(self.path).records():
             if isinstance(record, RoomRecord):
@@ -255,13 +334,17 @@ class Importer:
                 room_seqs[record.name] = record.last_seq
                 if len(rooms) == PAGE:
                     await self._rooms(rooms)
-            elif isinstance(record, Message):
-                await self._rooms(rooms)  # a message's room is in the store before the message
-                if messages and (messages[0].room != record.room or record.seq - messages[0].seq >= PAGE):
-                    await self._messages(messages)
-                messages.append(record)
+                continue
+            await self._rooms(rooms)  # a room is in the store before its log
+            if isinstance(record, Reaction):
+                self._reactions.append(record)  # with its message, which is in this batch: it came just before
+                continue
+            first = self._entries[0] if self._entries else None
+            if first is not None and (first.room != record.room or record.seq - first.seq >= PAGE):
+                await self._log()
+            self._entries.append(record)
         await self._rooms(rooms)
-        await self._messages(messages)
+        await self._log()
         if self._writing:
             for room, seq in room_seqs.items():
                 await self.store.restore_last_seq(room, seq)
@@ -272,29 +355,45 @@ class Importer:
         self.counts.rooms += len(rooms)
         rooms.clear()
 
-    async def _messages(self, batch: list[Message]) -> None:
-        """One room's messages within PAGE `seq`s: the new ones are written; a different one already there stops all."""
-        if not batch:
+    async def _log(self) -> None:
+        """One room's entries within PAGE `seq`s, and their reactions: what is new is written; a different
+        entry already there stops everything."""
+        if not self._entries:
             return
-        first = batch[0]
-        there = {m.seq: m for m in await self.store.after(first.room, first.seq - 1, PAGE)}
+        first = self._entries[0]
+        there = {e.seq: e for e in await self.store.log_after(first.room, first.seq - 1, PAGE)}
         new = []
-        for message in batch:
-            existing = there.get(message.seq)
+        for entry in self._entries:
+            existing = there.get(entry.seq)
             if existing is None:
-                new.append(message)
-            elif existing != message:
+                new.append(entry)
+            elif _key(existing) != _key(entry):
                 done = "the import stopped there" if self._writing else "nothing was imported"
                 raise CommandError(
-                    f"Room {message.room!r} already has a different message {message.seq} in this store "
-                    f"(by {existing.author!r} at {_time(existing.sent_at)}); {done}. "
-                    "Import into an empty store, or the one this export came from."
+                    f"Room {entry.room!r} already has a different entry {entry.seq} in this store "
+                    f"({_describe(existing)}); {done}. Import into an empty store, or the one this export came from."
                 )
-        if new and self._writing:
-            await self.store.restore_messages(new)
-        self.counts.messages += len(new)
-        self.counts.skipped += len(batch) - len(new)
-        batch.clear()
+        if self._writing and (new or self._reactions):
+            await self.store.restore_log(new, self._reactions)
+        self.counts.messages += sum(1 for e in new if e.kind == NEW)
+        self.counts.changes += sum(1 for e in new if e.kind != NEW)
+        self.counts.reactions += len(self._reactions)
+        self.counts.skipped += len(self._entries) - len(new)
+        self._entries.clear()
+        self._reactions.clear()
+
+
+def _key(entry: Message) -> tuple[object, ...]:
+    """What makes two entries under one `seq` the same: a message as it is now, or a change by what it changed."""
+    if entry.kind != NEW:
+        return (entry.kind, entry.target)
+    return (NEW, entry.author, entry.author_id, entry.text, entry.sent_at, entry.edited, entry.deleted)
+
+
+def _describe(entry: Message) -> str:
+    if entry.kind != NEW:
+        return f"a change ({entry.kind}) of message {entry.target}"
+    return f"a message by {entry.author!r} at {_time(entry.sent_at)}"
 
 
 async def import_file(store: MessageStore, path: Path) -> Counts:

@@ -20,6 +20,16 @@ Reactions = tuple[tuple[str, tuple[str, ...]], ...]  # (emoji, the uids who chos
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """One person's emoji on message `target`, for export and import."""
+
+    room: str
+    target: int
+    emoji: str
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """An entry of a room's log, at place `seq`: a new message, or (`kind`) a change to message `target`.
 
@@ -263,11 +273,12 @@ class MessageStore(Protocol):
 
     async def restore_rooms(self, rooms: list[RoomRecord]) -> None:
         """Create the rooms that are missing, empty; a room that exists keeps its earliest `created_at` and
-        latest `active_at`. No `last_seq` moves: messages raise it (`restore_messages`, `restore_last_seq`)."""
+        latest `active_at`. No `last_seq` moves: the log raises it (`restore_log`, `restore_last_seq`)."""
 
-    async def restore_messages(self, messages: list[Message]) -> None:
-        """Insert each message under its own `seq` unless that `seq` is taken, and raise its room's
-        `last_seq` to the highest, all in one transaction. The rooms must exist."""
+    async def restore_log(self, entries: list[Message], reactions: list[Reaction]) -> None:
+        """In one transaction: each log entry under its own `seq` unless that `seq` is taken (a new message as
+        it is now, edited or deleted; a change by its `kind` and `target`), each reaction unless it is there,
+        and each room's `last_seq` raised to its highest entry. The rooms must exist."""
 
     async def restore_last_seq(self, room: str, seq: int) -> None:
         """Raise the room's `last_seq` to `seq` (never lowers it)."""

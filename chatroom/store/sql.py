@@ -24,6 +24,7 @@ from chatroom.store import (
     Member,
     Message,
     NameKeys,
+    Reaction,
     RoomInfo,
     RoomRecord,
     from_us,
@@ -255,6 +256,8 @@ class Statements:
     room_records: str
     restore_room: str
     restore_message: str
+    restore_change: str
+    restore_reaction: str
     restore_last_seq: str
 
 
@@ -399,7 +402,14 @@ STATEMENTS = Statements(
         "ELSE rooms.created_at END, "
         "active_at = CASE WHEN excluded.active_at > rooms.active_at THEN excluded.active_at ELSE rooms.active_at END"
     ),
-    restore_message=f"INSERT INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    restore_message=(
+        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, edited_at, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ),
+    restore_change="INSERT INTO changes (room, seq, target, kind, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    restore_reaction=(
+        "INSERT INTO reactions (room, target, emoji, uid, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ),
     restore_last_seq="UPDATE rooms SET last_seq = ? WHERE name = ? AND last_seq < ?",
 )
 
@@ -456,6 +466,12 @@ def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
     """Messages oldest first, from rows in `seq` order."""
     ordered = reversed(rows) if newest_first else rows
     return [message(row) for row in ordered]
+
+
+def _restored(m: Message) -> tuple[object, ...]:
+    """A message's row: `edited_at` is only ever read as "edited or not", so the message's own time will do."""
+    sent_at = to_us(m.sent_at)
+    return (m.room, m.seq, m.author, m.author_id, m.text, sent_at, max(sent_at, 1) if m.edited else 0, int(m.deleted))
 
 
 def account(row: Row) -> Account:
@@ -733,13 +749,29 @@ class SQLStore(ABC):
         rows = [(r.name, to_us(r.created_at), to_us(r.active_at)) for r in rooms]
         await self._write_many(self.sql.restore_room, rows)
 
-    async def restore_messages(self, messages: list[Message]) -> None:
-        rows = [(m.room, m.seq, m.author, m.author_id, m.text, to_us(m.sent_at)) for m in messages]
+    async def restore_log(self, entries: list[Message], reactions: list[Reaction]) -> None:
+        # Times the export does not carry (when a message was edited, a change made, a reaction chosen)
+        # are the message's own; a reaction's order is its place in `reactions`.
+        written = {(m.room, m.seq): to_us(m.sent_at) for m in entries if m.kind == NEW}
+        new = [m for m in entries if m.kind == NEW]
+        changes = [m for m in entries if m.kind != NEW]
         highest: dict[str, int] = {}
-        for m in messages:
+        for m in entries:
             highest[m.room] = max(m.seq, highest.get(m.room, 0))
-        raised = [(seq, room, seq) for room, seq in highest.items()]
-        await self._write_batches([(self.sql.restore_message, rows), (self.sql.restore_last_seq, raised)])
+        await self._write_batches(
+            [
+                (self.sql.restore_message, [_restored(m) for m in new]),
+                (self.sql.restore_change, [(m.room, m.seq, m.target, m.kind, to_us(m.sent_at)) for m in changes]),
+                (
+                    self.sql.restore_reaction,
+                    [
+                        (r.room, r.target, r.emoji, r.uid, written.get((r.room, r.target), 0) + place)
+                        for place, r in enumerate(reactions)
+                    ],
+                ),
+                (self.sql.restore_last_seq, [(seq, room, seq) for room, seq in highest.items()]),
+            ]
+        )
 
     async def restore_last_seq(self, room: str, seq: int) -> None:
         await self._count(self.sql.restore_last_seq, seq, room, seq)

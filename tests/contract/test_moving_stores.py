@@ -15,6 +15,7 @@ from chatroom.portability import export, import_file
 from chatroom.settings import Settings
 from chatroom.store import open_store
 from tests.databases import postgres_schema
+from tests.inprocess import hub_of, in_app
 from tests.people import page, say, session
 
 MESSAGES = re.compile(r'<ul id="messages".*?</ul>', re.DOTALL)
@@ -67,10 +68,17 @@ def test_a_community_moved_to_postgres_shows_the_same_pages(tmp_path: Path, post
         for number in range(12):
             say(client, f"lobby <b>{number}</b> & more", who=ada if number % 3 else bob)
         say(client, "over in dev\nwith two lines", room="dev", who=bob)
+        store = hub_of(client).store
+        second = in_app(client, store.message, "lobby", 2)
+        assert second is not None
+        in_app(client, store.edit, "lobby", 2, second.author_id, "lobby two, edited")
+        in_app(client, store.delete, "lobby", 3)
+        in_app(client, store.react, "lobby", 4, "uid-bob", "👍", 10)
         before = message_lists(client, rooms)
     assert 'id="msg-12"' in before["lobby"] and "over in dev" in before["dev"]
+    assert "lobby two, edited" in before["lobby"] and "lobby &lt;b&gt;2&lt;/b&gt;" not in before["lobby"]
     move(sqlite_url, postgres_url, tmp_path)
     with app_over(postgres_url, tmp_path) as client:
         assert message_lists(client, rooms) == before
         say(client, "the first message after the move", who=session(client, "ada"))
-        assert 'id="msg-13"' in page(client, "/rooms/lobby", session(client, "viewer"))
+        assert 'id="msg-16"' in page(client, "/rooms/lobby", session(client, "viewer")), "after 13 messages, 3 changes"

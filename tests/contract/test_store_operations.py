@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatroom.errors import CommandError
-from chatroom.store import Message, MessageStore, RoomRecord, open_store
+from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Message, MessageStore, Reaction, RoomRecord, open_store
 from chatroom.store.sql import MIGRATIONS
 from tests.databases import postgres_schema
 
@@ -65,16 +65,50 @@ async def test_restored_rooms_are_made_empty_and_merged_with_existing_ones(store
 
 async def test_restored_messages_keep_their_seq_and_raise_the_rooms_counter(store: MessageStore) -> None:
     await store.restore_rooms([RoomRecord("lobby", 3, T0, T0)])
-    await store.restore_messages([message("lobby", 1), message("lobby", 2), message("lobby", 3)])
+    await store.restore_log([message("lobby", 1), message("lobby", 2), message("lobby", 3)], [])
     assert await store.after("lobby", 0, 10) == [message("lobby", 1), message("lobby", 2), message("lobby", 3)]
     assert await store.last_seq("lobby") == 3
     assert (await store.append("lobby", "bob", "uid-bob", "next")).seq == 4
 
 
+async def test_a_restored_log_has_its_changes_reactions_and_deleted_messages(store: MessageStore) -> None:
+    await store.restore_rooms([RoomRecord("lobby", 0, T0, T0)])
+    edited = replace(message("lobby", 1, "the new text"), edited=True)
+    deleted = replace(message("lobby", 2, "ignored"), text="", deleted=True)
+    changes = [
+        Message("lobby", 3, "", "", "", T0, target=1, kind=EDIT),
+        Message("lobby", 4, "", "", "", T0, target=2, kind=DELETE),
+        Message("lobby", 5, "", "", "", T0, target=1, kind=REACTIONS),
+    ]
+    reactions = [
+        Reaction("lobby", 1, "👍", "uid-bob"),
+        Reaction("lobby", 1, "🎉", "uid-eve"),
+        Reaction("lobby", 1, "👍", "uid-eve"),
+    ]
+    await store.restore_log([edited, deleted, *changes], reactions)
+    log = await store.log_after("lobby", 0, 10)
+    assert [(e.seq, e.kind, e.target) for e in log] == [
+        (1, NEW, 0),
+        (2, NEW, 0),
+        (3, EDIT, 1),
+        (4, DELETE, 2),
+        (5, REACTIONS, 1),
+    ]
+    assert (log[0].text, log[0].edited, log[0].reactions) == (
+        "the new text",
+        True,
+        (("👍", ("uid-bob", "uid-eve")), ("🎉", ("uid-eve",))),
+    )
+    assert (log[1].text, log[1].deleted) == ("", True)
+    assert await store.last_seq("lobby") == 5
+    await store.restore_log([edited], reactions)  # again: nothing doubles
+    assert await store.log_after("lobby", 0, 10) == log
+
+
 async def test_a_restored_message_never_replaces_one_there(store: MessageStore) -> None:
     await store.restore_rooms([RoomRecord("lobby", 0, T0, T0)])
-    await store.restore_messages([message("lobby", 1, "first")])
-    await store.restore_messages([message("lobby", 1, "impostor"), message("lobby", 2)])
+    await store.restore_log([message("lobby", 1, "first")], [])
+    await store.restore_log([message("lobby", 1, "impostor"), message("lobby", 2)], [])
     assert [m.text for m in await store.after("lobby", 0, 10)] == ["first", "lobby 2"]
 
 

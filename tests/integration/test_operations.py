@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import re
 import sys
 import urllib.request
 from pathlib import Path
@@ -13,16 +14,17 @@ import pytest
 
 from tests.integration.conftest import AppFactory, stored
 from tests.integration.servers import ROOT
-from tests.integration.viewer import ITEM, Viewer
+from tests.integration.viewer import Viewer
 
 pytestmark = pytest.mark.anyio
 
 POSTERS = 5
+TEXT = re.compile(r'<li id="msg-\d+".*?<p class="text" dir="auto">(.*?)</p>', re.DOTALL)
 
 
 def page_texts(url: str) -> list[str]:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return [html.unescape(text) for _, text in ITEM.findall(response.read().decode())]
+        return [html.unescape(text) for text in TEXT.findall(response.read().decode())]
 
 
 async def chatroom(*args: str, env: dict[str, str]) -> tuple[int, str]:

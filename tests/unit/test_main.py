@@ -136,9 +136,9 @@ def test_export_then_import_into_another_store(
     assert run("export", "all.jsonl") == "chatroom: all.jsonl exists already: export to a new file"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{here / 'moved.sqlite3'}")
     assert run("import", "all.jsonl") == 0
-    assert "imported rooms=2 messages=5 already_there=0" in capsys.readouterr().err
+    assert "imported rooms=2 messages=5 changes=0 reactions=0 already_there=0" in capsys.readouterr().err
     assert run("import", "all.jsonl") == 0
-    assert "messages=0 already_there=5" in capsys.readouterr().err
+    assert "messages=0 changes=0 reactions=0 already_there=5" in capsys.readouterr().err
     moved = f"sqlite:///{here / 'moved.sqlite3'}"
     assert read(moved) + read(moved, "dev") == sent
 
