@@ -16,10 +16,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
+from chatroom import logs, metrics
 from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
 from chatroom.errors import ChatError, SignInFirst
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
+from chatroom.logs import RequestIds
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.render import Fragments
 from chatroom.settings import Settings
@@ -28,6 +30,7 @@ from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
 from chatroom.web import account_pages, admin, api, health, message_pages, moderation, pages
+from chatroom.web import metrics as web_metrics
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
@@ -42,7 +45,7 @@ log = logging.getLogger("chatroom")
 
 def create_app(settings: Settings | None = None) -> ChatApp:
     settings = settings or Settings.from_env()
-    configure_logging()
+    logs.configure(settings.log_format)
     env = template_environment()
     htmx = Htmx()
     state = AppState(settings, Jinja2Templates(env=env), htmx)
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
             await hub.close()
             await bus.disconnect()
             await store.close()
+            metrics.process_stopped()
             log.info("stopped")
 
     routes = [
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/admin/bots/{id}/token", admin.bot_token, methods=["POST"]),
         Route("/api/rooms/{room}/messages", api.post_message, methods=["POST"]),
         Route("/healthz", health.healthz),
+        Route("/metrics", web_metrics.scrape),
         Route("/static/htmx/{version}/{name:path}", htmx.serve),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
@@ -156,7 +161,7 @@ class ChatApp(Starlette):
 
     def build_middleware_stack(self) -> Any:
         # Outside Starlette's own error layer, so its bare 500 carries the security headers too.
-        return SecurityHeaders(super().build_middleware_stack())
+        return RequestIds(SecurityHeaders(super().build_middleware_stack()))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket") and not host_allowed(scope, self.allowed_hosts):
@@ -180,15 +185,6 @@ def _warn_if_split(settings: Settings) -> None:
             "are split. Set REDIS_URL (or BROADCAST_URL) to share rooms between processes.",
             settings.workers,
         )
-
-
-def configure_logging() -> None:
-    """One line per event on stderr, unless the host application configured logging already."""
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
 
 
 def __getattr__(name: str) -> ChatApp:

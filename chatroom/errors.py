@@ -23,9 +23,10 @@ wires, a refusal is `detail` in the sender's `#errors`.
     ├── OutboxOverflow       a connection did not read fast enough · close 1013, it resyncs
     ├── SignedOut            the connection's session ended · close 1008
     ├── SignInFirst          a page for signed-in people: 303 to /signin, and back after
-    └── StartupError         the app cannot start; the sentence names what to fix
-        ├── SettingsError    a setting is invalid (names the variable)
-        └── MissingAssets    htmx is not installed (`npm ci`)
+    ├── StartupError         the app cannot start; the sentence names what to fix
+    │   ├── SettingsError    a setting is invalid (names the variable)
+    │   └── MissingAssets    htmx is not installed (`npm ci`)
+    └── CommandError         a console command (backup, export, import) cannot do what was asked; says why
 
 Errors of the system are logged where they are caught, with the technical reason (`str(error)`);
 people see `detail`, which never carries it.
@@ -182,3 +183,7 @@ class SettingsError(StartupError, ValueError):
 
 class MissingAssets(StartupError):
     pass
+
+
+class CommandError(ChatError):
+    """An operator's console command cannot be done as asked: the sentence says why and what to do instead."""

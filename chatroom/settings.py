@@ -19,6 +19,7 @@ from chatroom.errors import SettingsError
 STORE_SCHEMES = ("sqlite", "postgres", "postgresql")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
 ACCESS_MODES = ("open", "members")
+LOG_FORMATS = ("text", "json")
 HOST_PATTERN = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
@@ -45,6 +46,7 @@ class Settings:
     workers: int = 1
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
     access: str = "open"  # "open": guests may read and post; "members": only signed-in accounts
+    log_format: str = "text"  # or "json": one JSON object per line
 
     @classmethod
     def from_env(
@@ -52,7 +54,9 @@ class Settings:
     ) -> Settings:
         config = Config(env_file if Path(env_file).is_file() else None, environ=_as_environ(env))
 
-        def number(name: str, default: str, cast: type[int] | type[float], low: float = 1) -> float:
+        def number(
+            name: str, default: str, cast: type[int] | type[float], low: float = 1, high: float = float("inf")
+        ) -> float:
             raw = config(name, default=default)
             try:
                 value = cast(raw)
@@ -60,6 +64,8 @@ class Settings:
                 raise SettingsError(f"{name} must be a number, not {raw!r}") from None
             if value < low:
                 raise SettingsError(f"{name} must be at least {low}, not {raw!r}")
+            if value > high:
+                raise SettingsError(f"{name} must be at most {high}, not {raw!r}")
             return value
 
         data_dir = Path(config("DATA_DIR", default="data"))
@@ -74,7 +80,7 @@ class Settings:
             raise SettingsError(f"ACCESS must be one of {', '.join(ACCESS_MODES)}, not {access!r}")
         return cls(
             host=config("HOST", default="127.0.0.1"),
-            port=int(number("PORT", "8000", int, low=0)),
+            port=int(number("PORT", "8000", int, low=0, high=65535)),
             data_dir=data_dir,
             secret_key=config("SECRET_KEY", default="") or _stored_secret(data_dir),
             database_url=database_url,
@@ -94,6 +100,7 @@ class Settings:
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             access=access,
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
+            log_format=_log_format(config("LOG_FORMAT", default="text")),
         )
 
 
@@ -142,6 +149,12 @@ def _host(value: str) -> str:
             f"or *; got {value.strip()!r}"
         )
     return host
+
+
+def _log_format(value: str) -> str:
+    if value.strip().lower() not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be text or json, not {value!r}")
+    return value.strip().lower()
 
 
 def _is_address(host: str) -> bool:

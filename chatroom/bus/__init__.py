@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 from broadcaster import Broadcast
 
+from chatroom import metrics
 from chatroom.store import Message
 
 VERSION = 1
@@ -142,6 +143,8 @@ class Bus:
 
     async def connect(self) -> None:
         await self.broadcast.connect()
+        if self.backend is None:
+            metrics.BUS_UP.set(1)  # memory:// cannot go down; the others say when they are up
 
     async def disconnect(self) -> None:
         await self.broadcast.disconnect()

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from broadcaster import Event
 
+from chatroom import metrics
 from chatroom.bus import RESYNC
 from chatroom.errors import BusUnavailable
 
@@ -86,6 +87,7 @@ class ResilientBackend:
             raise BusUnavailable(f"{self.name}: {exc!r}") from exc
 
     def resync(self, channel: str) -> None:
+        metrics.BUS_RESYNCS.inc()
         self._events.put_nowait(Event(channel, RESYNC))
 
     def deliver(self, channel: str, message: str) -> None:
@@ -94,6 +96,7 @@ class ResilientBackend:
     async def came_up(self) -> None:
         """Called by `_session` once it listens to every channel again."""
         self._up.set()
+        metrics.BUS_UP.set(1)
         if self._down_since_logged:
             log.warning("bus %s: recovered; resyncing %d channel(s)", self.name, len(self._channels))
             self._down_since_logged = False
@@ -111,7 +114,9 @@ class ResilientBackend:
             if self._up.is_set():
                 delay = FIRST_RETRY
             self._up.clear()
+            metrics.BUS_UP.set(0)
             if not self._down_since_logged:
+                metrics.BUS_OUTAGES.inc()
                 log.error("bus %s: down (%s); events between processes are paused", self.name, self._failure)
                 self._down_since_logged = True
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))

@@ -7,6 +7,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
 from chatroom.rooms.outbox import Frame, Outbox
@@ -84,6 +85,8 @@ class RoomFeed:
         else:
             self.recent.append(rendered)
         self.send_to_all(rendered)
+        if not rendered.message.kind:  # a new message, not a change to one
+            metrics.MESSAGES_DELIVERED.inc(len(self.viewers))
         if self.on_message is not None and not rendered.message.kind:
             self.on_message(rendered.message)
 
@@ -149,11 +152,14 @@ class RoomFeed:
             await self._retry(self._catch_up)
 
     async def _catch_up(self) -> None:
+        metrics.FEED_CATCH_UPS.inc()
         while True:
-            missing = await self.store.log_after(self.room, self.last_seq, CATCH_UP_PAGE)
+            with metrics.STORE_CATCH_UP.time():
+                missing = await self.store.log_after(self.room, self.last_seq, CATCH_UP_PAGE)
             for message in missing:
                 if message.seq == self.last_seq + 1:
                     self._deliver(self._rendered(message))
+                    metrics.FEED_CAUGHT_UP.inc()
             if len(missing) < CATCH_UP_PAGE:
                 return
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused, StoreUnavailable
 from chatroom.identity import Person, guest
@@ -39,6 +41,7 @@ from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,7 @@ class Hub:
         the retry is answered as the first was. Raises Refused (the sender's fault: RateLimited among them)
         or NotStored (nothing was stored).
         """
+        arrived = time.perf_counter()
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
@@ -124,13 +128,17 @@ class Hub:
         self._allow(sender, address)
         if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
             await self.names.claim(person, person.name)
+        appending = time.perf_counter()
         try:
             message = await self.store.append(room, person.name, person.uid, text, once)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc
+        metrics.STORE_APPEND.observe(time.perf_counter() - appending)
+        metrics.MESSAGES_STORED.inc()
         self.directory.touch()  # throttled: at most one "rooms" event a second, whatever the message rate
         await self._announce(message)
+        metrics.SEND_SECONDS.observe(time.perf_counter() - arrived)
         return message
 
     async def edit(
@@ -404,6 +412,14 @@ class Hub:
     async def health(self) -> Health:
         """Whether the store and the bus answer, for /healthz."""
         return await self._health(self.viewer_count)
+
+    async def migration_level(self) -> tuple[int | None, int]:
+        """The migrations the store has run (None when it does not answer), and how many this release has."""
+        try:
+            level: int | None = await self.store.migration_level()
+        except StoreUnavailable:
+            level = None
+        return level, len(MIGRATIONS)
 
     def _on_signal(self, room: str, event: BusEvent) -> None:
         if event.type == "typing":

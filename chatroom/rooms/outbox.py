@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
+from chatroom import metrics
 from chatroom.errors import OutboxOverflow
 from chatroom.rooms.eager import start_eagerly
 
@@ -50,6 +51,7 @@ class Outbox:
         """Close this connection as if it had fallen behind: it reconnects and starts from a snapshot."""
         if self.overflowed:
             return
+        metrics.OUTBOX_DROPS.inc()
         self.overflowed = True
         self._items.clear()
         if self._wake is not None:

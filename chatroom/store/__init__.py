@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -17,6 +17,16 @@ NameKeys = tuple[str, str, str]  # a name's `chatroom.names.NameKey`: folded, lo
 # A log entry's kind: a new message, or a change to message `target`.
 NEW, EDIT, DELETE, REACTIONS = "", "edit", "delete", "reactions"
 Reactions = tuple[tuple[str, tuple[str, ...]], ...]  # (emoji, the uids who chose it), in the order first chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One person's emoji on message `target`, for export and import."""
+
+    room: str
+    target: int
+    emoji: str
+    uid: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +76,25 @@ class RoomInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomRecord:
+    """A room as the store keeps it, for export and import."""
+
+    name: str
+    last_seq: int
+    created_at: datetime
+    active_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     uid: str
     name: str
 
 
 class MessageStore(Protocol):
-    async def open(self) -> None: ...
+    async def open(self, migrate: bool = True) -> None:
+        """Connect, and with `migrate` bring the schema up to date (the server does; a command that only
+        reads does not). Without it, a SQLite file that does not exist is a CommandError, not a new store."""
 
     async def close(self) -> None: ...
 
@@ -237,6 +259,33 @@ class MessageStore(Protocol):
     async def expire_tokens(self, now: int) -> int:
         """Delete the tokens expired at `now` or used up; how many."""
 
+    # Operations (the console's backup, export, import and --check; never on a visitor's path).
+
+    async def migration_level(self) -> int:
+        """How many of the schema's migrations the database has run."""
+
+    async def backup(self, path: str) -> None:
+        """A consistent copy of the whole store in a new file at `path`, while others keep writing.
+        Raises CommandError where the database has its own tool for that (PostgreSQL: pg_dump)."""
+
+    async def room_records(self, after: str, limit: int) -> list[RoomRecord]:
+        """Up to `limit` rooms whose names sort after `after` (by code point), in that order."""
+
+    async def restore_rooms(self, rooms: list[RoomRecord]) -> None:
+        """Create the rooms that are missing, empty; a room that exists keeps its earliest `created_at` and
+        latest `active_at`. No `last_seq` moves: the log raises it (`restore_log`, `restore_last_seq`)."""
+
+    async def restore_log(self, entries: list[Message], reactions: list[Reaction]) -> None:
+        """In one transaction: each log entry under its own `seq` unless that `seq` is taken (a new message as
+        it is now, edited or deleted; a change by its `kind` and `target`), each reaction unless it is there,
+        and each room's `last_seq` raised to its highest entry. The rooms must exist."""
+
+    async def restore_last_seq(self, room: str, seq: int) -> None:
+        """Raise the room's `last_seq` to `seq` (never lowers it)."""
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def now_us() -> int:
     """Now, in the store's unit of time: microseconds since the epoch."""
@@ -245,6 +294,11 @@ def now_us() -> int:
 
 def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """A time in the store's unit, exactly (no trip through a float, which can lose the last microsecond)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def open_store(url: str) -> MessageStore:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from chatroom.errors import StoreUnavailable
+from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us
 from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, statements
 
@@ -37,7 +37,7 @@ class PostgresStore(SQLStore):
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
 
-    async def open(self) -> None:
+    async def open(self, migrate: bool = True) -> None:
         try:
             self._pool = await asyncpg.create_pool(
                 self.url,
@@ -49,7 +49,8 @@ class PostgresStore(SQLStore):
             )
         except DB_ERRORS as exc:
             raise StoreUnavailable(f"postgres: {exc!r}") from exc
-        await self._run(_migrate)
+        if migrate:
+            await self._run(_migrate)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -107,6 +108,26 @@ class PostgresStore(SQLStore):
 
     async def _count(self, sql: str, *args: Any) -> int:
         return _changed_rows(await self._run(lambda db: db.execute(sql, *args)))
+
+    async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        async def run(db: asyncpg.Connection) -> None:
+            async with db.transaction():
+                for sql, rows in batches:
+                    if rows:
+                        await db.executemany(sql, rows)
+
+        await self._run(run)
+
+    async def migration_level(self) -> int:
+        [(exists,)] = await self._read("SELECT to_regclass('schema_version') IS NOT NULL")
+        rows = await self._read("SELECT version FROM schema_version") if exists else []
+        return int(rows[0][0]) if rows else 0
+
+    async def backup(self, path: str) -> None:
+        raise CommandError(
+            "The store is PostgreSQL, whose own tool makes consistent backups while it runs: "
+            f'pg_dump --format=custom --file={path} "$DATABASE_URL" (restore with pg_restore)'
+        )
 
     async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         if self._pool is None:

@@ -16,7 +16,21 @@ from dataclasses import astuple, dataclass, field, replace
 from typing import Any, ClassVar, TypeAlias
 
 from chatroom.accounts.records import Account, Token
-from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Member, Message, NameKeys, RoomInfo, from_us, now_us
+from chatroom.store import (
+    DELETE,
+    EDIT,
+    NEW,
+    REACTIONS,
+    Member,
+    Message,
+    NameKeys,
+    Reaction,
+    RoomInfo,
+    RoomRecord,
+    from_us,
+    now_us,
+    to_us,
+)
 
 Row: TypeAlias = Sequence[Any]
 
@@ -239,6 +253,12 @@ class Statements:
     revoke_token: str
     end_tokens_of: str
     expire_tokens: str
+    room_records: str
+    restore_room: str
+    restore_message: str
+    restore_change: str
+    restore_reaction: str
+    restore_last_seq: str
 
 
 STATEMENTS = Statements(
@@ -373,6 +393,24 @@ STATEMENTS = Statements(
     revoke_token="DELETE FROM tokens WHERE id = ? AND kind = ?",
     end_tokens_of="DELETE FROM tokens WHERE account = ? AND kind = ?",
     expire_tokens="DELETE FROM tokens WHERE expires_at <= ? OR uses_left = 0",
+    room_records=(
+        "SELECT name, last_seq, created_at, active_at FROM rooms WHERE name{binary} > ? ORDER BY name{binary} LIMIT ?"
+    ),
+    restore_room=(
+        "INSERT INTO rooms (name, last_seq, created_at, active_at) VALUES (?, 0, ?, ?) ON CONFLICT (name) DO UPDATE "
+        "SET created_at = CASE WHEN excluded.created_at < rooms.created_at THEN excluded.created_at "
+        "ELSE rooms.created_at END, "
+        "active_at = CASE WHEN excluded.active_at > rooms.active_at THEN excluded.active_at ELSE rooms.active_at END"
+    ),
+    restore_message=(
+        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, edited_at, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ),
+    restore_change="INSERT INTO changes (room, seq, target, kind, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    restore_reaction=(
+        "INSERT INTO reactions (room, target, emoji, uid, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ),
+    restore_last_seq="UPDATE rooms SET last_seq = ? WHERE name = ? AND last_seq < ?",
 )
 
 _QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
@@ -430,6 +468,12 @@ def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
     return [message(row) for row in ordered]
 
 
+def _restored(m: Message) -> tuple[object, ...]:
+    """A message's row: `edited_at` is only ever read as "edited or not", so the message's own time will do."""
+    sent_at = to_us(m.sent_at)
+    return (m.room, m.seq, m.author, m.author_id, m.text, sent_at, max(sent_at, 1) if m.edited else 0, int(m.deleted))
+
+
 def account(row: Row) -> Account:
     id, name, role, active, password_hash, created_at = row
     return Account(id, name, role, bool(active), password_hash, created_at)
@@ -475,6 +519,10 @@ class SQLStore(ABC):
     @abstractmethod
     async def _count(self, sql: str, *args: Any) -> int:
         """Run one statement in a transaction of its own; how many rows it changed."""
+
+    @abstractmethod
+    async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        """Run each (statement, rows) batch for each of its rows, all batches in one transaction."""
 
     async def ping(self) -> None:
         await self._read(self.sql.ping)
@@ -692,3 +740,38 @@ class SQLStore(ABC):
 
     async def expire_tokens(self, now: int) -> int:
         return await self._count(self.sql.expire_tokens, now)
+
+    async def room_records(self, after: str, limit: int) -> list[RoomRecord]:
+        rows = await self._read(self.sql.room_records, after, limit)
+        return [RoomRecord(name, int(last), from_us(created), from_us(active)) for name, last, created, active in rows]
+
+    async def restore_rooms(self, rooms: list[RoomRecord]) -> None:
+        rows = [(r.name, to_us(r.created_at), to_us(r.active_at)) for r in rooms]
+        await self._write_many(self.sql.restore_room, rows)
+
+    async def restore_log(self, entries: list[Message], reactions: list[Reaction]) -> None:
+        # Times the export does not carry (when a message was edited, a change made, a reaction chosen)
+        # are the message's own; a reaction's order is its place in `reactions`.
+        written = {(m.room, m.seq): to_us(m.sent_at) for m in entries if m.kind == NEW}
+        new = [m for m in entries if m.kind == NEW]
+        changes = [m for m in entries if m.kind != NEW]
+        highest: dict[str, int] = {}
+        for m in entries:
+            highest[m.room] = max(m.seq, highest.get(m.room, 0))
+        await self._write_batches(
+            [
+                (self.sql.restore_message, [_restored(m) for m in new]),
+                (self.sql.restore_change, [(m.room, m.seq, m.target, m.kind, to_us(m.sent_at)) for m in changes]),
+                (
+                    self.sql.restore_reaction,
+                    [
+                        (r.room, r.target, r.emoji, r.uid, written.get((r.room, r.target), 0) + place)
+                        for place, r in enumerate(reactions)
+                    ],
+                ),
+                (self.sql.restore_last_seq, [(seq, room, seq) for room, seq in highest.items()]),
+            ]
+        )
+
+    async def restore_last_seq(self, room: str, seq: int) -> None:
+        await self._count(self.sql.restore_last_seq, seq, room, seq)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatroom.errors import StoreUnavailable
+from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us
 from chatroom.store.sql import SQLITE, Change, Row, SQLStore, message, migrations, statements
 
@@ -32,8 +32,8 @@ class SQLiteStore(SQLStore):
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
-    async def open(self) -> None:
-        self._db = await self._call(self._connect)
+    async def open(self, migrate: bool = True) -> None:
+        self._db = await self._call(self._connect, migrate)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -83,15 +83,50 @@ class SQLiteStore(SQLStore):
     async def _count(self, sql: str, *args: Any) -> int:
         return await self._run(lambda db: _transaction(db, lambda: db.execute(sql, args).rowcount))
 
-    def _connect(self) -> sqlite3.Connection:
+    async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            for sql, rows in batches:
+                db.executemany(sql, rows)
+
+        await self._run(lambda db: _transaction(db, lambda: run(db)))
+
+    async def migration_level(self) -> int:
+        rows = await self._read("PRAGMA user_version")
+        return int(rows[0][0])
+
+    async def backup(self, path: str) -> None:
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.partial")
+
+        def copy(db: sqlite3.Connection) -> None:
+            if target.exists():
+                raise CommandError(f"{path} exists already: back up to a new file, so no backup is overwritten")
+            # SQLite's online backup copies every page under one read transaction: a consistent copy,
+            # while other connections (the running server's) keep writing in WAL mode.
+            copy = sqlite3.connect(partial)
+            try:
+                db.backup(copy)
+            finally:
+                copy.close()
+            partial.replace(target)
+
+        try:
+            await self._run(copy)
+        finally:
+            await self._run(lambda db: partial.unlink(missing_ok=True))
+
+    def _connect(self, migrate: bool) -> sqlite3.Connection:
         if self.path != ":memory:":
+            if not migrate and not Path(self.path).is_file():
+                raise CommandError(f"There is no SQLite store at {self.path} (DATABASE_URL, or DATA_DIR/chat.sqlite3)")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = 5000")  # other processes sharing the file wait, not fail
         _enable_wal(db)
         db.execute("PRAGMA synchronous = FULL")  # an acknowledged message survives a power cut too
         db.execute("PRAGMA foreign_keys = ON")
-        _migrate(db)
+        if migrate:
+            _migrate(db)
         return db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:

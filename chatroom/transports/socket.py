@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from chatroom import metrics
 from chatroom.addresses import client_address
 from chatroom.errors import (
     ChatError,
@@ -91,7 +92,8 @@ class RoomSocket:
             self._log("refused", f"reason={error.code} address={self.address}")
             await self._close(error.close)
             return
-        with slot, self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer):
+        watching = self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer)
+        with slot, watching, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
             await self._accept_and_serve()
 
     async def _identify(self) -> Person | None:

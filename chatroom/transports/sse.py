@@ -10,6 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from chatroom import metrics
 from chatroom.addresses import client_address
 from chatroom.errors import OutboxOverflow, SignedOut, TooManyConnections
 from chatroom.identity import from_session
@@ -72,7 +73,8 @@ class HeldStream(EventSourceResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            with metrics.CONNECTIONS.labels("sse").track_inprogress():
+                await super().__call__(scope, receive, send)
         finally:
             self.slot.release()
 

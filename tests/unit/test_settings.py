@@ -101,3 +101,9 @@ def test_several_workers_on_the_memory_bus_get_a_warning(tmp_path: Path, caplog:
     with caplog.at_level("WARNING", logger="chatroom"), TestClient(create_app(settings)):
         pass
     assert "rooms are split" in caplog.text and "REDIS_URL" in caplog.text
+
+
+def test_a_port_beyond_the_last_one_is_refused(tmp_path: Path) -> None:
+    assert Settings.from_env({"DATA_DIR": str(tmp_path), "PORT": "65535"}).port == 65535
+    with pytest.raises(SettingsError, match="PORT must be at most 65535, not '99999'"):
+        Settings.from_env({"DATA_DIR": str(tmp_path), "PORT": "99999"})

@@ -9,6 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.errors import StoreUnavailable
+from chatroom.store.sql import MIGRATIONS
+from chatroom.version import VERSION
 from tests.inprocess import hub_of
 from tests.unit.conftest import Join, MakeClient
 
@@ -59,6 +61,9 @@ def test_the_metrics_token_shows_the_details(
         "bus": "ok",
         "bus_backend": "memory",
         "connections": 1,
+        "version": VERSION,
+        "migration_level": len(MIGRATIONS),
+        "latest_migration": len(MIGRATIONS),
     }
 
 
@@ -68,3 +73,17 @@ def test_a_wrong_or_unset_metrics_token_shows_no_details(make_client: MakeClient
     assert with_token.get("/healthz", headers={"authorization": f"Bearer {TOKEN}x"}).json() == public
     assert with_token.get("/healthz", headers={"authorization": TOKEN}).json() == public
     assert without.get("/healthz", headers={"authorization": "Bearer "}).json() == public
+
+
+def test_the_details_say_when_the_migration_level_cannot_be_read(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(metrics_token=TOKEN)
+
+    async def unreadable() -> int:
+        raise StoreUnavailable("could not connect to db.internal.example:5432")
+
+    monkeypatch.setattr(hub_of(client).store, "migration_level", unreadable)
+    details = client.get("/healthz", headers={"authorization": f"Bearer {TOKEN}"}).json()
+    assert (details["migration_level"], details["latest_migration"]) == (None, len(MIGRATIONS))
+    assert "version" not in client.get("/healthz").json(), "the public answer stays as it was"
