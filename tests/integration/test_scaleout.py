@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 def page_history(url: str) -> list[str]:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return [html.unescape(text) for _, text in ITEM.findall(response.read().decode())]
+        return [html.unescape(text) for _, _, text in ITEM.findall(response.read().decode())]
 
 
 @pytest.mark.parametrize("bus", ["redis", "postgres"])
