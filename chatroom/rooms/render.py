@@ -145,7 +145,7 @@ class RenderedMessage:
     def json(self) -> str:
         """The seed's JSON protocol frame: `chat` for a new message, `edit`, `delete` or `reactions` for a change."""
         m = self.message
-        frame: dict[str, object] = {"type": m.kind or "chat", "id": m.id, "room": m.room}
+        frame: dict[str, object] = {"type": m.kind or "chat", "id": m.id, "room": m.room, "seq": m.seq}
         if m.kind == DELETE:
             return orjson.dumps(frame).decode()
         if m.kind == REACTIONS:

@@ -60,6 +60,7 @@ def test_an_author_edits_their_message_live_for_everyone(client: TestClient, joi
             "type": "edit",
             "id": 1,
             "room": "lobby",
+            "seq": 2,
             "message": "hello",
             "author": "Alice",
             "guest": False,
@@ -78,11 +79,11 @@ def test_the_json_protocol_hears_every_kind_of_change(client: TestClient) -> Non
         edited = recv_json(bot)
         assert (edited["type"], edited["id"], edited["message"], edited["edited"]) == ("edit", 1, "first, edited", True)
         react(client, alice, 1, "🎉")
-        assert recv_json(bot) == {"type": "reactions", "id": 1, "room": "lobby", "reactions": {"🎉": 1}}
+        assert recv_json(bot) == {"type": "reactions", "id": 1, "room": "lobby", "seq": 3, "reactions": {"🎉": 1}}
         react(client, alice, 1, "🎉")
-        assert recv_json(bot) == {"type": "reactions", "id": 1, "room": "lobby", "reactions": {}}
+        assert recv_json(bot) == {"type": "reactions", "id": 1, "room": "lobby", "seq": 4, "reactions": {}}
         delete(client, alice, 1)
-        assert recv_json(bot) == {"type": "delete", "id": 1, "room": "lobby"}
+        assert recv_json(bot) == {"type": "delete", "id": 1, "room": "lobby", "seq": 5}
 
 
 def test_only_the_author_edits_and_only_the_author_or_a_moderator_deletes(client: TestClient) -> None:

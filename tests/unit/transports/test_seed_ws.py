@@ -30,6 +30,7 @@ def test_a_message_arrives_as_chat_json(client: TestClient) -> None:
                 "message": "hello <b>",
                 "id": 1,
                 "room": "lobby",
+                "seq": 1,
                 "guest": True,
                 "bot": False,
             }
