@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,3 +72,34 @@ async def test_sign_out_in_one_process_closes_the_socket_in_the_other_and_sessio
         await app.exited(30)
     (restarted,) = start_apps(1, **env)
     assert "Sign out" in page(restarted, again)
+
+
+async def test_a_ban_in_one_process_closes_the_sockets_in_the_other(
+    redis: RedisServer, database_url: str, room: str, start_apps: AppFactory
+) -> None:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis.url}
+    first, second = start_apps(2, **env)
+    status, troll = post(first, "/signup", {"name": "Troll", "password": PASSWORD})
+    assert status == 303
+    async with connect(f"{second.ws_url}/rooms/{room}/ws", additional_headers={"cookie": troll}) as ws:
+        await ws.recv()
+        # The first administrator, from the console, as the README says.
+        made = await asyncio.to_thread(add_admin, first, env)
+        assert made == 0
+        status, ada = post(first, "/signin", {"name": "Ada", "password": PASSWORD})
+        assert status == 303
+        assert post(first, "/admin/people/Troll/ban", {"remove_messages": "on"}, ada)[0] == 303
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(10):
+                while True:
+                    await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert post(second, "/signin", {"name": "Troll", "password": PASSWORD})[0] == 401
+
+
+def add_admin(app: AppServer, env: dict[str, str]) -> int:
+    command = [sys.executable, "-m", "chatroom", "user", "add", "Ada", "--role", "admin"]
+    done = subprocess.run(
+        command, input=f"{PASSWORD}\n", text=True, capture_output=True, env={**app.env, **env}, timeout=60, check=False
+    )
+    return done.returncode
