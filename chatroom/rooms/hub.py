@@ -88,6 +88,7 @@ class Hub:
         self.retention.on_rooms_removed = self.directory.touch
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health = HealthCheck(store, bus)
+        self._epoch: str | None = None
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
@@ -174,6 +175,12 @@ class Hub:
                 raise NotFound("There is no such message.")
             raise Refused("too_many_reactions", f"A message can have at most {MAX_REACTIONS} different reactions.")
         return await self._changed(room, id, entry)
+
+    async def epoch(self) -> str:
+        """The epoch of the store's log (read once): a client's place in another log is no place in this one."""
+        if self._epoch is None:
+            self._epoch = await self.store.epoch()
+        return self._epoch
 
     async def message(self, room: str, id: int) -> Message | None:
         """Message `id` as it is now, for its edit page."""

@@ -137,6 +137,9 @@ class MessageStore(Protocol):
     async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
         """(room, id) of up to `limit` messages of `author_id` not deleted yet."""
 
+    async def epoch(self) -> str:
+        """The log's epoch: made with the database, made anew in a backup (restoring one forks the log)."""
+
     async def record_moderation(self, at: int, by: str, action: str, target: str, detail: str) -> None: ...
 
     async def moderation_log(self, limit: int) -> list[tuple[int, str, str, str, str]]:

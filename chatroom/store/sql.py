@@ -42,6 +42,7 @@ class Dialect:
     binary: str  # orders text by code point, which SQLite always does
     numbered: bool  # placeholders are asyncpg's $1, $2, … rather than sqlite3's ?
     now: str  # the current time in microseconds since the epoch, for migrations (queries are given it)
+    random_id: str  # 16 random hex digits
 
 
 SQLITE = Dialect(
@@ -50,6 +51,7 @@ SQLITE = Dialect(
     binary="",
     numbered=False,
     now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000",
+    random_id="lower(hex(randomblob(8)))",
 )
 POSTGRES = Dialect(
     integer="BIGINT",
@@ -57,6 +59,7 @@ POSTGRES = Dialect(
     binary=' COLLATE "C"',
     numbered=True,
     now="CAST(extract(epoch FROM now()) AS BIGINT) * 1000000",
+    random_id="substr(md5(random()::text || clock_timestamp()::text), 1, 16)",
 )
 
 # Append only: a database at version N has run the first N, and never runs them again.
@@ -184,6 +187,12 @@ MIGRATIONS = [
     );
     CREATE INDEX moderation_by_time ON moderation (at);
     """,
+    # The log's epoch: a `since` or `Last-Event-ID` of another database (a new one, a restored backup)
+    # must not be taken for a place in this one's log.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('epoch', {random_id});
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
@@ -213,6 +222,8 @@ class Statements:
     log_after: str
     messages_of: str
     record_moderation: str
+    epoch: str
+    new_epoch: str
     moderation_log: str
     latest: str
     before: str
@@ -318,6 +329,8 @@ STATEMENTS = Statements(
         ") AS log ORDER BY seq LIMIT ?"
     ),
     messages_of="SELECT room, seq FROM messages WHERE author_id = ? AND deleted = 0 LIMIT ?",
+    epoch="SELECT value FROM meta WHERE key = 'epoch'",
+    new_epoch="UPDATE meta SET value = {random_id} WHERE key = 'epoch'",
     record_moderation="INSERT INTO moderation (at, by_name, action, target, detail) VALUES (?, ?, ?, ?, ?)",
     moderation_log="SELECT at, by_name, action, target, detail FROM moderation ORDER BY at DESC LIMIT ?",
     latest=f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?",
@@ -430,7 +443,11 @@ def numbered(sql: str) -> str:
 
 def render(template: str, dialect: Dialect) -> str:
     text = template.format(
-        integer=dialect.integer, without_rowid=dialect.without_rowid, binary=dialect.binary, now=dialect.now
+        integer=dialect.integer,
+        without_rowid=dialect.without_rowid,
+        binary=dialect.binary,
+        now=dialect.now,
+        random_id=dialect.random_id,
     )
     return numbered(text) if dialect.numbered else text
 
@@ -560,6 +577,10 @@ class SQLStore(ABC):
 
     async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
         return [(room, int(seq)) for room, seq in await self._read(self.sql.messages_of, author_id, limit)]
+
+    async def epoch(self) -> str:
+        rows = await self._read(self.sql.epoch)
+        return str(rows[0][0]) if rows else ""
 
     async def record_moderation(self, at: int, by: str, action: str, target: str, detail: str) -> None:
         await self._write(self.sql.record_moderation, at, by, action, target, detail)

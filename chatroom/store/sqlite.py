@@ -106,6 +106,9 @@ class SQLiteStore(SQLStore):
             copy = sqlite3.connect(partial)
             try:
                 db.backup(copy)
+                # A restored backup is another log from the moment it was taken: clients' places are not its.
+                copy.execute(self.sql.new_epoch)
+                copy.commit()
             finally:
                 copy.close()
             partial.replace(target)

@@ -9,14 +9,14 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from chatroom.errors import ChatError, Refused
+from chatroom.errors import ChatError, Refused, Unavailable
 from chatroom.names import chosen_name
 from chatroom.rooms.outbox import Frame
 from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name, whole_number
 
-CONNECTED = orjson.dumps({"type": "connection_established", "message": "You are now connected!"}).decode()
+CONNECTED_FRAME = {"type": "connection_established", "message": "You are now connected!"}
 
 
 RESET = orjson.dumps({"type": "reset"}).decode()
@@ -33,13 +33,24 @@ class SeedSocket(RoomSocket):
     def __init__(self, websocket: WebSocket, room: str) -> None:
         super().__init__(websocket, room)
         since = websocket.query_params.get("since")
+        self.epoch = websocket.query_params.get("epoch")  # the log the client's `since` is a place in
         if since is not None:
             self.resume = whole_number(since)
             if self.resume is None:
                 self.resume = -1  # not a place in any log: the client starts again from the latest messages
 
+    async def run(self) -> None:
+        try:
+            epoch = await self.hub.epoch()
+        except Unavailable:
+            epoch = ""
+        if self.epoch is not None and self.epoch != epoch:
+            self.resume = -1  # a place in another log (a replaced or restored database): start again
+        self.connected = orjson.dumps({**CONNECTED_FRAME, "epoch": epoch}).decode()
+        await super().run()
+
     async def started(self, start: Start) -> None:
-        await self.send_text(CONNECTED)
+        await self.send_text(self.connected)
         if start.missed is not None:
             await self.write(start.missed)
         elif start.latest is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -117,3 +118,14 @@ async def test_unreachable_postgres_raises_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         await store.open()
     assert time.monotonic() - started < 6
+
+
+async def test_the_log_has_an_epoch_of_its_own(store: MessageStore, store_url: str) -> None:
+    epoch = await store.epoch()
+    assert re.fullmatch(r"[0-9a-f]{16}", epoch)
+    again = open_store(store_url)
+    await again.open()
+    try:
+        assert await again.epoch() == epoch  # every process of one database agrees
+    finally:
+        await again.close()

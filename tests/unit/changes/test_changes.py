@@ -226,3 +226,18 @@ def test_the_menu_offers_edit_and_delete_to_whom_they_belong(client: TestClient)
     client.cookies.clear()
     assert client.get("/rooms/lobby/messages/1/edit", headers=bob).status_code == 403
     assert accounts_of(client) is not None
+
+
+def test_a_place_in_another_log_gets_a_reset(client: TestClient) -> None:
+    alice = sign_up(client, "Alice")
+    say(client, "one", who=alice)
+    with client.websocket_connect("/ws/rooms/lobby/") as ws:
+        epoch = recv_json(ws)["epoch"]
+    say(client, "two", who=alice)
+    with client.websocket_connect(f"/ws/rooms/lobby/?since=1&epoch={epoch}") as ws:
+        recv(ws)
+        assert recv_json(ws)["message"] == "two"  # the same log: the replay
+    with client.websocket_connect("/ws/rooms/lobby/?since=1&epoch=0123456789abcdef") as ws:
+        recv(ws)
+        assert recv_json(ws) == {"type": "reset"}  # a restored or replaced database's place: start again
+        assert [recv_json(ws)["message"] for _ in range(2)] == ["one", "two"]
