@@ -19,6 +19,7 @@ from typing import Any
 from chatroom.accounts.passwords import Hashing, digest, new_secret, password
 from chatroom.accounts.records import INVITE, RESET, ROLES, SETUP, Account, Token
 from chatroom.accounts.sessions import Sessions
+from chatroom import metrics
 from chatroom.bus import Bus
 from chatroom.errors import Forbidden, NotFound, RateLimited, Refused, StoreUnavailable, WrongPassword
 from chatroom.identity import ACCOUNT, Person
@@ -185,6 +186,7 @@ class Accounts:
         hashed = account.password_hash if account is not None and account.active else ""
         if not await self.hashing.verify(hashed, text) or account is None:
             log.info("sign-in failed address=%s", address)
+            metrics.SIGNIN_FAILURES.inc()
             raise WrongPassword
         log.info("signed in id=%s address=%s", account.id, address)
         return _person(account), await self._new_session(account.id)

@@ -130,3 +130,11 @@ def test_the_memory_bus_is_up_and_the_build_is_named(make_client: MakeClient) ->
     assert value(samples, "chatroom_bus_up") == 1
     assert [labels for (name, labels) in samples if name == "chatroom_build_info"] != []
     assert ("chatroom_signin_failures_total", ()) in samples, "defined for sign-in to count"
+
+
+def test_refused_sign_ins_are_counted(make_client: MakeClient) -> None:
+    client = make_client(metrics_token=TOKEN)
+    before = scrape(client)
+    for password in ("wrong password", "another wrong one"):
+        assert client.post("/signin", data={"name": "nobody", "password": password}).status_code == 401
+    assert grew(before, scrape(client), "chatroom_signin_failures_total") == 2
