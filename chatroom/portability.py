@@ -4,6 +4,7 @@ The file is one JSON object per line. The first is the header, then one record p
 saying its `kind`:
 
     {"kind": "chatroom-export", "format": 1, "version": "0.1.0", "exported_at": "2026-12-01T09:00:00.000000Z"}
+    {"kind": "account", "id": "a…", "name": "Ada", "role": "admin", "active": true, "created_at": "…Z"}
     {"kind": "room", "name": "lobby", "last_seq": 4, "created_at": "…Z", "active_at": "…Z"}
     {"kind": "message", "room": "lobby", "seq": 1, "author": "ada", "author_id": "…", "text": "hi",
      "sent_at": "…Z", "edited": true, "deleted": false}
@@ -13,10 +14,12 @@ saying its `kind`:
 Every room comes before its log. A room's log follows in `seq` order: each message as it is now (a
 deleted one has no text: it is gone from the store, and so from every export), its reactions right
 after it, and each change (an edit, a deletion, a reaction) that took a place in the log, by what it
-changed. Later releases add what they keep (accounts, say) as records of new kinds, placed where
-their import needs them (accounts before the rooms), and `format` moves only for a change that an
-older reader would misread. An importer refuses a kind it does not know, naming it: a community is
-never half moved without anyone noticing.
+changed. Accounts come first (a whole export only, not one room's): their names, roles and whether
+they are active, never a password hash or a session, so an imported person signs in again after an
+administrator's reset link. Later releases add what they keep as records of new kinds, placed where
+their import needs them, and `format` moves only for a change that an older reader would misread.
+An importer refuses a kind it does not know, naming it: a community is never half moved without
+anyone noticing.
 
 Import keeps every room's `seq`, so permalinks and clients' positions stay true, and is idempotent:
 an entry already there (the same message, or the same change, under its `seq`) is skipped, and so is
@@ -28,6 +31,7 @@ the imported `seq`s).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +41,9 @@ from typing import Any, TextIO
 
 import orjson
 
-from chatroom.errors import CommandError
+from chatroom.accounts.records import ROLES, Account
+from chatroom.errors import CommandError, Refused
+from chatroom.names import chosen_name, key
 from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Message, MessageStore, Reaction, RoomRecord
 from chatroom.validation import ROOM_NAME
 from chatroom.version import VERSION
@@ -49,11 +55,12 @@ MAX_LINE_BYTES = 1 << 20  # far above any record this release writes; a longer l
 MAX_FIELD_CHARS = 100_000  # a name or a text (the source may have allowed longer messages than this server does)
 CHANGES = (EDIT, DELETE, REACTIONS)
 
-Record = RoomRecord | Message | Reaction
+Record = RoomRecord | Message | Reaction | Account
 
 
 @dataclass
 class Counts:
+    accounts: int = 0
     rooms: int = 0
     messages: int = 0
     changes: int = 0
@@ -62,8 +69,8 @@ class Counts:
 
     def __str__(self) -> str:
         return (
-            f"rooms={self.rooms} messages={self.messages} changes={self.changes} reactions={self.reactions} "
-            f"already_there={self.skipped}"
+            f"accounts={self.accounts} rooms={self.rooms} messages={self.messages} changes={self.changes} "
+            f"reactions={self.reactions} already_there={self.skipped}"
         )
 
 
@@ -74,6 +81,13 @@ async def export(store: MessageStore, out: TextIO, room: str | None = None) -> C
     """Write the header, the rooms (or only `room`), then each one's log, to `out`."""
     counts = Counts()
     _write(out, {"kind": HEADER, "format": FORMAT, "version": VERSION, "exported_at": _time(datetime.now(UTC))})
+    if room is None:
+        offset = 0
+        while accounts := await store.accounts(PAGE, offset):
+            for account in accounts:
+                _write(out, _account_record(account))
+                counts.accounts += 1
+            offset += len(accounts)
     names = []
     async for record in _rooms(store):
         if room is None or record.name == room:
@@ -120,6 +134,18 @@ async def _rooms(store: MessageStore) -> AsyncIterator[RoomRecord]:
         after = page[-1].name
 
 
+def _account_record(account: Account) -> dict[str, Any]:
+    created = datetime.fromtimestamp(account.created_at / 1_000_000, UTC)
+    return {
+        "kind": "account",
+        "id": account.id,
+        "name": account.name,
+        "role": account.role,
+        "active": account.active,
+        "created_at": _time(created),
+    }
+
+
 def _room_record(room: RoomRecord) -> dict[str, Any]:
     return {
         "kind": "room",
@@ -161,6 +187,7 @@ class Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.parsers: dict[str, Callable[[Fields], Record]] = {
+            "account": _parse_account,
             "room": _parse_room,
             "message": _parse_message,
             "change": _parse_change,
@@ -180,6 +207,11 @@ class Reader:
                         _check_header(data, where)
                         continue
                     record = self._parse(data, where)
+                    if isinstance(record, Account):
+                        if rooms:
+                            raise CommandError(f"{where}: an account after the rooms (accounts come first)")
+                        yield record
+                        continue
                     if isinstance(record, RoomRecord):
                         rooms.add(record.name)
                         yield record
@@ -276,6 +308,21 @@ class Fields:
         return moment.replace(tzinfo=UTC)
 
 
+ACCOUNT_ID = re.compile(r"[ab][0-9a-f]{16}")
+
+
+def _parse_account(f: Fields) -> Account:
+    id = f.text("id")
+    if not ACCOUNT_ID.fullmatch(id):
+        raise CommandError(f"{f.where}: 'id' is not an account's id: {id!r}")
+    try:
+        name = chosen_name(f.text("name"))
+    except Refused as refused:
+        raise CommandError(f"{f.where}: 'name': {refused.detail}") from None
+    created = int(f.time("created_at").timestamp() * 1_000_000)
+    return Account(id, name, f.choice("role", ROLES), f.flag("active"), "", created)
+
+
 def _parse_room(f: Fields) -> RoomRecord:
     return RoomRecord(f.text("name", ROOM_NAME), f.number("last_seq", 0), f.time("created_at"), f.time("active_at"))
 
@@ -329,6 +376,9 @@ class Importer:
         rooms: list[RoomRecord] = []
         room_seqs: dict[str, int] = {}
         for record in Reader(self.path).records():
+            if isinstance(record, Account):
+                await self._account(record)
+                continue
             if isinstance(record, RoomRecord):
                 rooms.append(record)
                 room_seqs[record.name] = record.last_seq
@@ -348,6 +398,25 @@ class Importer:
         if self._writing:
             for room, seq in room_seqs.items():
                 await self.store.restore_last_seq(room, seq)
+
+    async def _account(self, account: Account) -> None:
+        """An account, with no password (its person signs in after a reset link); one whose id is there already is
+        skipped, and one whose name another account holds stops the import."""
+        there = await self.store.account(account.id)
+        if there is not None:
+            self.counts.skipped += 1
+            return
+        k = key(account.name)
+        holder = await self.store.name_holder((k.folded, k.looks, k.looks_folded))
+        if holder is not None:
+            done = "the import stopped there" if self._writing else "nothing was imported"
+            raise CommandError(
+                f"The account {account.name!r} ({account.id}) has the name of another account here "
+                f"({holder[1]!r}, {holder[0]}); {done}."
+            )
+        if self._writing:
+            await self.store.create_account(account, (k.folded, k.looks, k.looks_folded))
+        self.counts.accounts += 1
 
     async def _rooms(self, rooms: list[RoomRecord]) -> None:
         if rooms and self._writing:

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from chatroom import metrics
 from chatroom.accounts.passwords import Hashing, digest, new_secret, password
 from chatroom.accounts.records import INVITE, RESET, ROLES, SETUP, Account, Token
 from chatroom.accounts.sessions import Sessions
-from chatroom import metrics
 from chatroom.bus import Bus
 from chatroom.errors import Forbidden, NotFound, RateLimited, Refused, StoreUnavailable, WrongPassword
 from chatroom.identity import ACCOUNT, Person

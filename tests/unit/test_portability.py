@@ -10,7 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from chatroom.accounts.records import Account
 from chatroom.errors import CommandError
+from chatroom.names import key
 from chatroom.portability import FORMAT, Counts, export, import_file
 from chatroom.store import Message, MessageStore, open_store
 from chatroom.version import VERSION
@@ -171,6 +173,10 @@ MESSAGE = (
 
 CHANGE = '{"kind": "change", "room": "lobby", "seq": 2, "message": 1, "change": "edit"}'
 REACTION = '{"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍", "uid": "u"}'
+ACCOUNT = (
+    '{"kind": "account", "id": "a0123456789abcdef", "name": "Ada", "role": "admin", "active": true, '
+    '"created_at": "2026-12-01T09:00:00.000000Z"}'
+)
 
 
 @pytest.mark.parametrize(
@@ -181,7 +187,11 @@ REACTION = '{"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍",
         (HEADER.replace('"format": 1', '"format": 2') + f"\n{ROOM}", "export format 2"),
         (f"{HEADER}\nnot json", "line 2: not a JSON object"),
         (f"{HEADER}\n[1, 2]", "line 2: not a JSON object"),
-        (f"{HEADER}\n{ROOM}\n" + MESSAGE.replace('"message"', '"account"'), "line 3: records of kind 'account'"),
+        (f"{HEADER}\n{ROOM}\n" + MESSAGE.replace('"message"', '"poll"'), "line 3: records of kind 'poll'"),
+        (f"{HEADER}\n{ROOM}\n{ACCOUNT}", "line 3: an account after the rooms"),
+        (f"{HEADER}\n" + ACCOUNT.replace('"a0123456789abcdef"', '"root"'), "'id' is not an account's id"),
+        (f"{HEADER}\n" + ACCOUNT.replace('"Ada"', '"guest-123456"'), "given to guests"),
+        (f"{HEADER}\n" + ACCOUNT.replace('"admin"', '"owner"'), "'role' must be one of admin"),
         (f"{HEADER}\n{ROOM}\n" + MESSAGE.replace('"u",', '"u", "deleted": true,'), "a deleted message has no text"),
         (f"{HEADER}\n{ROOM}\n" + MESSAGE.replace('"u",', '"u", "edited": "yes",'), "'edited' must be true or false"),
         (
@@ -236,3 +246,40 @@ async def test_a_deleted_message_imports_without_its_text(target: MessageStore, 
     assert (counts.messages, counts.changes) == (1, 1)
     [message, change] = await target.log_after("lobby", 0, 10)
     assert (message.text, message.deleted, change.kind, change.target) == ("", True, "delete", 1)
+
+
+async def test_accounts_move_without_their_passwords(
+    source: MessageStore, target: MessageStore, tmp_path: Path
+) -> None:
+    ada = Account("a0123456789abcdef", "Ada", "admin", True, "$argon2id$secret-hash", 1_700_000_000_000_000)
+    assert await source.create_account(ada, keys("Ada"))
+    path = tmp_path / "export.jsonl"
+    counts = await exported(source, path)
+    assert counts.accounts == 1
+    assert "argon2" not in path.read_text() and "secret-hash" not in path.read_text()
+    assert (await import_file(target, path)).accounts == 1
+    moved = await target.account("a0123456789abcdef")
+    assert moved is not None and (moved.name, moved.role, moved.active, moved.password_hash) == (
+        "Ada",
+        "admin",
+        True,
+        "",
+    )
+    assert (await import_file(target, path)).accounts == 0  # twice adds nothing
+
+
+async def test_an_account_whose_name_is_taken_here_stops_the_import(
+    source: MessageStore, target: MessageStore, tmp_path: Path
+) -> None:
+    await source.create_account(Account("a0123456789abcdef", "Ada", "member"), keys("Ada"))
+    await target.create_account(Account("a" + "f" * 16, "ADA", "member"), keys("ADA"))
+    path = tmp_path / "export.jsonl"
+    await exported(source, path)
+    with pytest.raises(CommandError, match="has the name of another account here"):
+        await import_file(target, path)
+    assert await target.room_records("", 10) == []
+
+
+def keys(name: str) -> tuple[str, str, str]:
+    k = key(name)
+    return k.folded, k.looks, k.looks_folded
