@@ -16,7 +16,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from chatroom.errors import ChatError, Forbidden
+from chatroom.errors import ChatError, Forbidden, SignInFirst
 from chatroom.identity import Person
 from chatroom.web.error_pages import chat_error
 from chatroom.web.state import state_of
@@ -64,6 +64,17 @@ def signed_in(request: Request) -> Person | None:
     """The account's person (or bot) signed in on this request, as `Visitors` found it."""
     person = request.scope.get("state", {}).get("person")
     return person if isinstance(person, Person) else None
+
+
+def with_role(request: Request, role: str, home: str) -> Person:
+    """The signed-in person, if their role is `role` or above: else Forbidden, or sent to sign in first (and back
+    to this page, or for a form to `home`)."""
+    me = signed_in(request)
+    if me is None:
+        raise SignInFirst(request.url.path if request.method == "GET" else home)
+    if not me.may(role):
+        raise Forbidden(f"This is for {'administrators' if role == 'admin' else 'moderators and administrators'}.")
+    return me
 
 
 def _names(scope: Any) -> set[str]:

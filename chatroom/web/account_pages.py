@@ -46,9 +46,9 @@ async def signup_page(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     """An invite link: the sign-up form with the invite in it."""
-    token = request.path_params["token"]
-    if await state_of(request).accounts.token(INVITE, token) is None:
-        raise NotFound("This invite has expired, was revoked or was used already; ask for a new one.")
+    token = await _usable(
+        request, INVITE, "This invite has expired, was revoked or was used already; ask for a new one."
+    )
     return _page(request, "signup.html", invite=token)
 
 
@@ -58,9 +58,7 @@ async def signup(request: Request) -> Response:
 
 
 async def setup_page(request: Request) -> Response:
-    token = request.path_params["token"]
-    if await state_of(request).accounts.token(SETUP, token) is None:
-        raise NotFound("This setup link has expired or was used already: an administrator exists.")
+    token = await _usable(request, SETUP, "This setup link has expired or was used already: an administrator exists.")
     return _page(request, "signup.html", setup=token)
 
 
@@ -77,9 +75,9 @@ async def signout(request: Request) -> Response:
 
 
 async def reset_page(request: Request) -> Response:
-    token = request.path_params["token"]
-    if await state_of(request).accounts.token(RESET, token) is None:
-        raise NotFound("This link has expired or was used already; ask an administrator for a new one.")
+    token = await _usable(
+        request, RESET, "This link has expired or was used already; ask an administrator for a new one."
+    )
     return _page(request, "reset.html", token=token)
 
 
@@ -117,6 +115,14 @@ async def account(request: Request) -> Response:
         return _page(request, "account.html", refused.status, me=me, error=refused, name=text(form, "name"))
     _start(request, token)
     return _page(request, "account.html", me=me, saved="Your password is changed; your other sessions ended.")
+
+
+async def _usable(request: Request, kind: str, gone: str) -> str:
+    """The link's token, if it can still be used; else a 404 page that says `gone`."""
+    token: str = request.path_params["token"]
+    if await state_of(request).accounts.token(kind, token) is None:
+        raise NotFound(gone)
+    return token
 
 
 def _me(request: Request) -> Person:

@@ -11,9 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from chatroom.errors import Forbidden, Refused, SignInFirst
+from chatroom.errors import Refused
 from chatroom.identity import Person
-from chatroom.web.access import signed_in
+from chatroom.web.access import with_role
 from chatroom.web.forms import read_form, text
 from chatroom.web.state import state_of
 
@@ -91,12 +91,7 @@ async def bot_token(request: Request) -> Response:
 
 
 def _admin(request: Request) -> Person:
-    me = signed_in(request)
-    if me is None:
-        raise SignInFirst(request.url.path if request.method == "GET" else "/admin")
-    if not me.may("admin"):
-        raise Forbidden("Only administrators can open this page.")
-    return me
+    return with_role(request, "admin", "/admin")
 
 
 async def _act(request: Request, me: Person, action: Any, shown: str = "") -> Response:

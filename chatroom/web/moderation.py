@@ -8,9 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from chatroom.errors import Forbidden, SignInFirst
 from chatroom.identity import Person
-from chatroom.web.access import signed_in
+from chatroom.web.access import with_role
 from chatroom.web.forms import read_form, text
 from chatroom.web.state import state_of
 
@@ -54,9 +53,4 @@ async def unban(request: Request) -> Response:
 
 
 def moderator(request: Request) -> Person:
-    me = signed_in(request)
-    if me is None:
-        raise SignInFirst(request.url.path if request.method == "GET" else "/moderation")
-    if not me.may("moderator"):
-        raise Forbidden("Only moderators and administrators can do this.")
-    return me
+    return with_role(request, "moderator", "/moderation")
