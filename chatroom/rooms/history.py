@@ -32,6 +32,10 @@ class History:
         around = around[1:] if len(before) > shown_before else around
         return around, (around[0].seq if around else 1)
 
+    async def from_seq(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
+        """Up to `limit` messages (as they are now) from `seq` on: a snapshot that starts where a page did."""
+        return self.renders.run(await self.store.after(room, seq - 1, limit))
+
     async def after(self, room: str, seq: int, limit: int) -> list[RenderedMessage]:
         """Up to `limit` entries of the log after `seq` (new messages and changes), in order: a replay."""
         replay: list[RenderedMessage] = []

@@ -271,11 +271,13 @@ class Hub:
         resume: int | None = None,
         live: bool = False,
         address: str | None = None,
+        shown_from: int | None = None,
     ) -> AsyncIterator[Start]:
         """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
 
         The connection starts from the snapshot, or with `resume` (the last `seq` the client has)
-        from a replay of what it missed, or `live` from the moment it joined, with no history. With
+        from a replay of what it missed, or `live` from the moment it joined, with no history; `shown_from` (the
+        first `seq` of the page's list) makes the snapshot start there (`chatroom.rooms.starts.start`). With
         a `person` (a session), they are among the room's people while connected, and `outbox` also
         receives the room's people, who is typing and the room list. A replay that reads the store counts
         as a history page of the client's `address`; over that limit, the connection gets the snapshot.
@@ -296,6 +298,7 @@ class Hub:
                 self.history,
                 lambda: address is None or self.limits.history.allow(address),
                 functools.partial(self.people_snapshot, room, outbox),
+                shown_from,
             )
         finally:
             if person is not None:

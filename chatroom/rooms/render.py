@@ -15,6 +15,9 @@ from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import DELETE, REACTIONS, Member, Message, RoomInfo
 
+# Characters of a new message a screen reader announces; the list holds it whole.
+HEARD_LIMIT = 300
+
 
 def iso(at: Any) -> str:
     return str(at.isoformat().replace("+00:00", "Z"))
@@ -31,6 +34,8 @@ class Fragments:
         self._message = env.get_template("_message.html")
         self._append = env.get_template("_append.html")
         self._list = env.get_template("_message_list.html")
+        self._earlier = env.get_template("_earlier.html")
+        self._heard = env.get_template("_heard.html")
         self._items = env.get_template("_message_items.html")
         self._input = env.get_template("_message_input.html")
         self._errors = env.get_template("_errors.html")
@@ -40,7 +45,11 @@ class Fragments:
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
         self._nonce = env.get_template("_nonce.html")
-        self._accepted = self.message_input(oob=True) + self.errors(oob=True)
+        # The sender's reply to an accepted message: an empty input and no error. The input is morphed, not
+        # replaced: the form's reset emptied it already, and a morph leaves alone what is typed in it since.
+        self._accepted = self.message_input(oob="outerMorph", focus=False) + self.errors(oob=True)
+        # A connection started: the page says it is live (it says "offline" itself when htmx sees the close).
+        self.live = env.get_template("_connection.html").render(state="live", oob=True)
 
     def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
         """The message's item (as it is now); `previous` (the message before it) decides its group and day
@@ -49,12 +58,24 @@ class Fragments:
             message=message, continued=continues(previous, message), new_day=starts_day(previous, message), oob=oob
         )
 
-    def append(self, items: str) -> str:
-        return self._append.render(items=_escaped(items))
+    def append(self, items: str, heard: str = "") -> str:
+        """`items` appended to `#messages`; `heard` (a message's author and text) for screen readers' `#heard`."""
+        return self._append.render(items=_escaped(items), heard=_escaped(heard))
+
+    def heard(self, message: Message) -> str:
+        """What a screen reader announces of a new message: its author and the start of its text."""
+        return self._heard.render(message=message, limit=HEARD_LIMIT)
 
     def message_list(self, room: str, items: str, first_seq: int, oob: bool = False) -> str:
-        """The whole `#messages` list: a "load older" link while older messages exist, then the items."""
-        return self._list.render(room=room, items=_escaped(items), first_seq=first_seq, oob=oob)
+        """The `#messages` list of the latest messages, then `#earlier` reset to a "load older" link before them.
+
+        A snapshot sent in place of a list the client may have paged back from (see `messages_from`).
+        """
+        return self.messages_from(items, oob) + self._earlier.render(room=room, first_seq=first_seq, oob=oob)
+
+    def messages_from(self, items: str, oob: bool = True) -> str:
+        """The `#messages` list alone: the snapshot of a client that keeps the older pages it loaded."""
+        return self._list.render(items=_escaped(items), oob=oob)
 
     def older_page(self, room: str, items: str, first_seq: int) -> str:
         """The same list's contents, for a "load older" request."""
@@ -64,8 +85,9 @@ class Fragments:
         """The sender's reply to an accepted message: an empty input, no error, and the form's next token."""
         return self._accepted + self._nonce.render(nonce=new_nonce(), oob=True)
 
-    def message_input(self, value: str = "", oob: bool = False) -> str:
-        return self._input.render(value=value, oob=oob)
+    def message_input(self, value: str = "", oob: bool | str = False, focus: bool = True) -> str:
+        """The `message` control; `oob` True replaces it (a refused text put back), a swap style name swaps so."""
+        return self._input.render(value=value, oob=oob, focus=focus)
 
     def errors(self, error: str = "", oob: bool = False) -> str:
         """The sender's `#errors`; a refusal sent again and again (a flood) is rendered once."""
@@ -139,7 +161,7 @@ class RenderedMessage:
         message's item, replacing the one shown (where it is shown)."""
         if self.message.kind:
             return self.fragments.message(self.message, self.previous, oob=True)
-        return self.fragments.append(self.item)
+        return self.fragments.append(self.item, self.fragments.heard(self.message))
 
     @cached_property
     def json(self) -> str:

@@ -47,12 +47,15 @@ async def start(
     history: History,
     may_read_store: Callable[[], bool],
     people: Callable[[], Awaitable[str]],
+    shown_from: int | None = None,
 ) -> Start:
     """Set `outbox`'s floor and say what to send first.
 
     `joined` is the feed's last `seq` when the outbox joined it; `resume` the last `seq` the client
     has, if it resumes. A replay the entries the feed delivered cannot serve reads the store's log, if
-    `may_read_store()`; else, or when it is too long, the connection gets the snapshot.
+    `may_read_store()`; else, or when it is too long, the connection gets the snapshot. `shown_from` (a
+    page's first message) makes the snapshot hold every message from there as it is now, not the latest page: the
+    older pages the reader loaded stay on screen, and the list is still complete. Bounded like a replay.
     """
     if resume is not None and 0 <= resume <= feed.last_seq:
         delivered = list(feed.log)
@@ -68,9 +71,36 @@ async def start(
     if live:
         outbox.floor = joined
         return Start(joined, len(feed.viewers))
+    if shown_from is not None and 1 <= shown_from <= feed.last_seq + 1:
+        kept = await _shown_from(feed, shown_from, history, may_read_store)
+        if kept is not None and len(kept) <= REPLAY_LIMIT and _within(kept, REPLAY_BYTES):
+            outbox.floor = feed.last_seq
+            snapshot = feed.renders.fragments.messages_from("".join(m.item for m in kept))
+            return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people(), latest=kept)
     outbox.floor = feed.last_seq
     snapshot = feed.snapshot()
     return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people(), latest=list(feed.recent))
+
+
+async def _shown_from(
+    feed: RoomFeed, since: int, history: History, may_read_store: Callable[[], bool]
+) -> list[RenderedMessage] | None:
+    """The room's messages from `since` on, as they are now (up to the feed's last `seq`): from the feed's
+    recent ones, else from the store if `may_read_store()`; None when neither may serve it or it is too long."""
+    recent = list(feed.recent)
+    if since > feed.last_seq or (recent and since >= recent[0].seq):
+        return [m for m in recent if m.seq >= since]
+    if not may_read_store():
+        return None
+    stored = await history.from_seq(feed.room, since, REPLAY_LIMIT + 1)
+    if len(stored) > REPLAY_LIMIT:
+        return None
+    # The store may hold messages the feed has not delivered yet (the outbox will), and the feed may have
+    # delivered some while the store answered (they are in its recent ones): the list ends at the feed.
+    last = feed.last_seq
+    kept = [m for m in stored if m.seq <= last]
+    after = kept[-1].seq if kept else since - 1
+    return kept + [m for m in feed.recent if after < m.seq <= last]
 
 
 def _within(missed: list[RenderedMessage], limit: int) -> bool:

@@ -11,7 +11,7 @@ from chatroom.errors import ChatError, Refused
 from chatroom.rooms.outbox import Frame
 from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
-from chatroom.validation import room_name
+from chatroom.validation import room_name, whole_number
 
 
 class HtmxSocket(RoomSocket):
@@ -20,20 +20,25 @@ class HtmxSocket(RoomSocket):
     def __init__(self, websocket: WebSocket, room: str) -> None:
         super().__init__(websocket, room)
         self._last_sent: object = None
+        self._sending: object = None  # the text of the message being posted, put back in the box if refused
+        # The page's first message (`?from=`): the snapshot starts there, so older pages it loaded stay.
+        self.shown_from = whole_number(websocket.query_params.get("from", "")) or None
 
     async def started(self, start: Start) -> None:
-        await self.send_text(start.snapshot + start.people)
+        await self.send_text(start.snapshot + self.hub.fragments.live + start.people)
 
     async def write(self, frames: Sequence[Frame]) -> None:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
         await self.websocket.send_text(frames[0].html if len(frames) == 1 else "".join(f.html for f in frames))
 
     async def received(self, data: dict[str, Any]) -> None:
+        self._sending = None
         if "typing" in data:
             self._typing(data.get("message"))
             return
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
+        self._sending = data["message"]
         if await self.post(data["message"], data.get("nonce")):
             self._last_sent = data["message"]
             await self.send_text(self.hub.fragments.accepted())
@@ -48,7 +53,10 @@ class HtmxSocket(RoomSocket):
         self.hub.typing_event(self.room, self.known, bool(text.strip()), self.address)
 
     async def refused(self, error: ChatError) -> None:
-        await self.send_text(self.hub.fragments.errors(error.detail, oob=True))
+        # Sending emptied the box (a form reset): a refused text goes back in it, with the reason.
+        text = self._sending if isinstance(self._sending, str) and self._sending.strip() else ""
+        back = self.hub.fragments.message_input(text, oob=True) if text else ""
+        await self.send_text(self.hub.fragments.errors(error.detail, oob=True) + back)
 
 
 async def htmx_socket(websocket: WebSocket) -> None:

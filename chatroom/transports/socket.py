@@ -46,6 +46,7 @@ class RoomSocket:
 
     transport = ""
     live = False  # True: the connection starts from the moment it joined, without the room's history
+    shown_from: int | None = None  # the first `seq` the page's list holds, when it says (its snapshot starts there)
 
     def __init__(self, websocket: WebSocket, room: str) -> None:
         self.websocket = websocket
@@ -123,7 +124,15 @@ class RoomSocket:
         code: int | None = None
         try:
             live = self.live and self.resume is None
-            async with self.hub.connect(self.room, self.outbox, self.known, resume=self.resume, live=live) as start:
+            async with self.hub.connect(
+                self.room,
+                self.outbox,
+                self.known,
+                resume=self.resume,
+                live=live,
+                address=self.address,
+                shown_from=self.shown_from,
+            ) as start:
                 await self.started(start)
                 self._log("connect", f"viewers={start.viewers}")
                 await self._serve()

@@ -45,7 +45,7 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
         try:
             with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
                 async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
-                    for event in _first_events(start):
+                    for event in _first_events(start, hub.fragments.live):
                         yield event
                     while True:
                         for frame in await outbox.take():
@@ -79,11 +79,11 @@ class HeldStream(EventSourceResponse):
             self.slot.release()
 
 
-def _first_events(start: Start) -> list[ServerSentEvent]:
+def _first_events(start: Start, live: str) -> list[ServerSentEvent]:
     """A resumed stream: the room's people, who types and the room list as they are now (no id: not a
     message; they may have changed while the client was away), then each message it missed. A new one:
-    the snapshot and the people in one event, whose id is the snapshot's last `seq`."""
+    the snapshot and the people in one event, whose id is the snapshot's last `seq`. Either says it is `live`."""
     if start.missed is not None:
         missed = (ServerSentEvent(data=m.html, id=str(m.seq)) for m in start.missed)
-        return [ServerSentEvent(data=start.people), *missed]
-    return [ServerSentEvent(data=start.snapshot + start.people, id=str(start.last_seq))]
+        return [ServerSentEvent(data=live + start.people), *missed]
+    return [ServerSentEvent(data=start.snapshot + live + start.people, id=str(start.last_seq))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import jinja2
@@ -40,6 +41,12 @@ def template_environment() -> jinja2.Environment:
     env.filters["from_us"] = lambda us: datetime.fromtimestamp(us / 1_000_000, UTC)
     env.globals["reaction_set"] = REACTION_SET
     env.filters["charref"] = charref
+    env.filters["data_url"] = data_url
     env.tests["guest"] = is_guest
     env.tests["bot"] = is_bot
     return env
+
+
+def data_url(html: str) -> str:
+    """A fragment as a `data:` URL: what htmx fetches from it needs no server (the page's own states)."""
+    return "data:text/html;base64," + base64.b64encode(str(html).encode()).decode()

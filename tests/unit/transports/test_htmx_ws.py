@@ -41,8 +41,10 @@ def test_the_sender_alone_gets_an_empty_message_control(client: TestClient, join
     alice, bob = join(client), join(client)
     send_message(alice, "hi")
     reply = next(frame for frame in (recv(alice), recv(alice)) if "msg-input" in frame)
-    control = re.search(r'<input id="msg-input" name="message"[^>]*hx-swap-oob="true">', reply)
-    assert control is not None and "value=" not in control.group(0)
+    # Morphed, not replaced: the box was emptied by the form's reset, and text typed since stays.
+    control = re.search(r'<textarea id="msg-input" name="message"[^>]*>([^<]*)</textarea>', reply)
+    assert control and 'hx-swap-oob="outerMorph"' in control.group(0) and control.group(1) == ""
+    assert "autofocus" not in control.group(0), "the reply does not take the focus from where the person went"
     assert re.search(r'<input type="hidden" id="send-nonce" name="nonce" value="[\w-]{16}" hx-swap-oob="true">', reply)
     assert '<div id="errors" class="errors" role="alert" hx-swap-oob="true"></div>' in reply
     assert message_ids(recv(bob)) == [1]
@@ -83,7 +85,8 @@ def test_an_over_long_message_is_refused_to_the_sender_alone(make_client: MakeCl
     error = recv(alice)
     assert error.startswith('<div id="errors" class="errors" role="alert" hx-swap-oob="true">')
     assert "at most 10 characters; this one has 11" in error
-    assert "msg-input" not in error, "the sender keeps the text they typed"
+    # Sending emptied the box; the refused text goes back in it, replacing the control.
+    assert re.search(r'<textarea id="msg-input" name="message"[^>]*hx-swap-oob="true">x{11}</textarea>', error)
     post(alice, "x" * 10)
     assert message_ids(recv(bob)) == [1], "nothing was stored or sent for the refused one"
 
@@ -228,3 +231,61 @@ def people_sent_to_a_new_guest(client: TestClient) -> str:
     with client.websocket_connect("/rooms/lobby/ws") as ws:
         first = recv(ws)
     return first[first.index('<ul id="members"') :]
+
+
+def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_client: MakeClient) -> None:
+    client = make_client(history_limit=3)
+    for n in range(1, 6):
+        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
+    with client.websocket_connect("/rooms/lobby/ws") as ws:
+        snapshot = recv(ws)
+    earlier = snapshot.split('<ul id="earlier"', 1)[1]
+    assert earlier.startswith(' class="messages earlier" aria-label="Earlier messages" hx-swap-oob="innerHTML">')
+    assert '<li class="older"><a href="/rooms/lobby?before=3"' in earlier
+    assert '<p id="connection" class="connection live" role="status" hx-swap-oob="true">Live</p>' in snapshot
+
+
+def test_a_snapshot_from_the_pages_first_message_keeps_the_pages_the_reader_loaded(make_client: MakeClient) -> None:
+    client = make_client(history_limit=3)
+    for n in range(1, 8):
+        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
+    # The page showed 3..5 and the reader loaded 1..2 into #earlier; then 6 and 7 came while it was away.
+    with client.websocket_connect("/rooms/lobby/ws?from=3") as ws:
+        snapshot = recv(ws)
+    assert SNAPSHOT.match(snapshot), "still the snapshot that replaces #messages, first"
+    assert message_ids(snapshot) == [3, 4, 5, 6, 7], "everything from the page's first message: complete"
+    assert 'id="earlier"' not in snapshot, "the older pages on screen are left alone"
+    assert "?before=" not in snapshot
+
+
+@pytest.mark.parametrize("position", ["0", "9", "-1", "3x", "99999999999999999999", ""])
+def test_a_position_the_room_does_not_have_gets_the_latest_messages(make_client: MakeClient, position: str) -> None:
+    client = make_client(history_limit=3)
+    for n in range(1, 6):
+        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
+    with client.websocket_connect(f"/rooms/lobby/ws?from={position}") as ws:
+        snapshot = recv(ws)
+    assert message_ids(snapshot) == [3, 4, 5]
+    assert 'id="earlier"' in snapshot
+
+
+def test_a_position_too_far_back_gets_the_latest_messages_not_a_long_snapshot(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chatroom.rooms.starts.REPLAY_LIMIT", 4)
+    client = make_client(history_limit=3)
+    for n in range(1, 8):
+        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
+    with client.websocket_connect("/rooms/lobby/ws?from=2") as ws:
+        assert message_ids(recv(ws)) == [5, 6, 7], "six messages from 2 are more than the limit of a replay"
+    with client.websocket_connect("/rooms/lobby/ws?from=4") as ws:
+        assert message_ids(recv(ws)) == [4, 5, 6, 7]
+
+
+def test_a_new_message_is_announced_once_in_heard_not_by_the_list(client: TestClient, join: Join) -> None:
+    alice, bob = join(client), join(client)
+    post(alice, "hello <b>all</b>")
+    frame = recv(bob)
+    assert '<div hx-swap-oob="innerHTML:#heard"><bdi>' in frame
+    assert ': <span dir="auto">hello &lt;b&gt;all&lt;/b&gt;</span></div>' in frame
+    marker(bob, alice)

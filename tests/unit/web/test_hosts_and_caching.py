@@ -32,7 +32,7 @@ def test_pages_fragments_and_form_answers_may_not_be_stored_but_static_files_may
     assert redirect.status_code == 303 and redirect.headers["cache-control"] == NO_STORE
     htmx = next(line.split('"')[1] for line in answers[0].text.splitlines() if "htmx.min.js" in line)
     assert client.get(htmx).headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert "cache-control" not in client.get("/static/chat.css").headers
+    assert "cache-control" not in client.get("/static/base.css").headers
 
 
 def test_by_default_a_loopback_server_answers_only_to_loopback_names_and_others_to_any(

@@ -28,10 +28,10 @@ def test_the_lobby_is_at_the_root_with_everything_a_room_needs(client: TestClien
     assert page.status_code == 200
     html = page.text
     assert "<h1>#lobby</h1>" in html
-    assert 'hx-ws:connect="/rooms/lobby/ws"' in html
-    assert re.search(r'<ul id="messages"[^>]*aria-live="polite"', html)
+    assert 'hx-ws:connect="/rooms/lobby/ws?from=1"' in html, "the snapshot starts at the page's first message"
+    assert '<ul id="messages"' in html and '<div id="heard" class="visually-hidden" aria-live="polite">' in html
     assert '<div id="errors"' in html
-    assert len(re.findall(r'<input[^>]* name="message"', html)) == 1
+    assert len(re.findall(r'<(?:input|textarea)[^>]* name="message"', html)) == 1
     assert '<label for="msg-input"' in html
     assert 'href="/rooms/lobby"' in html, "the lobby is in the room list"
     assert 'action="/rooms"' in html
@@ -104,7 +104,7 @@ def test_a_plain_form_post_refused_keeps_the_text(make_client: MakeClient) -> No
     page = client.post("/rooms/plain/messages", data={"message": "too <long>"})
     assert page.status_code == 422
     assert "at most 5 characters" in page.text
-    assert 'value="too &lt;long&gt;"' in page.text
+    assert ">too &lt;long&gt;</textarea>" in page.text
 
 
 def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, join: Join) -> None:
@@ -113,8 +113,7 @@ def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, jo
     assert sent.status_code == 200
     assert sent.text.startswith('<form id="send-form"')
     assert 'hx-post="/rooms/sse/messages"' in sent.text
-    assert re.search(r'<input id="msg-input" name="message"[^>]*autofocus', sent.text)
-    assert "value=" not in sent.text.split('id="msg-input"')[1].split(">")[0]
+    assert re.search(r'<textarea id="msg-input" name="message"[^>]*autofocus[^>]*></textarea>', sent.text)
     assert '<div id="errors" class="errors" role="alert" hx-swap-oob="true"></div>' in sent.text
     assert "via htmx" in recv(ws)
 

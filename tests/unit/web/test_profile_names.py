@@ -31,7 +31,7 @@ def test_the_name_of_someone_present_or_a_look_alike_is_refused_with_422(
     join(client, headers=session(client, "alice"))
     status, html = rename(client, session(client, "bob"), name)
     assert status == 422
-    assert '<p class="error banner" role="alert">Someone here is already called alice.</p>' in html
+    assert '<p id="profile-error" class="error banner" role="alert">Someone here is already called alice.</p>' in html
 
 
 def test_the_rooms_checked_are_the_one_renamed_from_and_those_the_renamer_is_in(client: TestClient, join: Join) -> None:
