@@ -43,6 +43,8 @@ BASE_ENV = {
     "RATE_LIMIT_BURST": "100",
     "RATE_LIMIT_PER_ADDRESS": "100",  # every browser comes from 127.0.0.1
 }
+# The conversation: older pages a reader loaded (#earlier), then the live list (#messages).
+LISTS = ":is(#earlier, #messages)"
 WAIT = 10_000  # ms: generous for a shared 2-core machine; a passing expectation returns at once
 expect.set_options(timeout=WAIT)
 
@@ -166,7 +168,8 @@ class Person:
 
     @property
     def messages(self) -> Any:
-        return self.page.locator("#messages li[id^=msg-]")
+        """Every message on screen: the older pages loaded into #earlier, then #messages (live)."""
+        return self.page.locator(f"{LISTS} li[id^=msg-]")
 
     def name(self, name: str) -> None:
         response = self.page.context.request.post(self.server.url + "/profile", form={"name": name, "next": "/"})
@@ -188,20 +191,28 @@ class Person:
         self.page.reload()
         self.server.wait_for_log(connects(kind, room), before + 1)
 
+    @property
+    def send_button(self) -> Any:
+        """Send: the reset button with JavaScript, the plain submit button (in <noscript>) without."""
+        return self.page.locator("#send-form button:visible")
+
+    def send(self) -> None:
+        self.send_button.click()
+
     def say(self, text: str) -> None:
         self.input.fill(text)
-        self.input.press("Enter")
+        self.send()
 
     def message_ids(self) -> list[str]:
         ids: list[str] = self.messages.evaluate_all("items => items.map(item => item.id)")
         return ids
 
     def texts(self) -> list[str]:
-        texts: list[str] = self.page.locator("#messages li[id^=msg-] .text").all_inner_texts()
+        texts: list[str] = self.page.locator(f"{LISTS} li[id^=msg-] .text").all_inner_texts()
         return texts
 
     def sees(self, text: str) -> None:
-        expect(self.page.locator("#messages .text", has_text=text)).to_have_count(1, timeout=WAIT)
+        expect(self.page.locator(f"{LISTS} .text", has_text=text)).to_have_count(1, timeout=WAIT)
 
     def screenshot(self, name: str, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ def test_reload_shows_history_and_load_older_keeps_the_place(
     expect(alice.messages).to_have_count(5, timeout=WAIT)
     assert alice.texts() == [*earlier[-4:], "and one from Alice"]
     expect(alice.messages.first.locator(".author")).to_be_visible()
-    older = alice.page.locator("#messages li.older a")
+    older = alice.page.locator(".history li.older a")
     expect(older).to_have_count(1)
 
     for shown in (10, 13):
@@ -45,8 +45,8 @@ def test_reload_shows_history_and_load_older_keeps_the_place(
     assert alice.texts() == [*earlier, "and one from Alice"]
     ids = alice.message_ids()
     assert ids == sorted(set(ids), key=lambda i: int(i.removeprefix("msg-")))
-    expect(alice.page.locator("#messages li.older")).to_have_count(0)
-    alice.page.locator("#messages li[id^=msg-]").first.scroll_into_view_if_needed()
+    expect(alice.page.locator(".history li.older")).to_have_count(0)
+    alice.messages.first.scroll_into_view_if_needed()
     alice.screenshot("03-history-loaded-older")
     assert alice.errors == []
 
@@ -59,7 +59,7 @@ def test_without_javascript_load_older_opens_the_earlier_page(
     alice = people("Alice", java_script_enabled=False)
     alice.page.goto(f"{alice.server.url}/rooms/archive")
     assert alice.texts() == said[-5:]
-    alice.page.locator("#messages li.older a").click()
+    alice.page.locator(".history li.older a").click()
     alice.page.wait_for_url("**/rooms/archive?before=*", timeout=WAIT)
     assert alice.texts() == said[-10:-5]
     expect(alice.messages.first.locator(".author")).to_have_text("Carol")  # a page starts by saying who talks

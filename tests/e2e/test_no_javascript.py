@@ -22,7 +22,7 @@ def test_sending_works_without_javascript(people: Callable[..., Person]) -> None
             alice.page.expect_navigation(timeout=WAIT),
             alice.page.expect_response(lambda r: r.request.method == "POST") as posted,
         ):
-            alice.input.press("Enter")
+            alice.send()
         assert posted.value.status == 303
         assert alice.page.url == room_url
         alice.sees(text)

@@ -49,7 +49,7 @@ def test_the_others_see_who_is_typing_until_the_message_is_sent(people: Callable
     expect(alice.page.locator("#typing")).to_have_text("Bob is typing…")
     expect(bob.page.locator("#typing")).to_have_text("")
     alice.screenshot("typing")
-    bob.input.press("Enter")
+    bob.send()
     alice.sees("hello there")
     expect(alice.page.locator("#typing")).to_have_text("")
     bob.input.press_sequentially("and again", delay=30)  # the fresh input the server sent types too
@@ -86,7 +86,7 @@ def test_typing_on_the_sse_page_is_seen_too(people: Callable[..., Person]) -> No
     expect(members(alice)).to_have_text(["Alice", "Bob"])
     bob.input.press_sequentially("over http", delay=30)
     expect(alice.page.locator("#typing")).to_have_text("Bob is typing…")
-    bob.input.press("Enter")
+    bob.send()
     alice.sees("over http")
     expect(alice.page.locator("#typing")).to_have_text("")
     expect(bob.input).to_have_value("")

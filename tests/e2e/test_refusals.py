@@ -28,7 +28,7 @@ def test_an_over_long_message_is_refused_to_the_sender_only(people: Callable[...
     alice.screenshot(f"08-too-long-{transport}")
 
     alice.input.fill("short enough")
-    alice.input.press("Enter")
+    alice.send()
     for person in (alice, bob):
         person.sees("short enough")
         assert person.texts() == ["short enough"], "the refused text must not reach anyone"
@@ -46,7 +46,7 @@ def test_without_javascript_an_over_long_message_comes_back_with_the_reason(peop
     alice.page.goto(f"{alice.server.url}/rooms/limits-plain")
     alice.input.fill(TOO_LONG)
     with alice.page.expect_response(lambda r: r.request.method == "POST") as posted:
-        alice.input.press("Enter")
+        alice.send()
     assert posted.value.status == 422
     expect(alice.page.locator("#errors")).to_contain_text("at most 20 characters", timeout=WAIT)
     expect(alice.input).to_have_value(TOO_LONG)
