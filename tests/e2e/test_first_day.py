@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import WebSocketRoute, expect
 
 from tests.e2e.conftest import WAIT, LiveServer, Person, connects
+from tests.integration.servers import ROOT
 
 SERVER_ENV = {"HISTORY_LIMIT": "5"}
 SIZES = [(360, 740), (768, 1024), (1280, 800), (1920, 1080)]
@@ -102,6 +103,25 @@ def test_an_outage_shows_at_once_keeps_what_is_sent_and_is_over_soon_after(
     expect(alice.page.locator("#members li")).to_have_count(2, timeout=WAIT)
     unexpected = [e for e in alice.errors if not OUTAGE.search(e)]
     assert unexpected == []
+
+
+def test_the_sse_page_shows_an_outage_and_says_when_a_send_failed(
+    people: Callable[..., Person], own_server: LiveServer
+) -> None:
+    alice = people("Alice", own_server)
+    alice.enter("outage-sse", transport="sse")
+    connection = alice.page.locator("#connection")
+    expect(connection).to_have_text("Live")
+    own_server.stop()
+    expect(connection).to_have_class(re.compile(r"\boffline\b"), timeout=WAIT)
+    alice.say("not delivered")
+    expect(alice.page.locator("#errors")).to_contain_text("Not sent")
+    expect(alice.input).to_have_value("not delivered")  # the text stays, to send again
+    own_server.start()
+    expect(connection).to_have_text("Live", timeout=5_000)
+    alice.send()
+    alice.sees("not delivered")
+    expect(alice.page.locator("#errors")).to_have_text("")
 
 
 def test_a_reconnect_keeps_the_older_pages_a_reader_loaded(
@@ -204,3 +224,62 @@ def _fits(person: Person, width: int, height: int) -> None:
     expect(person.input).to_be_in_viewport(ratio=1)
     expect(person.send_button).to_be_in_viewport(ratio=1)
     expect(person.page.locator("#connection")).to_be_in_viewport()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # from npm (devDependencies), for tests only
+
+
+def test_no_serious_accessibility_violations_in_either_scheme(people: Callable[..., Person]) -> None:
+    for scheme in ("light", "dark"):
+        # The page's CSP admits no inline script; the test's own checker is let in by the browser context alone.
+        alice = people("Alice", color_scheme=scheme, bypass_csp=True)
+        alice.enter(f"axe-{scheme}")
+        alice.say("checked by axe-core")
+        alice.sees("checked by axe-core")
+        alice.page.add_script_tag(path=str(AXE))
+        results = alice.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], serious
+
+
+def test_muted_text_and_focus_rings_meet_wcag_contrast_in_both_schemes(people: Callable[..., Person]) -> None:
+    for scheme in ("light", "dark"):
+        alice = people("Alice", color_scheme=scheme)
+        alice.enter("contrast")
+        colours: dict[str, str] = alice.page.evaluate(
+            "() => Object.fromEntries(['muted', 'panel', 'bg', 'mine-bg', 'target-bg', 'mention-bg', 'focus', 'line',"
+            " 'ink', 'accent', 'error', 'error-bg'].map(n => [n,"
+            " getComputedStyle(document.documentElement).getPropertyValue('--' + n).trim()]))"
+        )
+        for text, on, least in [
+            ("muted", "panel", 4.5),
+            ("muted", "bg", 4.5),
+            ("muted", "mine-bg", 4.5),
+            ("muted", "target-bg", 4.5),
+            ("ink", "mention-bg", 4.5),
+            ("accent", "panel", 4.5),
+            ("accent", "mine-bg", 4.5),
+            ("error", "bg", 4.5),
+            ("error", "error-bg", 4.5),
+            ("focus", "panel", 3),
+            ("focus", "bg", 3),
+            ("focus", "mine-bg", 3),
+        ]:
+            ratio = _contrast(colours[text], colours[on])
+            assert ratio >= least, f"{scheme}: --{text} on --{on} is {ratio:.2f}:1, needs {least}:1"
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        hex_ = colour.lstrip("#")
+        hex_ = "".join(c * 2 for c in hex_) if len(hex_) == 3 else hex_
+        channels = [int(hex_[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
