@@ -233,12 +233,17 @@ def people_sent_to_a_new_guest(client: TestClient) -> str:
     return first[first.index('<ul id="members"') :]
 
 
-def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_client: MakeClient) -> None:
+def first_frame(make_client: MakeClient, messages: int, path: str) -> str:
+    """The first frame of an htmx socket at `path` in a lobby of `messages` messages, 3 to a page."""
     client = make_client(history_limit=3)
-    for n in range(1, 6):
+    for n in range(1, messages + 1):
         client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
-    with client.websocket_connect("/rooms/lobby/ws") as ws:
-        snapshot = recv(ws)
+    with client.websocket_connect(path) as ws:
+        return recv(ws)
+
+
+def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_client: MakeClient) -> None:
+    snapshot = first_frame(make_client, 5, "/rooms/lobby/ws")
     earlier = snapshot.split('<ul id="earlier"', 1)[1]
     assert earlier.startswith(' class="messages earlier" aria-label="Earlier messages" hx-swap-oob="innerHTML">')
     assert '<li class="older"><a href="/rooms/lobby?before=3"' in earlier
@@ -246,12 +251,8 @@ def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_c
 
 
 def test_a_snapshot_from_the_pages_first_message_keeps_the_pages_the_reader_loaded(make_client: MakeClient) -> None:
-    client = make_client(history_limit=3)
-    for n in range(1, 8):
-        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
     # The page showed 3..5 and the reader loaded 1..2 into #earlier; then 6 and 7 came while it was away.
-    with client.websocket_connect("/rooms/lobby/ws?from=3") as ws:
-        snapshot = recv(ws)
+    snapshot = first_frame(make_client, 7, "/rooms/lobby/ws?from=3")
     assert SNAPSHOT.match(snapshot), "still the snapshot that replaces #messages, first"
     assert message_ids(snapshot) == [3, 4, 5, 6, 7], "everything from the page's first message: complete"
     assert 'id="earlier"' not in snapshot, "the older pages on screen are left alone"
@@ -260,26 +261,17 @@ def test_a_snapshot_from_the_pages_first_message_keeps_the_pages_the_reader_load
 
 @pytest.mark.parametrize("position", ["0", "9", "-1", "3x", "99999999999999999999", ""])
 def test_a_position_the_room_does_not_have_gets_the_latest_messages(make_client: MakeClient, position: str) -> None:
-    client = make_client(history_limit=3)
-    for n in range(1, 6):
-        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
-    with client.websocket_connect(f"/rooms/lobby/ws?from={position}") as ws:
-        snapshot = recv(ws)
+    snapshot = first_frame(make_client, 5, f"/rooms/lobby/ws?from={position}")
     assert message_ids(snapshot) == [3, 4, 5]
     assert 'id="earlier"' in snapshot
 
 
+@pytest.mark.parametrize(("position", "shown"), [(2, [5, 6, 7]), (4, [4, 5, 6, 7])])
 def test_a_position_too_far_back_gets_the_latest_messages_not_a_long_snapshot(
-    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, position: int, shown: list[int]
 ) -> None:
-    monkeypatch.setattr("chatroom.rooms.starts.REPLAY_LIMIT", 4)
-    client = make_client(history_limit=3)
-    for n in range(1, 8):
-        client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
-    with client.websocket_connect("/rooms/lobby/ws?from=2") as ws:
-        assert message_ids(recv(ws)) == [5, 6, 7], "six messages from 2 are more than the limit of a replay"
-    with client.websocket_connect("/rooms/lobby/ws?from=4") as ws:
-        assert message_ids(recv(ws)) == [4, 5, 6, 7]
+    monkeypatch.setattr("chatroom.rooms.starts.REPLAY_LIMIT", 4)  # six messages from 2 are more than a replay's
+    assert message_ids(first_frame(make_client, 7, f"/rooms/lobby/ws?from={position}")) == shown
 
 
 def test_a_new_message_is_announced_once_in_heard_not_by_the_list(client: TestClient, join: Join) -> None:
