@@ -59,7 +59,8 @@ A connection's start (connect or reconnect):
  9. `chatroom.rooms.hub.Hub.connect` readies the room's feed (`chatroom.rooms.feeds.Feeds.ready`),
     joins it, lists the person (`chatroom.rooms.presence.Presence.arrive`), and
     `chatroom.rooms.starts.start` decides what the connection is sent first and sets its outbox's floor
-    (the one place that does): the snapshot (`chatroom.rooms.feed.RoomFeed.snapshot`), or for an SSE
+    (the one place that does): the snapshot (`chatroom.rooms.feed.RoomFeed.snapshot`, or from the page's
+    first message when the socket says `?from=`: `chatroom.rooms.render.Fragments.messages_from`), or for an SSE
     `Last-Event-ID` the messages it missed (`chatroom.rooms.history.History.after`, rendered once per
     process for every request that asks again: `chatroom.rooms.render_cache.RenderCache.run`), with the room's
     people, who types and the room list (`chatroom.rooms.hub.Hub.people_snapshot`). The transport sends it

@@ -15,8 +15,9 @@ from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import DELETE, REACTIONS, Member, Message, RoomInfo
 
-# Characters of a new message a screen reader announces; the list holds it whole.
-HEARD_LIMIT = 300
+# Characters of a new message a screen reader announces (the list holds it whole): a short copy, since
+# every frame of a message carries it.
+HEARD_LIMIT = 160
 
 
 def iso(at: Any) -> str:

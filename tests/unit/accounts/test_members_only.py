@@ -101,5 +101,5 @@ def test_a_signed_in_member_reads_and_posts(members: TestClient) -> None:
 
 def test_sign_in_and_static_files_stay_open(members: TestClient) -> None:
     assert members.get("/signin").status_code == 200
-    assert members.get("/static/chat.css").status_code == 200
+    assert members.get("/static/base.css").status_code == 200
     assert members.get("/healthz").status_code == 200
