@@ -51,6 +51,8 @@ class Fragments:
         self._accepted = self.message_input(oob="outerMorph", focus=False) + self.errors(oob=True)
         # A connection started: the page says it is live (it says "offline" itself when htmx sees the close).
         self.live = env.get_template("_connection.html").render(state="live", oob=True)
+        # Closed for good (the session ended): no "reconnecting" afterwards, since htmx will not.
+        self.ended = env.get_template("_connection.html").render(state="ended", oob=True)
 
     def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
         """The message's item (as it is now); `previous` (the message before it) decides its group and day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,10 @@ class HtmxSocket(RoomSocket):
 
     async def started(self, start: Start) -> None:
         await self.send_text(start.snapshot + self.hub.fragments.live + start.people)
+
+    async def closing_for_good(self) -> None:
+        with contextlib.suppress(RuntimeError, OSError):  # the peer may be gone already
+            await self.send_text(self.hub.fragments.ended)
 
     async def write(self, frames: Sequence[Frame]) -> None:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.

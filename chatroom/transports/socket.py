@@ -139,6 +139,8 @@ class RoomSocket:
         except (FeedUnavailable, FrameTooBig, OutboxOverflow, SignedOut) as error:
             self._log("refused", f"reason={error.code}")
             code = error.close
+            if isinstance(error, SignedOut):
+                await self.closing_for_good()
             await self._close(code)
         except WebSocketDisconnect as exc:
             code = exc.code
@@ -200,6 +202,9 @@ class RoomSocket:
 
     async def send_text(self, text: str) -> None:
         await self.websocket.send_text(text)
+
+    async def closing_for_good(self) -> None:
+        """The connection is closed for good (1008): a transport that can say so to the page does."""
 
     async def _close(self, code: int) -> None:
         # A reader that stopped reading never takes the close frame either: don't wait on it for long.

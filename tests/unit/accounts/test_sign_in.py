@@ -201,3 +201,15 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient, make_
     secure = make_client(https_only=True)
     answer = secure.post("/signup", data={"name": "Bob", "password": PASSWORD}, follow_redirects=False)
     assert "; secure" in answer.headers["set-cookie"].lower()
+
+
+def test_a_signed_out_page_is_told_it_is_no_longer_live_before_the_close(client: TestClient, join: Join) -> None:
+    alice = sign_up(client, "Alice")
+    ws = join(client, headers=alice)
+    client.post("/signout", headers=alice)
+    frames = []
+    with pytest.raises(Exception) as closed:
+        while True:
+            frames.append(recv(ws))
+    assert getattr(closed.value, "code", None) == 1008
+    assert any('<p id="connection" class="connection ended"' in frame for frame in frames), frames

@@ -247,7 +247,7 @@ def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_c
     earlier = snapshot.split('<ul id="earlier"', 1)[1]
     assert earlier.startswith(' class="messages earlier" aria-label="Earlier messages" hx-swap-oob="innerHTML">')
     assert '<li class="older"><a href="/rooms/lobby?before=3"' in earlier
-    assert '<p id="connection" class="connection live" role="status" hx-swap-oob="true">Live</p>' in snapshot
+    assert '<p id="connection" class="connection live reconnects" role="status" hx-swap-oob="true">Live</p>' in snapshot
 
 
 def test_a_snapshot_from_the_pages_first_message_keeps_the_pages_the_reader_loaded(make_client: MakeClient) -> None:
