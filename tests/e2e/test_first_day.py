@@ -14,7 +14,8 @@ from tests.e2e.conftest import WAIT, LiveServer, Person, connects
 from tests.integration.servers import ROOT
 
 SERVER_ENV = {"HISTORY_LIMIT": "5"}
-SIZES = [(360, 740), (768, 1024), (1280, 800), (1920, 1080)]
+# The four window sizes, and 1280 x 800 at 200 % zoom (640 x 400 CSS pixels).
+SIZES = [(360, 740), (768, 1024), (1280, 800), (1920, 1080), (640, 400)]
 OUTAGE = re.compile(r"net::ERR_CONNECTION_REFUSED|htmx:ws:error")
 
 
