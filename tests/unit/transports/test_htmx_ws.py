@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from chatroom.rooms import hub as hub_module
 from tests.inprocess import hub_of
+from tests.people import say, session
 from tests.unit.conftest import Join, MakeClient
 from tests.wire import SNAPSHOT, marker, message_ids, post, recv, recv_chat, send_message
 
@@ -238,8 +239,7 @@ def first_frame(make_client: MakeClient, messages: int, path: str) -> str:
     client = make_client(history_limit=3)
     for n in range(1, messages + 1):
         client.post("/rooms/lobby/messages", data={"message": f"m{n}"})
-    with client.websocket_connect(path) as ws:
-        return recv(ws)
+    return first_frame_of(client, path)
 
 
 def test_a_snapshot_without_a_position_resets_the_earlier_pages_to_a_link(make_client: MakeClient) -> None:
@@ -281,3 +281,29 @@ def test_a_new_message_is_announced_once_in_heard_not_by_the_list(client: TestCl
     assert '<div hx-swap-oob="innerHTML:#heard"><bdi>' in frame
     assert ': <span dir="auto">hello &lt;b&gt;all&lt;/b&gt;</span></div>' in frame
     marker(bob, alice)
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["from the feed", "from the store"])
+def test_a_snapshot_from_the_pages_first_message_shows_each_message_as_it_is_now(
+    make_client: MakeClient, restart: bool
+) -> None:
+    client = make_client(history_limit=3)
+    alice = session(client, "Alice")
+    for n in range(1, 8):
+        say(client, f"m{n}", who=alice)
+    assert client.post("/rooms/lobby/messages/4/edit", data={"message": "m4, edited"}, headers=alice).status_code < 400
+    assert client.post("/rooms/lobby/messages/6/delete", headers=alice).status_code < 400
+    client.cookies.clear()
+    if not restart:  # the page showed 5..7: the feed's recent messages hold all of them
+        snapshot = first_frame_of(client, "/rooms/lobby/ws?from=5")
+        assert message_ids(snapshot) == [5, 6, 7]
+    else:  # the page showed 3..5 long ago: more than the feed keeps, so the store is read
+        snapshot = first_frame_of(client, "/rooms/lobby/ws?from=3")
+        assert message_ids(snapshot) == [3, 4, 5, 6, 7], "messages only: the edit and the deletion are not items"
+        assert ">m4, edited</p>" in snapshot
+    assert "m6" not in snapshot and "deleted" in snapshot, "a deleted text is not shown again"
+
+
+def first_frame_of(client: TestClient, path: str) -> str:
+    with client.websocket_connect(path) as ws:
+        return recv(ws)
