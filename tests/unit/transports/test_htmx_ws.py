@@ -43,7 +43,7 @@ def test_the_sender_alone_gets_an_empty_message_control(client: TestClient, join
     send_message(alice, "hi")
     reply = next(frame for frame in (recv(alice), recv(alice)) if "msg-input" in frame)
     # Morphed, not replaced: the box was emptied by the form's reset, and text typed since stays.
-    control = re.search(r'<textarea id="msg-input" name="message"[^>]*>([^<]*)</textarea>', reply)
+    control = re.search(r'<textarea id="msg-input" class="fresh" name="message"[^>]*>([^<]*)</textarea>', reply)
     assert control and 'hx-swap-oob="outerMorph"' in control.group(0) and control.group(1) == ""
     assert "autofocus" not in control.group(0), "the reply does not take the focus from where the person went"
     assert re.search(r'<input type="hidden" id="send-nonce" name="nonce" value="[\w-]{16}" hx-swap-oob="true">', reply)

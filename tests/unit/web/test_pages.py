@@ -113,7 +113,7 @@ def test_an_htmx_post_gets_a_fresh_form_and_clears_errors(client: TestClient, jo
     assert sent.status_code == 200
     assert sent.text.startswith('<form id="send-form"')
     assert 'hx-post="/rooms/sse/messages"' in sent.text
-    assert re.search(r'<textarea id="msg-input" name="message"[^>]*autofocus[^>]*></textarea>', sent.text)
+    assert re.search(r'<textarea id="msg-input" class="fresh" name="message"[^>]*autofocus[^>]*></textarea>', sent.text)
     assert '<div id="errors" class="errors" role="alert" hx-swap-oob="true"></div>' in sent.text
     assert "via htmx" in recv(ws)
 
