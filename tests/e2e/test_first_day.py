@@ -89,7 +89,7 @@ def test_an_outage_shows_at_once_keeps_what_is_sent_and_is_over_soon_after(
     expect(connection).to_contain_text("reconnecting")
     expect(alice.page.locator("#members")).to_be_hidden()  # not a list of people who may have gone
     expect(alice.page.locator(".people-unknown")).to_be_visible()
-    alice.screenshot("30-outage")
+    alice.screenshot("40-outage")
     alice.say("written while the server was down")
     expect(alice.input).to_have_value("")  # it waits in htmx's queue, and the line above says so
     time.sleep(3)  # a few seconds down: htmx's own backoff would be at 4 s by now
@@ -157,7 +157,7 @@ def test_a_permalink_page_has_no_composer(people: Callable[..., Person], live_se
     expect(alice.page.locator("#msg-input")).to_have_count(0)
     expect(alice.page.get_by_role("link", name="Back to the latest")).to_be_visible()
     expect(alice.page.locator(".skip-link")).to_have_attribute("href", "#messages")
-    alice.screenshot("31-permalink")
+    alice.screenshot("41-permalink")
 
 
 def test_a_refused_room_name_is_shown_and_focused_beside_its_field(
@@ -178,7 +178,7 @@ def test_a_refused_room_name_is_shown_and_focused_beside_its_field(
     expect(room_name).to_have_attribute("aria-describedby", "room-error")
     expect(alice.input).not_to_be_focused()
     _fits(alice, 1280, 800)
-    alice.screenshot("32-room-name-refused")
+    alice.screenshot("42-room-name-refused")
 
 
 def test_the_room_fits_every_size_in_light_and_dark(people: Callable[..., Person], live_server: LiveServer) -> None:
@@ -200,7 +200,7 @@ def test_the_room_fits_every_size_in_light_and_dark(people: Callable[..., Person
                 scroll = person.page.locator(".room-list-scroll")
                 assert scroll.evaluate("s => s.scrollHeight > s.clientHeight"), "30 rooms scroll in their own box"
                 expect(person.page.locator("#room-name")).to_be_in_viewport(ratio=1)
-            person.screenshot(f"33-room-{scheme}-{width}x{height}")
+            person.screenshot(f"43-room-{scheme}-{width}x{height}")
             assert person.errors == []
 
 
@@ -211,7 +211,7 @@ def test_error_pages_follow_the_colour_scheme(people: Callable[..., Person], liv
         background = person.page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == ("rgb(246, 247, 249)" if scheme == "light" else "rgb(18, 21, 27)")
         expect(person.page.locator(".skip-link")).to_have_attribute("href", "#main")
-        person.screenshot(f"34-error-{scheme}")
+        person.screenshot(f"44-error-{scheme}")
 
 
 def _fits(person: Person, width: int, height: int) -> None:
