@@ -132,11 +132,11 @@ def test_export_then_import_into_another_store(
     )
     assert run("export", "all.jsonl") == 0
     assert run("export", "--room", "dev", "dev.jsonl") == 0
-    assert "exported rooms=1 messages=2" in capsys.readouterr().err
+    assert "exported accounts=0 rooms=1 messages=2" in capsys.readouterr().err
     assert run("export", "all.jsonl") == "chatroom: all.jsonl exists already: export to a new file"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{here / 'moved.sqlite3'}")
     assert run("import", "all.jsonl") == 0
-    assert "imported rooms=2 messages=5 changes=0 reactions=0 already_there=0" in capsys.readouterr().err
+    assert "imported accounts=0 rooms=2 messages=5 changes=0 reactions=0 already_there=0" in capsys.readouterr().err
     assert run("import", "all.jsonl") == 0
     assert "messages=0 changes=0 reactions=0 already_there=5" in capsys.readouterr().err
     moved = f"sqlite:///{here / 'moved.sqlite3'}"
