@@ -35,11 +35,11 @@ def starts_day(previous: Message | None, message: Message) -> bool:
     return previous is None or previous.sent_at.date() != message.sent_at.date()
 
 
-def with_mentions(text: str) -> Markup:
-    """The text, escaped, with its first `@name`s marked; the viewer's own name is highlighted by their CSS."""
+def with_mentions(text: str, limit: int = MENTIONS_MARKED) -> Markup:
+    """The text, escaped, with its first `limit` `@name`s marked; the viewer's own name is highlighted by their CSS."""
     parts: list[str] = []
     last = 0
-    for match in itertools.islice(MENTION.finditer(text), MENTIONS_MARKED):
+    for match in itertools.islice(MENTION.finditer(text), max(limit, 0)):
         parts.append(escape(text[last : match.start()]))
         name = match.group(1)
         parts.append(Markup('<mark class="mention" data-mention="{}">@{}</mark>').format(name, name))

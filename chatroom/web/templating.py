@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import jinja2
 from markupsafe import Markup, escape
 
+from chatroom import formatting
 from chatroom.identity import hue, initials, is_bot, is_guest
-from chatroom.rooms.conversation import css_string, with_mentions
+from chatroom.rooms.conversation import css_string
 from chatroom.rooms.render import iso
 from chatroom.validation import REACTION_SET
 from chatroom.web.paths import TEMPLATES
@@ -34,7 +35,7 @@ def template_environment() -> jinja2.Environment:
     env.filters["stamp"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
     env.filters["iso"] = iso
     env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
-    env.filters["mentions"] = with_mentions
+    env.filters["formatted"] = formatting.render
     env.filters["css_string"] = css_string
     env.filters["initials"] = initials
     env.filters["hue"] = hue

@@ -19,7 +19,7 @@ from tests.integration.viewer import Viewer
 pytestmark = pytest.mark.anyio
 
 POSTERS = 5
-TEXT = re.compile(r'<li id="msg-\d+".*?<p class="text" dir="auto">(.*?)</p>', re.DOTALL)
+TEXT = re.compile(r'<li id="msg-\d+".*?<div class="text" dir="auto"><p>(.*?)</p>', re.DOTALL)
 
 
 def page_texts(url: str) -> list[str]:

@@ -34,7 +34,7 @@ def test_a_message_reaches_everyone_in_the_room_once(client: TestClient, join: J
     alice, bob = join(client), join(client)
     for frame in (post(alice, "hello"), recv(bob)):
         assert frame.startswith('<div hx-swap-oob="beforeend:#messages"><li id="msg-1"')
-        assert '<p class="text" dir="auto">hello</p>' in frame
+        assert '<div class="text" dir="auto"><p>hello</p></div>' in frame
     marker(bob, alice)
 
 

@@ -52,7 +52,7 @@ def test_each_message_is_an_unnamed_event_with_its_seq_as_id(client: TestClient)
     assert "event" not in event, "named events are not swapped by htmx"
     assert event["id"] == "1"
     assert event["data"].startswith('<div hx-swap-oob="beforeend:#messages"><li id="msg-1"')
-    assert "live &lt;i&gt;one&lt;/i&gt;\nsecond line" in event["data"]
+    assert "live &lt;i&gt;one&lt;/i&gt;<br>\nsecond line" in event["data"]
 
 
 def resumed(client: TestClient, last_event_id: str, room: str = "lobby") -> Iterator[dict[str, str]]:

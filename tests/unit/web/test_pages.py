@@ -96,7 +96,7 @@ def test_profile_only_redirects_within_the_site(client: TestClient, next_url: st
 def test_a_plain_form_post_stores_and_redirects_back(client: TestClient) -> None:
     sent = client.post("/rooms/plain/messages", data={"message": "no javascript"}, follow_redirects=False)
     assert (sent.status_code, sent.headers["location"]) == (303, "/rooms/plain")
-    assert '<p class="text" dir="auto">no javascript</p>' in client.get("/rooms/plain").text
+    assert '<div class="text" dir="auto"><p>no javascript</p></div>' in client.get("/rooms/plain").text
 
 
 def test_a_plain_form_post_refused_keeps_the_text(make_client: MakeClient) -> None:
