@@ -46,8 +46,10 @@ _FORMATTER = HtmlFormatter(nowrap=True, classprefix=TOKEN_PREFIX)
 _NOT_PARSED = ["heading", "lheading", "hr", "table", "code", "reference", "html_block", "image", "html_inline"]
 
 
+@lru_cache(maxsize=256)
 def render(text: str) -> Markup:
-    """The message's text as HTML, safe to put in a page as it is."""
+    """The message's text as HTML, safe to put in a page as it is. The latest are kept: a page of search
+    results asked for again, or a text rendered for a message and its search result, is rendered once."""
     tokens = _MARKDOWN.parse(text, {})
     if any(t.level >= MAX_NESTING - 1 for t in tokens):  # the parser dropped (or would drop) what is deeper
         return Markup("<p>{}</p>").format(_plain(text))

@@ -26,6 +26,7 @@ from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
+from chatroom.rooms.finder import Finder, SearchResults
 from chatroom.rooms.health import Health, HealthCheck
 from chatroom.rooms.history import History
 from chatroom.rooms.limits import AddressLimits, Slot
@@ -43,6 +44,7 @@ from chatroom.store import Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
 from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
+from chatroom.store.search import SearchQuery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,6 +91,7 @@ class Hub:
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
+        self.finder = Finder(store)
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
@@ -418,6 +421,13 @@ class Hub:
 
     async def rename(self, person: Person) -> None:
         await self.presence.rename(person.uid, person.name)
+
+    async def search(
+        self, person: Person | None, query: SearchQuery, before: int | None = None, address: str | None = None
+    ) -> SearchResults:
+        """A page of search results for `person` (see `Finder.search`), limited per person and per `address`."""
+        self.limits.search(person.uid if person else None, address)
+        return await self.finder.search(person, query, before)
 
     async def health(self) -> Health:
         """Whether the store and the bus answer, for /healthz."""

@@ -28,6 +28,11 @@ TYPING_PER_PERSON_BURST = 3
 # Enough for a classroom or an office behind one NAT, typing at a browser's pace.
 TYPING_PER_ADDRESS_PER_SECOND = 20.0
 TYPING_PER_ADDRESS_BURST = 40
+# A search reads the index and renders a page of results: a person searching, not a script paging through all.
+SEARCHES_PER_PERSON_PER_SECOND = 1.0
+SEARCHES_PER_PERSON_BURST = 5
+SEARCHES_PER_ADDRESS_PER_SECOND = 5.0
+SEARCHES_PER_ADDRESS_BURST = 20
 
 
 class AddressLimits:
@@ -41,6 +46,8 @@ class AddressLimits:
         self.history = RateLimiter(HISTORY_PAGES_PER_SECOND, HISTORY_BURST, clock)
         self.typing_by_person = RateLimiter(TYPING_PER_PERSON_PER_SECOND, TYPING_PER_PERSON_BURST, clock)
         self.typing = RateLimiter(TYPING_PER_ADDRESS_PER_SECOND, TYPING_PER_ADDRESS_BURST, clock)
+        self.searches_by_person = RateLimiter(SEARCHES_PER_PERSON_PER_SECOND, SEARCHES_PER_PERSON_BURST, clock)
+        self.searches = RateLimiter(SEARCHES_PER_ADDRESS_PER_SECOND, SEARCHES_PER_ADDRESS_BURST, clock)
         self.connections = Connections(settings.max_connections_per_address)
 
     def message(self, address: str) -> None:
@@ -59,6 +66,12 @@ class AddressLimits:
         """Whether a typing event of person `uid` is shown: one bucket per person (all their sockets and the
         SSE page), one per address. Refused events are dropped, not answered: typing is best effort."""
         return self.typing_by_person.allow(uid) and (address is None or self.typing.allow(address))
+
+    def search(self, uid: str | None, address: str | None) -> None:
+        """A search by person `uid` (None: no session) from `address` (None: not from the network)."""
+        by_person = uid is None or self.searches_by_person.allow(uid)
+        if not by_person or (address is not None and not self.searches.allow(address)):
+            raise RateLimited("You are searching too fast; wait a moment and try again.")
 
     def history_page(self, address: str) -> None:
         if not self.history.allow(address):

@@ -6,10 +6,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from chatroom.accounts.records import Account, Token
+
+if TYPE_CHECKING:
+    from chatroom.store.search import Found, SearchQuery
 
 NameKeys = tuple[str, str, str]  # a name's `chatroom.names.NameKey`: folded, looks, looks_folded
 
@@ -156,6 +159,10 @@ class MessageStore(Protocol):
         `log_after` for the changes too)."""
 
     async def last_seq(self, room: str) -> int: ...
+
+    async def search(self, query: SearchQuery, before: int | None, limit: int) -> list[Found]:
+        """Up to `limit` messages with every word of `query` (and its room and author, if it names them),
+        newest first, below position `before` (None: from the newest)."""
 
     # Presence: one lease row per (room, person, process), so every process sees who is connected where.
     # Times are microseconds since the epoch, given by the caller.

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, from_us, now_us
-from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, statements
+from chatroom.store import Message, from_us, now_us, search
+from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, render, statements
 
 T = TypeVar("T")
 
@@ -30,6 +30,11 @@ TIMEOUT = 5.0  # seconds for a connect, an acquire or a query: a request waits t
 
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
+    search_sql = render(search.POSTGRES_QUERY, POSTGRES)
+
+    @staticmethod
+    def _matched(words: tuple[str, ...]) -> str:
+        return " ".join(words)  # plainto_tsquery: every word, and none of it tsquery syntax
 
     def __init__(self, url: str, min_size: int = 1, max_size: int = 5) -> None:
         self.url = url

@@ -31,6 +31,7 @@ from chatroom.store import (
     now_us,
     to_us,
 )
+from chatroom.store import search
 
 Row: TypeAlias = Sequence[Any]
 
@@ -43,6 +44,7 @@ class Dialect:
     numbered: bool  # placeholders are asyncpg's $1, $2, … rather than sqlite3's ?
     now: str  # the current time in microseconds since the epoch, for migrations (queries are given it)
     random_id: str  # 16 random hex digits
+    name: str  # which database: a migration that differs in kind (`PerDialect`) has a script for each
 
 
 SQLITE = Dialect(
@@ -52,6 +54,7 @@ SQLITE = Dialect(
     numbered=False,
     now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000",
     random_id="lower(hex(randomblob(8)))",
+    name="sqlite",
 )
 POSTGRES = Dialect(
     integer="BIGINT",
@@ -60,10 +63,20 @@ POSTGRES = Dialect(
     numbered=True,
     now="CAST(extract(epoch FROM now()) AS BIGINT) * 1000000",
     random_id="substr(md5(random()::text || clock_timestamp()::text), 1, 16)",
+    name="postgres",
 )
 
+
+@dataclass(frozen=True, slots=True)
+class PerDialect:
+    """A migration whose SQL differs in kind between the databases (full-text search), not only in words."""
+
+    sqlite: str
+    postgres: str
+
+
 # Append only: a database at version N has run the first N, and never runs them again.
-MIGRATIONS = [
+MIGRATIONS: list[str | PerDialect] = [
     """
     CREATE TABLE rooms (
         name TEXT PRIMARY KEY,
@@ -193,6 +206,8 @@ MIGRATIONS = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO meta (key, value) VALUES ('epoch', {random_id});
     """,
+    # Full-text search, kept in step with messages by triggers (chatroom/store/search.py).
+    PerDialect(sqlite=search.SQLITE_INDEX, postgres=search.POSTGRES_INDEX),
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
@@ -453,7 +468,13 @@ def render(template: str, dialect: Dialect) -> str:
 
 
 def migrations(dialect: Dialect) -> list[str]:
-    return [render(script, dialect) for script in MIGRATIONS]
+    return [render(_script(migration, dialect), dialect) for migration in MIGRATIONS]
+
+
+def _script(migration: str | PerDialect, dialect: Dialect) -> str:
+    if isinstance(migration, PerDialect):
+        return str(getattr(migration, dialect.name))
+    return migration
 
 
 def statements(dialect: Dialect) -> Statements:
@@ -520,6 +541,12 @@ class SQLStore(ABC):
     """
 
     sql: ClassVar[Statements]
+    search_sql: ClassVar[str]  # chatroom.store.search's query, in the dialect
+
+    @staticmethod
+    @abstractmethod
+    def _matched(words: tuple[str, ...]) -> str:
+        """The words of a search in the database's own query syntax, every one of them to match."""
 
     @abstractmethod
     async def _read(self, sql: str, *args: Any) -> list[Row]:
@@ -543,6 +570,11 @@ class SQLStore(ABC):
 
     async def ping(self) -> None:
         await self._read(self.sql.ping)
+
+    async def search(self, query: search.SearchQuery, before: int | None, limit: int) -> list[search.Found]:
+        arguments = search.arguments(query, self._matched(query.words), before, limit)
+        rows = await self._read(self.search_sql, *arguments)
+        return [search.Found(row[0], message(row[1:])) for row in rows]
 
     async def create_room(self, room: str) -> None:
         now = now_us()

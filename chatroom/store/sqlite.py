@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, from_us, now_us
+from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.sql import SQLITE, Change, Row, SQLStore, message, migrations, statements
 
 T = TypeVar("T")
@@ -26,6 +26,11 @@ MIGRATIONS = migrations(SQLITE)
 
 class SQLiteStore(SQLStore):
     sql = statements(SQLITE)
+    search_sql = search.SQLITE_QUERY
+
+    @staticmethod
+    def _matched(words: tuple[str, ...]) -> str:
+        return search.fts5_words(words)
 
     def __init__(self, url: str) -> None:
         self.path = url.removeprefix("sqlite:///") or ":memory:"
@@ -171,8 +176,19 @@ def _migrate(db: sqlite3.Connection) -> None:
     def run() -> None:
         (version,) = db.execute("PRAGMA user_version").fetchone()
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
+            for statement in _statements(script):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {number}")
 
     _transaction(db, run)
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, one by one; a trigger's body (`BEGIN …; …; END`) is one statement."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending)
+            pending = ""
+    return [statement for statement in found if statement.strip()] + ([pending] if pending.strip() else [])

@@ -1,0 +1,119 @@
+"""Full-text search over messages: the index each database keeps, and the one query over it.
+
+Each message has a row in `search_rows` (its `position`: a number that only grows, so newest first is
+the index's own order, and paging is "positions below the last one shown"). Triggers on `messages`
+keep the words in step in the same transaction as the insert, edit or deletion, so text that was
+edited away or deleted never matches.
+
+Words are matched as written, in any language: SQLite's FTS5 `unicode61` tokenizer and PostgreSQL's
+`simple` configuration both split on what is not a letter or digit in Unicode and fold case, and
+neither stems (English stemming would serve one language and mangle the others). Diacritics are kept
+(`café` is not `cafe`) because PostgreSQL would need an extension to drop them. Scripts written
+without spaces (Chinese, Japanese, Thai) match a whole run of text, not a word inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatroom.store import Message
+
+SQLITE_INDEX = """
+    CREATE TABLE search_rows (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        room TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        UNIQUE (room, seq)
+    );
+    CREATE VIRTUAL TABLE search_words USING fts5 (
+        text, content = '', tokenize = 'unicode61 remove_diacritics 0'
+    );
+    INSERT INTO search_rows (room, seq) SELECT room, seq FROM messages ORDER BY sent_at, room, seq;
+    INSERT INTO search_words (rowid, text)
+        SELECT position, text FROM search_rows JOIN messages USING (room, seq);
+    CREATE TRIGGER messages_searched AFTER INSERT ON messages BEGIN
+        INSERT INTO search_rows (room, seq) VALUES (new.room, new.seq);
+        INSERT INTO search_words (rowid, text) VALUES (last_insert_rowid(), new.text);
+    END;
+    CREATE TRIGGER messages_search_edited AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO search_words (search_words, rowid, text)
+            SELECT 'delete', position, old.text FROM search_rows WHERE room = old.room AND seq = old.seq;
+        INSERT INTO search_words (rowid, text)
+            SELECT position, new.text FROM search_rows WHERE room = new.room AND seq = new.seq;
+    END;
+    CREATE TRIGGER messages_search_deleted AFTER DELETE ON messages BEGIN
+        INSERT INTO search_words (search_words, rowid, text)
+            SELECT 'delete', position, old.text FROM search_rows WHERE room = old.room AND seq = old.seq;
+        DELETE FROM search_rows WHERE room = old.room AND seq = old.seq;
+    END;
+"""
+# The FTS5 table is contentless: it keeps the words' index, not a second copy of every text.
+
+POSTGRES_INDEX = """
+    CREATE TABLE search_rows (
+        position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        room TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        words tsvector NOT NULL,
+        UNIQUE (room, seq)
+    );
+    INSERT INTO search_rows (room, seq, words)
+        SELECT room, seq, to_tsvector('simple', text) FROM messages ORDER BY sent_at, room, seq;
+    CREATE INDEX search_rows_words ON search_rows USING GIN (words);
+    CREATE FUNCTION messages_searched() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO search_rows (room, seq, words) VALUES (NEW.room, NEW.seq, to_tsvector('simple', NEW.text));
+        ELSIF TG_OP = 'UPDATE' THEN
+            UPDATE search_rows SET words = to_tsvector('simple', NEW.text) WHERE room = NEW.room AND seq = NEW.seq;
+        ELSE
+            DELETE FROM search_rows WHERE room = OLD.room AND seq = OLD.seq;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER messages_searched AFTER INSERT OR UPDATE OF text OR DELETE ON messages
+        FOR EACH ROW EXECUTE FUNCTION messages_searched();
+"""
+
+_FOUND = "s.position, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at"
+_FILTERS = (
+    "AND s.position < ? AND (CAST(? AS TEXT) IS NULL OR s.room = ?) "
+    "AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
+)
+SQLITE_QUERY = (
+    f"SELECT {_FOUND} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
+    "JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
+    f"WHERE search_words MATCH ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
+)
+POSTGRES_QUERY = (
+    f"SELECT {_FOUND} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
+    f"WHERE s.words @@ plainto_tsquery('simple', ?) {_FILTERS}ORDER BY s.position DESC LIMIT ?"
+)
+END = 2**62  # a position past every one: the first page
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """Messages with every one of `words`, optionally only in `room` or by the author named `author`."""
+
+    words: tuple[str, ...]
+    room: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    position: int  # where the message is in the index: the next page starts below the last one's
+    message: Message
+
+
+def fts5_words(words: tuple[str, ...]) -> str:
+    """An FTS5 query of every word, each a quoted string: nothing the person typed is FTS5 syntax
+    (`"`, `*`, `NEAR`, `-`, `OR`, `:` are all text to match)."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def arguments(query: SearchQuery, matched: str, before: int | None, limit: int) -> tuple[object, ...]:
+    """The query's arguments, in the order of its placeholders; `matched` is the words in the store's syntax."""
+    below = END if before is None else before
+    return (matched, below, query.room, query.room, query.author, query.author, limit)

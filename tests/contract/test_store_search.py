@@ -1,0 +1,113 @@
+"""Full-text search, on every store: every word must match, newest first, in step with edits and deletions."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+
+from chatroom.store import MessageStore, open_store, sql
+from chatroom.store.search import SearchQuery
+from chatroom.store.sql import SQLStore, numbered
+
+pytestmark = pytest.mark.anyio
+
+
+async def texts(
+    store: MessageStore, *words: str, before: int | None = None, limit: int = 20, **filters: Any
+) -> list[str]:
+    return [f.message.text for f in await store.search(SearchQuery(words, **filters), before, limit)]
+
+
+async def change(store: MessageStore, sql: str, *args: object) -> None:
+    """An edit or a deletion as the store's own statements will make it (not part of this interface yet)."""
+    assert isinstance(store, SQLStore)
+    await store._write(sql if type(store).__name__ == "SQLiteStore" else numbered(sql), *args)
+
+
+async def test_a_search_finds_the_messages_with_every_word_newest_first(store: MessageStore) -> None:
+    for text in ("the cat sat", "a dog sat", "the cat and the dog", "Cats are not cat"):
+        await store.append("lobby", "alice", "uid-alice", text)
+    assert await texts(store, "cat") == ["Cats are not cat", "the cat and the dog", "the cat sat"]
+    assert await texts(store, "cat", "dog") == ["the cat and the dog"]
+    assert await texts(store, "CAT", "Sat") == ["the cat sat"]
+    assert await texts(store, "bird") == []
+
+
+async def test_words_of_any_language_are_matched_as_written(store: MessageStore) -> None:
+    for text in ("Привет, мир", "καλημέρα κόσμε", "שלום עולם", "grüße aus Köln", "café au lait"):
+        await store.append("lobby", "alice", "uid-alice", text)
+    assert await texts(store, "мир") == ["Привет, мир"]
+    assert await texts(store, "ΚΌΣΜΕ") == ["καλημέρα κόσμε"]
+    assert await texts(store, "עולם") == ["שלום עולם"]
+    assert await texts(store, "köln") == ["grüße aus Köln"]
+    assert await texts(store, "café") == ["café au lait"]
+
+
+@pytest.mark.parametrize(
+    "word", ['"', "*", "NEAR", "-", "OR", "AND", "NOT", "a*", '"a"', "col:x", "(", "^a", "'", "\\", "%", "_"]
+)
+async def test_query_syntax_is_only_ever_text_to_match(store: MessageStore, word: str) -> None:
+    await store.append("lobby", "alice", "uid-alice", "NEAR OR AND NOT plain words")
+    found = await texts(store, word)
+    assert found in ([], ["NEAR OR AND NOT plain words"])
+
+
+async def test_room_and_author_filters(store: MessageStore) -> None:
+    await store.append("lobby", "alice", "uid-alice", "deploy today")
+    await store.append("dev", "Bob", "uid-bob", "deploy tomorrow")
+    await store.append("dev", "alice", "uid-alice", "deploy never")
+    assert await texts(store, "deploy", room="dev") == ["deploy never", "deploy tomorrow"]
+    assert await texts(store, "deploy", author="bob") == ["deploy tomorrow"]
+    assert await texts(store, "deploy", room="dev", author="ALICE") == ["deploy never"]
+    assert await texts(store, "deploy", room="nowhere") == []
+
+
+async def test_pages_go_on_below_the_last_position(store: MessageStore) -> None:
+    for n in range(1, 8):
+        await store.append("lobby", "alice", "uid-alice", f"word {n}")
+    first = await store.search(SearchQuery(("word",)), None, 3)
+    assert [f.message.seq for f in first] == [7, 6, 5]
+    second = await store.search(SearchQuery(("word",)), first[-1].position, 3)
+    assert [f.message.seq for f in second] == [4, 3, 2]
+    assert [f.message.seq for f in await store.search(SearchQuery(("word",)), second[-1].position, 3)] == [1]
+
+
+async def test_edited_away_text_no_longer_matches_and_the_new_text_does(store: MessageStore) -> None:
+    await store.append("lobby", "alice", "uid-alice", "secret plan")
+    await store.append("lobby", "alice", "uid-alice", "other plan")
+    await change(store, "UPDATE messages SET text = ? WHERE room = ? AND seq = ?", "public plan", "lobby", 1)
+    assert await texts(store, "secret") == []
+    assert await texts(store, "public") == ["public plan"]
+    assert await texts(store, "plan") == ["other plan", "public plan"], "an edit keeps the message's place"
+
+
+async def test_deleted_text_never_matches(store: MessageStore) -> None:
+    await store.append("lobby", "alice", "uid-alice", "delete me")
+    await store.append("lobby", "alice", "uid-alice", "keep me")
+    await change(store, "DELETE FROM messages WHERE room = ? AND seq = ?", "lobby", 1)
+    assert await texts(store, "me") == ["keep me"]
+    assert await texts(store, "delete") == []
+
+
+async def test_messages_stored_before_the_index_existed_are_found_after_the_upgrade(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(f"chatroom.store.{'sqlite' if store_url.startswith('sqlite') else 'postgres'}")
+    index = next(n for n, m in enumerate(sql.MIGRATIONS) if isinstance(m, sql.PerDialect))
+    with monkeypatch.context() as before_search:
+        before_search.setattr(module, "MIGRATIONS", module.MIGRATIONS[:index])
+        old = open_store(store_url)
+        await old.open()
+        await old.append("lobby", "alice", "uid-alice", "older words")
+        await old.append("lobby", "alice", "uid-alice", "old words")
+        await old.close()
+    upgraded = open_store(store_url)
+    await upgraded.open()
+    try:
+        assert await texts(upgraded, "words") == ["old words", "older words"]
+        await upgraded.append("lobby", "alice", "uid-alice", "new words")
+        assert await texts(upgraded, "words") == ["new words", "old words", "older words"]
+    finally:
+        await upgraded.close()
