@@ -29,7 +29,7 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, health, message_pages, moderation, pages, search
+from chatroom.web import account_pages, admin, api, health, files, message_pages, moderation, pages, search
 from chatroom.web import metrics as web_metrics
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
@@ -112,6 +112,9 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/admin/bots/{id}/token", admin.bot_token, methods=["POST"]),
         Route("/api/rooms/{room}/messages", api.post_message, methods=["POST"]),
         Route("/search", search.search),
+        Route("/rooms/{room}/files", files.upload, methods=["POST"]),
+        Route("/files/thumbnails/{id}", files.thumbnail),
+        Route("/files/{id}/{name}", files.serve),
         Route("/healthz", health.healthz),
         Route("/metrics", web_metrics.scrape),
         Route("/static/htmx/{version}/{name:path}", htmx.serve),

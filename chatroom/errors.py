@@ -13,6 +13,7 @@ wires, a refusal is `detail` in the sender's `#errors`.
     │   ├── NotFound         404 · the page says why (an invalid room name in a URL)
     │   ├── Forbidden        403 · close 1008 · another site's form or handshake; a role or membership missing
     │   ├── WrongPassword    401 · a sign-in that failed, in one sentence whether or not the name exists
+    │   ├── TooLarge         413 · an upload over MAX_UPLOAD_BYTES
     │   └── FrameTooBig      close 1009 · a WebSocket frame over the app's limit
     ├── Unavailable          a part of the system does not answer; nothing happened, try again
     │   │                    503 with Retry-After · close 1013
@@ -131,6 +132,14 @@ class SignInFirst(ChatError):
     def __init__(self, back: str) -> None:
         super().__init__()
         self.back = back  # the page to return to
+
+
+class TooLarge(Refused):
+    status = 413
+    title = "Too large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("upload_too_large", f"An upload can be at most {limit:,} bytes in all.")
 
 
 class FrameTooBig(Refused):

@@ -47,6 +47,8 @@ class Settings:
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
     access: str = "open"  # "open": guests may read and post; "members": only signed-in accounts
     log_format: str = "text"  # or "json": one JSON object per line
+    max_upload_bytes: int = 10 * 2**20  # the files of one message, together
+    max_files_per_message: int = 10
 
     @classmethod
     def from_env(
@@ -99,6 +101,8 @@ class Settings:
             ws_per_message_deflate=config("WS_PER_MESSAGE_DEFLATE", cast=bool, default=False),
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             access=access,
+            max_upload_bytes=int(number("MAX_UPLOAD_BYTES", str(10 * 2**20), int)),
+            max_files_per_message=int(number("MAX_FILES_PER_MESSAGE", "10", int)),
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),
             log_format=_log_format(config("LOG_FORMAT", default="text")),
         )

@@ -68,7 +68,7 @@ def encode_message(message: Message) -> str:
     if message.reactions:
         event["reactions"] = [[emoji, list(uids)] for emoji, uids in message.reactions]
     raw = orjson.dumps(event)
-    if len(raw) > MAX_INLINE_BYTES:
+    if len(raw) > MAX_INLINE_BYTES or message.files:  # a message's files are read with it from the store
         raw = orjson.dumps({"v": VERSION, "type": "message", "room": message.room, "seq": message.seq})
     return raw.decode()
 

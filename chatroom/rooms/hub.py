@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -22,8 +22,10 @@ from typing import Protocol, TypeVar
 from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused, StoreUnavailable
+from chatroom.files.uploads import Uploads
 from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
+from chatroom.rooms.access import can_read
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
@@ -40,7 +42,7 @@ from chatroom.rooms.starts import Start, start
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
-from chatroom.store import Member, MessageStore, now_us
+from chatroom.store import Attachment, Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
 from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
@@ -92,6 +94,7 @@ class Hub:
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
         self.finder = Finder(store)
+        self.uploads = Uploads(settings)
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
@@ -225,6 +228,44 @@ class Hub:
                 else "Only its author, a moderator or an administrator can delete a message."
             )
         return message
+
+    async def post_files(
+        self,
+        room: str,
+        person: Person,
+        raw_text: object,
+        files: Sequence[tuple[str, bytes]],
+        sender: str,
+        address: str | None = None,
+    ) -> Message:
+        """A message with `files` ((name, bytes) as uploaded) and an optional text: checked, limited like a
+        message and as an upload, then stored whole (the message and every file, or nothing) and announced."""
+        text = message_text(raw_text, self.settings.max_message_length) or ""
+        if not files and not text:
+            raise Refused("no_files", "Choose a file to send.")
+        self.limits.upload(person.uid, address)
+        self._allow(sender, address)
+        if not person.signed_in:
+            await self.names.claim(person, person.name)
+        prepared = await self.uploads.prepare(files)
+        try:
+            message = await self.store.append(room, person.name, person.uid, text, files=prepared)
+        except StoreUnavailable as exc:
+            log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
+            raise NotStored(str(exc)) from exc
+        metrics.MESSAGES_STORED.inc()
+        log.info("upload room=%s files=%d bytes=%d", room, len(prepared), sum(f.attachment.size for f in prepared))
+        self.directory.touch()
+        await self._announce(message)
+        return message
+
+    async def file(self, person: Person | None, file_id: str, thumbnail: bool = False) -> tuple[Attachment, bytes]:
+        """A file (or its thumbnail) and its bytes, for someone who may read its room; NotFound otherwise,
+        the same answer as for a file that does not exist."""
+        found = await self._stored(self.store.file(file_id, thumbnail))
+        if found is None or (thumbnail and not found[1].is_image) or not await can_read(person, found[0]):
+            raise NotFound("There is no such file, or it was deleted.")
+        return found[1], found[2]
 
     async def _changed(self, room: str, id: int, entry: Message | None) -> Message:
         if entry is None:  # changed meanwhile (deleted by someone else, say)

@@ -33,6 +33,11 @@ SEARCHES_PER_PERSON_PER_SECOND = 1.0
 SEARCHES_PER_PERSON_BURST = 5
 SEARCHES_PER_ADDRESS_PER_SECOND = 5.0
 SEARCHES_PER_ADDRESS_BURST = 20
+# An upload is parsed, stored and (an image) decoded: a few a minute is sharing, not filling the database.
+UPLOADS_PER_PERSON_PER_MINUTE = 20
+UPLOADS_PER_PERSON_BURST = 10
+UPLOADS_PER_ADDRESS_PER_MINUTE = 60
+UPLOADS_PER_ADDRESS_BURST = 30
 
 
 class AddressLimits:
@@ -48,6 +53,8 @@ class AddressLimits:
         self.typing = RateLimiter(TYPING_PER_ADDRESS_PER_SECOND, TYPING_PER_ADDRESS_BURST, clock)
         self.searches_by_person = RateLimiter(SEARCHES_PER_PERSON_PER_SECOND, SEARCHES_PER_PERSON_BURST, clock)
         self.searches = RateLimiter(SEARCHES_PER_ADDRESS_PER_SECOND, SEARCHES_PER_ADDRESS_BURST, clock)
+        self.uploads_by_person = RateLimiter(UPLOADS_PER_PERSON_PER_MINUTE / 60, UPLOADS_PER_PERSON_BURST, clock)
+        self.uploads = RateLimiter(UPLOADS_PER_ADDRESS_PER_MINUTE / 60, UPLOADS_PER_ADDRESS_BURST, clock)
         self.connections = Connections(settings.max_connections_per_address)
 
     def message(self, address: str) -> None:
@@ -72,6 +79,11 @@ class AddressLimits:
         by_person = uid is None or self.searches_by_person.allow(uid)
         if not by_person or (address is not None and not self.searches.allow(address)):
             raise RateLimited("You are searching too fast; wait a moment and try again.")
+
+    def upload(self, uid: str, address: str | None) -> None:
+        """An upload by person `uid` from `address` (None: not from the network)."""
+        if not self.uploads_by_person.allow(uid) or (address is not None and not self.uploads.allow(address)):
+            raise RateLimited("You are sending files too fast; wait a minute and try again.")
 
     def history_page(self, address: str) -> None:
         if not self.history.allow(address):

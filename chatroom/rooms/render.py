@@ -6,6 +6,7 @@ import bisect
 import secrets
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import orjson
@@ -13,7 +14,7 @@ from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
-from chatroom.store import DELETE, REACTIONS, Member, Message, RoomInfo
+from chatroom.store import DELETE, REACTIONS, Attachment, Member, Message, RoomInfo
 
 # Characters of a new message a screen reader announces (the list holds it whole): a short copy, since
 # every frame of a message carries it.
@@ -22,6 +23,14 @@ HEARD_LIMIT = 160
 
 def iso(at: Any) -> str:
     return str(at.isoformat().replace("+00:00", "Z"))
+
+
+def file_url(file: Attachment) -> str:
+    return f"/files/{file.id}/{quote(file.name, safe='')}"
+
+
+def thumbnail_url(file: Attachment) -> str:
+    return f"/files/thumbnails/{file.id}"
 
 
 class Fragments:
@@ -180,4 +189,6 @@ class RenderedMessage:
         frame.update(guest=is_guest(m.author_id), bot=is_bot(m.author_id))
         if m.edited:
             frame["edited"] = True
+        if m.files:  # the text stays raw; a file is its name, size, type and where to fetch it
+            frame["files"] = [{"name": f.name, "size": f.size, "type": f.type, "url": file_url(f)} for f in m.files]
         return orjson.dumps(frame).decode()

@@ -33,6 +33,31 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file of a message, as pages show it: its bytes are read only when someone opens it."""
+
+    id: str  # random and unguessable, in its URL; reading it is still asked of the room's access
+    name: str  # sanitised (chatroom.files.names)
+    type: str  # the media type it is served with, decided from its bytes, never from the upload's claim
+    size: int  # bytes
+    width: int = 0  # an image's size in pixels (0 for other files); its thumbnail is at most THUMBNAIL across
+    height: int = 0
+
+    @property
+    def is_image(self) -> bool:
+        return self.width > 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file to store with a message: checked, and for an image re-encoded and thumbnailed, already."""
+
+    attachment: Attachment
+    data: bytes
+    thumbnail: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """An entry of a room's log, at place `seq`: a new message, or (`kind`) a change to message `target`.
 
@@ -51,6 +76,7 @@ class Message:
     edited: bool = False
     deleted: bool = False
     reactions: Reactions = ()
+    files: tuple[Attachment, ...] = ()
 
     @property
     def id(self) -> int:
@@ -69,6 +95,7 @@ class Message:
             edited=self.edited,
             deleted=self.deleted,
             reactions=self.reactions,
+            files=self.files,
         )
 
 
@@ -114,8 +141,17 @@ class MessageStore(Protocol):
         """Delete up to `limit` rooms never written in, made before `created_before`, that nobody has
         open, except `keep`; how many. Safe to run in several processes at once."""
 
-    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
-        """Store a message under the room's next `seq` (gapless in commit order), creating the room if new.
+    async def append(
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None = None,
+        files: Sequence[NewFile] = (),
+    ) -> Message:
+        """Store a message under the room's next `seq` (gapless in commit order), creating the room if new,
+        with its `files` in the same transaction: all of it is stored, or none.
 
         With a `nonce` (the sender's one-time token), a message the same sender stored with it already is
         returned instead: a retried send is stored once."""
@@ -159,6 +195,9 @@ class MessageStore(Protocol):
         `log_after` for the changes too)."""
 
     async def last_seq(self, room: str) -> int: ...
+
+    async def file(self, file_id: str, thumbnail: bool = False) -> tuple[str, Attachment, bytes] | None:
+        """A file's room, its attachment and its bytes (or its thumbnail's); None if there is no such file."""
 
     async def search(self, query: SearchQuery, before: int | None, limit: int) -> list[Found]:
         """Up to `limit` messages with every word of `query` (and its room and author, if it names them),

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, from_us, now_us, search
-from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, message, migrations, render, statements
+from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, file_rows, message, migrations, render, statements
 
 T = TypeVar("T")
 
@@ -65,7 +65,15 @@ class PostgresStore(SQLStore):
             except (TimeoutError, *DB_ERRORS):
                 pool.terminate()
 
-    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
+    async def append(
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None = None,
+        files: Sequence[NewFile] = (),
+    ) -> Message:
         now = now_us()
 
         async def insert(db: asyncpg.Connection) -> Message:
@@ -78,7 +86,9 @@ class PostgresStore(SQLStore):
                 # `seq` is gapless, and commits happen in `seq` order.
                 seq: int = await db.fetchval(self.sql.next_seq, room, now, now)
                 await db.execute(self.sql.insert_message, room, seq, author, author_id, text, now, nonce)
-            return Message(room, seq, author, author_id, text, from_us(now))
+                if files:
+                    await db.executemany(self.sql.insert_file, file_rows(room, seq, files))
+            return Message(room, seq, author, author_id, text, from_us(now), files=tuple(f.attachment for f in files))
 
         return await self._run(insert)
 

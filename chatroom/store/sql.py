@@ -21,9 +21,11 @@ from chatroom.store import (
     EDIT,
     NEW,
     REACTIONS,
+    Attachment,
     Member,
     Message,
     NameKeys,
+    NewFile,
     Reaction,
     RoomInfo,
     RoomRecord,
@@ -45,6 +47,7 @@ class Dialect:
     now: str  # the current time in microseconds since the epoch, for migrations (queries are given it)
     random_id: str  # 16 random hex digits
     name: str  # which database: a migration that differs in kind (`PerDialect`) has a script for each
+    blob: str  # a column of bytes
 
 
 SQLITE = Dialect(
@@ -55,6 +58,7 @@ SQLITE = Dialect(
     now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000",
     random_id="lower(hex(randomblob(8)))",
     name="sqlite",
+    blob="BLOB",
 )
 POSTGRES = Dialect(
     integer="BIGINT",
@@ -64,6 +68,7 @@ POSTGRES = Dialect(
     now="CAST(extract(epoch FROM now()) AS BIGINT) * 1000000",
     random_id="substr(md5(random()::text || clock_timestamp()::text), 1, 16)",
     name="postgres",
+    blob="BYTEA",
 )
 
 
@@ -208,12 +213,32 @@ MIGRATIONS: list[str | PerDialect] = [
     """,
     # Full-text search, kept in step with messages by triggers (chatroom/store/search.py).
     PerDialect(sqlite=search.SQLITE_INDEX, postgres=search.POSTGRES_INDEX),
+    # Messages' files, bytes and all: in the database whichever it is, so every process reads them, a message
+    # and its files are stored in one transaction, and deleting a message deletes its files.
+    """
+    CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        position {integer} NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        size {integer} NOT NULL,
+        width {integer} NOT NULL,
+        height {integer} NOT NULL,
+        data {blob} NOT NULL,
+        thumbnail {blob} NOT NULL,
+        FOREIGN KEY (room, seq) REFERENCES messages (room, seq) ON DELETE CASCADE
+    );
+    CREATE INDEX files_by_message ON files (room, seq, position);
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
 ACCOUNT = "id, name, role, active, password_hash, created_at"
 SESSION_BATCH = 64  # sessions looked up by one query
 TOKEN = "id, kind, account, role, uses_left, created_by, created_at, expires_at"
+ATTACHMENT = "id, name, type, size, width, height"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +310,10 @@ class Statements:
     restore_change: str
     restore_reaction: str
     restore_last_seq: str
+    insert_file: str
+    files_between: str
+    file: str
+    thumbnail: str
 
 
 STATEMENTS = Statements(
@@ -439,6 +468,13 @@ STATEMENTS = Statements(
         "INSERT INTO reactions (room, target, emoji, uid, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
     ),
     restore_last_seq="UPDATE rooms SET last_seq = ? WHERE name = ? AND last_seq < ?",
+    insert_file=(
+        f"INSERT INTO files (room, seq, position, {ATTACHMENT}, data, thumbnail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    files_between=f"SELECT seq, {ATTACHMENT} FROM files WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq, position",
+    file=f"SELECT room, {ATTACHMENT}, data FROM files WHERE id = ?",
+    thumbnail=f"SELECT room, {ATTACHMENT}, thumbnail FROM files WHERE id = ?",
 )
 
 _QUOTED_OR_PLACEHOLDER = re.compile(r"'[^']*'|\"[^\"]*\"|\?")
@@ -463,6 +499,7 @@ def render(template: str, dialect: Dialect) -> str:
         binary=dialect.binary,
         now=dialect.now,
         random_id=dialect.random_id,
+        blob=dialect.blob,
     )
     return numbered(text) if dialect.numbered else text
 
@@ -479,6 +516,11 @@ def _script(migration: str | PerDialect, dialect: Dialect) -> str:
 
 def statements(dialect: Dialect) -> Statements:
     return Statements(*(render(template, dialect) for template in astuple(STATEMENTS)))
+
+
+def file_rows(room: str, seq: int, files: Sequence[NewFile]) -> list[tuple[Any, ...]]:
+    """The `insert_file` rows of a message's files, in their order."""
+    return [(room, seq, position, *astuple(f.attachment), f.data, f.thumbnail) for position, f in enumerate(files)]
 
 
 def message(row: Row) -> Message:
@@ -661,11 +703,26 @@ class SQLStore(ABC):
         or None (nothing changed, nothing written)."""
 
     async def _reacted(self, room: str, entries: list[Message]) -> list[Message]:
-        """`entries` (of one room) with their messages' reactions, read in one query."""
+        """`entries` (of one room) with their messages' reactions and files, read in a query each."""
         if not entries:
             return entries
         ids = [m.id for m in entries]
-        return with_reactions(entries, await self._read(self.sql.reactions_between, room, min(ids), max(ids)))
+        reacted = with_reactions(entries, await self._read(self.sql.reactions_between, room, min(ids), max(ids)))
+        return await self._with_files(room, reacted, min(ids), max(ids))
+
+    async def file(self, file_id: str, thumbnail: bool = False) -> tuple[str, Attachment, bytes] | None:
+        rows = await self._read(self.sql.thumbnail if thumbnail else self.sql.file, file_id)
+        if not rows:
+            return None
+        room, *attachment, data = rows[0]
+        return room, Attachment(*attachment), bytes(data)
+
+    async def _with_files(self, room: str, entries: list[Message], first: int, last: int) -> list[Message]:
+        """`entries` with the files of their messages (ids `first` to `last`), along the files' index."""
+        files: dict[int, list[Attachment]] = {}
+        for id, *attachment in await self._read(self.sql.files_between, room, first, last):
+            files.setdefault(id, []).append(Attachment(*attachment))
+        return [replace(m, files=tuple(files[m.id])) if m.id in files else m for m in entries]
 
     async def last_seq(self, room: str) -> int:
         rows = await self._read(self.sql.last_seq, room)

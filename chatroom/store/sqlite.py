@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, from_us, now_us, search
-from chatroom.store.sql import SQLITE, Change, Row, SQLStore, message, migrations, statements
+from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store.sql import SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
 
 T = TypeVar("T")
 
@@ -46,7 +46,15 @@ class SQLiteStore(SQLStore):
             self._db = None
         self._thread.shutdown(wait=True)
 
-    async def append(self, room: str, author: str, author_id: str, text: str, nonce: str | None = None) -> Message:
+    async def append(
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None = None,
+        files: Sequence[NewFile] = (),
+    ) -> Message:
         now = now_us()
 
         def insert(db: sqlite3.Connection) -> Message:
@@ -56,7 +64,9 @@ class SQLiteStore(SQLStore):
                     return message(stored)
             (seq,) = db.execute(self.sql.next_seq, (room, now, now)).fetchone()
             db.execute(self.sql.insert_message, (room, seq, author, author_id, text, now, nonce))
-            return Message(room, int(seq), author, author_id, text, from_us(now))
+            if files:
+                db.executemany(self.sql.insert_file, file_rows(room, seq, files))
+            return Message(room, int(seq), author, author_id, text, from_us(now), files=tuple(f.attachment for f in files))
 
         return await self._run(lambda db: _transaction(db, lambda: insert(db)))
 

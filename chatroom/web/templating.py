@@ -9,9 +9,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 from chatroom import formatting
+from chatroom.files.images import thumbnail_size
+from chatroom.files.names import human_size
 from chatroom.identity import hue, initials, is_bot, is_guest
 from chatroom.rooms.conversation import css_string
-from chatroom.rooms.render import iso
+from chatroom.rooms.render import file_url, iso, thumbnail_url
 from chatroom.validation import REACTION_SET
 from chatroom.web.paths import TEMPLATES
 
@@ -36,6 +38,10 @@ def template_environment() -> jinja2.Environment:
     env.filters["iso"] = iso
     env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
     env.filters["formatted"] = formatting.render
+    env.filters["file_url"] = file_url
+    env.filters["thumbnail_url"] = thumbnail_url
+    env.filters["size"] = human_size
+    env.filters["thumbnail_size"] = lambda f: thumbnail_size(f.width, f.height)
     env.filters["css_string"] = css_string
     env.filters["initials"] = initials
     env.filters["hue"] = hue
