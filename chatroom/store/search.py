@@ -48,6 +48,8 @@ SQLITE_INDEX = """
     END;
 """
 # The FTS5 table is contentless: it keeps the words' index, not a second copy of every text.
+# PostgreSQL: with its default statistics the planner takes a rare word for a common one and walks every
+# position newest first (200 ms over a million messages); with 1000 it knows, and asks the GIN index (3 ms).
 
 POSTGRES_INDEX = """
     CREATE TABLE search_rows (
@@ -60,6 +62,7 @@ POSTGRES_INDEX = """
     INSERT INTO search_rows (room, seq, words)
         SELECT room, seq, to_tsvector('simple', text) FROM messages ORDER BY sent_at, room, seq;
     CREATE INDEX search_rows_words ON search_rows USING GIN (words);
+    ALTER TABLE search_rows ALTER COLUMN words SET STATISTICS 1000;
     CREATE FUNCTION messages_searched() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN
@@ -76,18 +79,16 @@ POSTGRES_INDEX = """
 """
 
 _FOUND = "s.position, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at"
-_FILTERS = (
-    "AND s.position < ? AND (CAST(? AS TEXT) IS NULL OR s.room = ?) "
-    "AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
-)
+_FILTERS = "AND (CAST(? AS TEXT) IS NULL OR s.room = ?) AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
+# Ordered by the FTS5 table's own rowid (the position), which FTS5 walks newest first and stops at the limit.
 SQLITE_QUERY = (
     f"SELECT {_FOUND} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
     "JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
-    f"WHERE search_words MATCH ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
+    f"WHERE search_words MATCH ? AND search_words.rowid < ? {_FILTERS}ORDER BY search_words.rowid DESC LIMIT ?"
 )
 POSTGRES_QUERY = (
     f"SELECT {_FOUND} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
-    f"WHERE s.words @@ plainto_tsquery('simple', ?) {_FILTERS}ORDER BY s.position DESC LIMIT ?"
+    f"WHERE s.words @@ plainto_tsquery('simple', ?) AND s.position < ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
 )
 END = 2**62  # a position past every one: the first page
 

@@ -616,7 +616,8 @@ class SQLStore(ABC):
     async def search(self, query: search.SearchQuery, before: int | None, limit: int) -> list[search.Found]:
         arguments = search.arguments(query, self._matched(query.words), before, limit)
         rows = await self._read(self.search_sql, *arguments)
-        return [search.Found(row[0], message(row[1:])) for row in rows]
+        # Each result's files: one lookup along the files' index per result, `limit` at most.
+        return [search.Found(row[0], (await self._with_files([message(row[1:])]))[0]) for row in rows]
 
     async def create_room(self, room: str) -> None:
         now = now_us()
