@@ -34,6 +34,8 @@ HUB_INSIDES = {
     "limits",
     "renders",
     "retention",
+    "finder",
+    "uploads",
 }
 
 
