@@ -29,7 +29,7 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, health, files, message_pages, moderation, pages, search
+from chatroom.web import account_pages, admin, api, files, health, message_pages, moderation, pages, search
 from chatroom.web import metrics as web_metrics
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx

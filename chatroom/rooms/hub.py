@@ -44,9 +44,9 @@ from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Attachment, Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
-from chatroom.store.search import SearchQuery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -237,19 +237,22 @@ class Hub:
         files: Sequence[tuple[str, bytes]],
         sender: str,
         address: str | None = None,
+        nonce: object = None,
     ) -> Message:
         """A message with `files` ((name, bytes) as uploaded) and an optional text: checked, limited like a
-        message and as an upload, then stored whole (the message and every file, or nothing) and announced."""
+        message and as an upload, then stored whole (the message and every file, or nothing) and announced.
+        With the form's `nonce`, an upload sent again (a double click) is stored once."""
         text = message_text(raw_text, self.settings.max_message_length) or ""
         if not files and not text:
             raise Refused("no_files", "Choose a file to send.")
+        once = send_nonce(nonce, text + "".join(f"\0{name}:{len(data)}" for name, data in files))
         self.limits.upload(person.uid, address)
         self._allow(sender, address)
         if not person.signed_in:
             await self.names.claim(person, person.name)
         prepared = await self.uploads.prepare(files)
         try:
-            message = await self.store.append(room, person.name, person.uid, text, files=prepared)
+            message = await self.store.append(room, person.name, person.uid, text, once, files=prepared)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc

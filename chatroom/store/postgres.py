@@ -18,7 +18,18 @@ import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, NewFile, from_us, now_us, search
-from chatroom.store.sql import POSTGRES, Change, Row, SQLStore, file_rows, message, migrations, render, statements
+from chatroom.store.sql import (
+    COLUMNS,
+    POSTGRES,
+    Change,
+    Row,
+    SQLStore,
+    file_rows,
+    message,
+    migrations,
+    render,
+    statements,
+)
 
 T = TypeVar("T")
 
@@ -30,7 +41,7 @@ TIMEOUT = 5.0  # seconds for a connect, an acquire or a query: a request waits t
 
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
-    search_sql = render(search.POSTGRES_QUERY, POSTGRES)
+    search_sql = render(search.query(search.POSTGRES_QUERY, COLUMNS), POSTGRES)
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:

@@ -78,16 +78,15 @@ POSTGRES_INDEX = """
         FOR EACH ROW EXECUTE FUNCTION messages_searched();
 """
 
-_FOUND = "s.position, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at"
 _FILTERS = "AND (CAST(? AS TEXT) IS NULL OR s.room = ?) AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
 # Ordered by the FTS5 table's own rowid (the position), which FTS5 walks newest first and stops at the limit.
 SQLITE_QUERY = (
-    f"SELECT {_FOUND} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
+    "SELECT {found} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
     "JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
     f"WHERE search_words MATCH ? AND search_words.rowid < ? {_FILTERS}ORDER BY search_words.rowid DESC LIMIT ?"
 )
 POSTGRES_QUERY = (
-    f"SELECT {_FOUND} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
+    "SELECT {found} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
     f"WHERE s.words @@ plainto_tsquery('simple', ?) AND s.position < ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
 )
 END = 2**62  # a position past every one: the first page
@@ -106,6 +105,11 @@ class SearchQuery:
 class Found:
     position: int  # where the message is in the index: the next page starts below the last one's
     message: Message
+
+
+def query(template: str, columns: str) -> str:
+    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, then a message's `columns`."""
+    return template.replace("{found}", "s.position, " + ", ".join(f"m.{column}" for column in columns.split(", ")))
 
 
 def fts5_words(words: tuple[str, ...]) -> str:

@@ -31,9 +31,9 @@ from chatroom.store import (
     RoomRecord,
     from_us,
     now_us,
+    search,
     to_us,
 )
-from chatroom.store import search
 
 Row: TypeAlias = Sequence[Any]
 
@@ -78,6 +78,40 @@ class PerDialect:
 
     sqlite: str
     postgres: str
+
+
+FILES = """
+    CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        position {integer} NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        size {integer} NOT NULL,
+        width {integer} NOT NULL,
+        height {integer} NOT NULL,
+        data {blob} NOT NULL,
+        thumbnail {blob} NOT NULL,
+        FOREIGN KEY (room, seq) REFERENCES messages (room, seq) ON DELETE CASCADE
+    );
+    CREATE INDEX files_by_message ON files (room, seq, position);
+    """
+# A deleted message keeps its row (its place in the log) but not its text, nor its files.
+FILES_DELETED_SQLITE = """
+    CREATE TRIGGER message_files_deleted AFTER UPDATE OF deleted ON messages WHEN new.deleted <> 0 BEGIN
+        DELETE FROM files WHERE room = new.room AND seq = new.seq;
+    END;
+"""
+FILES_DELETED_POSTGRES = """
+    CREATE FUNCTION message_files_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM files WHERE room = NEW.room AND seq = NEW.seq;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER message_files_deleted AFTER UPDATE OF deleted ON messages
+        FOR EACH ROW WHEN (NEW.deleted <> 0) EXECUTE FUNCTION message_files_deleted();
+"""
 
 
 # Append only: a database at version N has run the first N, and never runs them again.
@@ -214,24 +248,8 @@ MIGRATIONS: list[str | PerDialect] = [
     # Full-text search, kept in step with messages by triggers (chatroom/store/search.py).
     PerDialect(sqlite=search.SQLITE_INDEX, postgres=search.POSTGRES_INDEX),
     # Messages' files, bytes and all: in the database whichever it is, so every process reads them, a message
-    # and its files are stored in one transaction, and deleting a message deletes its files.
-    """
-    CREATE TABLE files (
-        id TEXT PRIMARY KEY,
-        room TEXT NOT NULL,
-        seq {integer} NOT NULL,
-        position {integer} NOT NULL,
-        name TEXT NOT NULL,
-        type TEXT NOT NULL,
-        size {integer} NOT NULL,
-        width {integer} NOT NULL,
-        height {integer} NOT NULL,
-        data {blob} NOT NULL,
-        thumbnail {blob} NOT NULL,
-        FOREIGN KEY (room, seq) REFERENCES messages (room, seq) ON DELETE CASCADE
-    );
-    CREATE INDEX files_by_message ON files (room, seq, position);
-    """,
+    # and its files are stored in one transaction, and deleting a message (its row, or its text) deletes them.
+    PerDialect(sqlite=FILES + FILES_DELETED_SQLITE, postgres=FILES + FILES_DELETED_POSTGRES),
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
@@ -472,7 +490,9 @@ STATEMENTS = Statements(
         f"INSERT INTO files (room, seq, position, {ATTACHMENT}, data, thumbnail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    files_between=f"SELECT seq, {ATTACHMENT} FROM files WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq, position",
+    files_between=(
+        f"SELECT seq, {ATTACHMENT} FROM files WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq, position"
+    ),
     file=f"SELECT room, {ATTACHMENT}, data FROM files WHERE id = ?",
     thumbnail=f"SELECT room, {ATTACHMENT}, thumbnail FROM files WHERE id = ?",
 )
@@ -617,7 +637,11 @@ class SQLStore(ABC):
         arguments = search.arguments(query, self._matched(query.words), before, limit)
         rows = await self._read(self.search_sql, *arguments)
         # Each result's files: one lookup along the files' index per result, `limit` at most.
-        return [search.Found(row[0], (await self._with_files([message(row[1:])]))[0]) for row in rows]
+        found = []
+        for row in rows:
+            result = message(row[1:])
+            found.append(search.Found(row[0], (await self._with_files(result.room, [result], result.id, result.id))[0]))
+        return found
 
     async def create_room(self, room: str) -> None:
         now = now_us()

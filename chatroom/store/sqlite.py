@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, NewFile, from_us, now_us, search
-from chatroom.store.sql import SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
+from chatroom.store.sql import COLUMNS, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ MIGRATIONS = migrations(SQLITE)
 
 class SQLiteStore(SQLStore):
     sql = statements(SQLITE)
-    search_sql = search.SQLITE_QUERY
+    search_sql = search.query(search.SQLITE_QUERY, COLUMNS)
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:
@@ -66,7 +66,9 @@ class SQLiteStore(SQLStore):
             db.execute(self.sql.insert_message, (room, seq, author, author_id, text, now, nonce))
             if files:
                 db.executemany(self.sql.insert_file, file_rows(room, seq, files))
-            return Message(room, int(seq), author, author_id, text, from_us(now), files=tuple(f.attachment for f in files))
+            return Message(
+                room, int(seq), author, author_id, text, from_us(now), files=tuple(f.attachment for f in files)
+            )
 
         return await self._run(lambda db: _transaction(db, lambda: insert(db)))
 

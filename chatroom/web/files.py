@@ -16,7 +16,9 @@ from chatroom.errors import ChatError, Forbidden, NotFound, Refused, TooLarge
 from chatroom.files.names import content_disposition
 from chatroom.identity import from_session
 from chatroom.refusals import log_refusal
+from chatroom.rooms.render import new_nonce
 from chatroom.validation import room_name
+from chatroom.web.access import signed_in
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 
@@ -36,11 +38,11 @@ async def upload(request: Request) -> Response:
     try:
         if not origin_allowed(request.scope, state.settings.allowed_origins):
             raise Forbidden("This form was sent from another site.")
-        me = from_session(request.session)
+        me = signed_in(request) or from_session(request.session)
         if me is None:
             raise Forbidden("Open the room first: it gives you a name to post under.")
-        text, files = await _read_form(request, state.settings.max_upload_bytes)
-        await state.hub.post_files(room, me, text, files, f"session:{me.uid}", address)
+        text, nonce, files = await _read_form(request, state.settings.max_upload_bytes)
+        await state.hub.post_files(room, me, text, files, f"session:{me.uid}", address, nonce)
     except ChatError as error:
         log_refusal(log, address, error.code, "refused upload room=%s address=%s reason=%s", room, address, error.code)
         if htmx:
@@ -60,7 +62,7 @@ async def thumbnail(request: Request) -> Response:
 
 
 async def _serve(request: Request, thumbnail: bool) -> Response:
-    me = from_session(request.session)
+    me = signed_in(request) or from_session(request.session)
     file, data = await state_of(request).hub.file(me, request.path_params["id"], thumbnail)
     inline = file.is_image  # an image we drew again; anything else is only ever a download
     headers = {
@@ -72,9 +74,9 @@ async def _serve(request: Request, thumbnail: bool) -> Response:
     return Response(data, media_type=file.type, headers=headers)  # a thumbnail is of its image's type
 
 
-async def _read_form(request: Request, max_bytes: int) -> tuple[object, list[tuple[str, bytes]]]:
-    """The form's text and its chosen files, read no further than `max_bytes` of files: a larger body is
-    refused (413) as it arrives, before it is parsed, whatever its Content-Length says."""
+async def _read_form(request: Request, max_bytes: int) -> tuple[object, object, list[tuple[str, bytes]]]:
+    """The form's text, its one-time token and its chosen files, read no further than `max_bytes` of files: a
+    larger body is refused (413) as it arrives, before it is parsed, whatever its Content-Length says."""
     limit = max_bytes + FORM_BYTES
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -100,7 +102,7 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[object, list[tup
                 part.filename or part.size
             ):  # an input left empty sends a nameless part
                 files.append((part.filename or "", await part.read()))
-        return form.get("message", ""), files
+        return form.get("message", ""), form.get("nonce"), files
     finally:
         await form.close()
 
@@ -110,7 +112,7 @@ def _send_form(request: Request, room: str) -> str:
     page = urlsplit(request.headers.get("hx-current-url", ""))
     transport = "sse" if parse_qs(page.query).get("transport") == ["sse"] else "ws"
     template = state_of(request).templates.env.get_template("_send_form.html")
-    return template.render(room=room, transport=transport, value="", oob=False)
+    return template.render(room=room, transport=transport, value="", oob=False, nonce=new_nonce())
 
 
 def _room(request: Request) -> str:

@@ -14,6 +14,7 @@ from chatroom.identity import from_session
 from chatroom.refusals import log_refusal
 from chatroom.search import search_query
 from chatroom.validation import whole_number
+from chatroom.web.access import signed_in
 from chatroom.web.state import state_of
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 async def search(request: Request) -> Response:
     state = state_of(request)
     params = request.query_params
-    me = from_session(request.session)
+    me = signed_in(request) or from_session(request.session)
     address = client_address(request.scope)
     context: dict[str, Any] = {"q": params.get("q", ""), "room": params.get("room", ""), "results": None, "error": ""}
     status = 200

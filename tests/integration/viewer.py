@@ -22,7 +22,10 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 # A message's item: its id, whether it replaces the one shown (a change), and its text (or its tombstone's).
-ITEM = re.compile(r'<li id="msg-(\d+)"([^>]*)>(?:(?!</li>).)*?(?:<p class="text[^"]*"[^>]*>|<div class="text"[^>]*><p>)(.*?)</p>', re.DOTALL)
+ITEM = re.compile(
+    r'<li id="msg-(\d+)"([^>]*)>(?:(?!</li>).)*?(?:<p class="text[^"]*"[^>]*>|<div class="text"[^>]*><p>)(.*?)</p>',
+    re.DOTALL,
+)
 SNAPSHOT = 'id="messages"'
 ACCEPTED = 'id="msg-input"'
 ERRORS = re.compile(r'<div id="errors"[^>]*>(.*?)</div>', re.DOTALL)

@@ -273,3 +273,18 @@ def test_uploads_are_limited_per_person_then_per_address(settings: Settings) -> 
         others = [upload(client, session(client, f"p{n}"), files, **at("203.0.113.1")).status_code for n in range(21)]
         assert others == [303] * 20 + [429], "alice's ten came from the same address"
         assert upload(client, session(client, "carol"), files, **at("198.51.100.2")).status_code == 303
+
+
+def test_an_upload_sent_twice_from_one_form_is_stored_once(client: TestClient, alice: Session) -> None:
+    files: Files = [("file", ("a.png", png(), "image/png"))]
+    for _ in range(2):
+        sent = client.post(
+            "/rooms/lobby/files",
+            data={"message": "once", "nonce": "form-1"},
+            files=files,
+            headers=alice,
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303
+    client.cookies.clear()
+    assert [(m.text, len(m.files)) for m in stored(client)] == [("once", 1)]
