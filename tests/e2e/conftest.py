@@ -193,8 +193,8 @@ class Person:
 
     @property
     def send_button(self) -> Any:
-        """Send: the reset button with JavaScript, the plain submit button (in <noscript>) without."""
-        return self.page.locator("#send-form button:visible")
+        """Send (not "Send files"): the reset button with JavaScript, the plain submit button (<noscript>) without."""
+        return self.page.locator("#send-form button:visible:not(.upload)")
 
     def send(self) -> None:
         self.send_button.click()
