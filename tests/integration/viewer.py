@@ -139,10 +139,11 @@ class Viewer:
         self._answered(frame)
 
     def _answered(self, frame: str) -> None:
-        if ACCEPTED in frame and self._replies:
-            self._replies.popleft().set_result(None)
-        elif (error := ERRORS.search(frame)) and error.group(1).strip() and self._replies:
+        # A refusal puts the text back in the box, so it carries the box too: the reason decides.
+        if (error := ERRORS.search(frame)) and error.group(1).strip() and self._replies:
             self._replies.popleft().set_exception(Refused(re.sub(r"<[^>]+>", "", error.group(1)).strip()))
+        elif ACCEPTED in frame and self._replies:
+            self._replies.popleft().set_result(None)
         self._changed.set()
 
 
