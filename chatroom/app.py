@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/admin/people/{id}/active", admin.set_active, methods=["POST"]),
         Route("/admin/people/{id}/reset", admin.reset_link, methods=["POST"]),
         Route("/admin/bots", admin.create_bot, methods=["POST"]),
+        Route("/admin/retention", admin.set_retention, methods=["POST"]),
         Route("/admin/people/{name}/ban", moderation.ban, methods=["POST"]),
         Route("/admin/people/{name}/unban", moderation.unban, methods=["POST"]),
         Route("/moderation", moderation.moderation_page, methods=["GET"]),

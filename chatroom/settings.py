@@ -45,6 +45,7 @@ class Settings:
     ws_per_message_deflate: bool = False
     workers: int = 1
     presence_lease: float = 60.0  # seconds a process's "who's here" entries outlive its last renewal
+    retention_days: int = 0  # messages older than this are deleted; 0: kept forever
     access: str = "open"  # "open": guests may read and post; "members": only signed-in accounts
     log_format: str = "text"  # or "json": one JSON object per line
     max_upload_bytes: int = 10 * 2**20  # the files of one message, together
@@ -101,6 +102,7 @@ class Settings:
             ws_per_message_deflate=config("WS_PER_MESSAGE_DEFLATE", cast=bool, default=False),
             presence_lease=number("PRESENCE_LEASE_SECONDS", "60", float),
             access=access,
+            retention_days=int(number("RETENTION_DAYS", "0", int, low=0)),
             max_upload_bytes=int(number("MAX_UPLOAD_BYTES", str(10 * 2**20), int)),
             max_files_per_message=int(number("MAX_FILES_PER_MESSAGE", "10", int)),
             workers=max(int(number("WEB_CONCURRENCY", "1", int)), _workers_flag(argv)),

@@ -88,8 +88,9 @@ class Hub:
         self.feeds = Feeds(store, bus, self.renders, settings.history_limit, self._on_signal, on_message)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
         self.presence.on_change = self.directory.touch
-        self.retention = Retention(store)
+        self.retention = Retention(store, settings.retention_days)
         self.retention.on_rooms_removed = self.directory.touch
+        self.retention.on_deleted = self._announce
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
@@ -196,6 +197,15 @@ class Hub:
         """Record a moderation action: who, what, on whom or what, when."""
         await self._stored(self.store.record_moderation(now_us(), by.name, action, target, detail))
         log.info("moderation by=%s action=%s target=%s", by.uid, action, target)
+
+    async def room_retention(self) -> dict[str, int]:
+        """The rooms that keep their messages a number of days of their own."""
+        return await self._stored(self.store.room_retention())
+
+    async def set_room_retention(self, by: Person, room: str, days: int | None) -> None:
+        await self._stored(self.store.set_room_retention(room, days))
+        kept = "as every room" if days is None else ("forever" if days == 0 else f"{days} days")
+        await self.moderated(by, "retention", room, f"messages kept {kept}")
 
     async def moderation_log(self, limit: int = 100) -> list[tuple[int, str, str, str, str]]:
         return await self._stored(self.store.moderation_log(limit))

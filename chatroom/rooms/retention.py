@@ -3,7 +3,9 @@
 Rooms nobody ever wrote in go a day after they were made (the lobby, and rooms someone has open,
 stay); a person's read markers go when they have not been written for 30 days (a guest's session
 may never come back); accounts' sessions when they expire, and links (invites, setup, resets) when they
-expire or are used up. Presence leases expire by themselves (`Presence`).
+expire or are used up; messages older than `RETENTION_DAYS` (or their room's own number of days), as
+deletions everyone sees, like a person's: their text and files leave the store, and each deletion takes
+its place in the room's log. Presence leases expire by themselves (`Presence`).
 
 Every process runs this: each deletion is idempotent and takes at most `BATCH` rows in a short
 transaction. A full batch is followed by the next one a second later, so a backlog is worked off
@@ -14,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from chatroom.errors import StoreUnavailable
-from chatroom.store import MessageStore, now_us
+from chatroom.store import Message, MessageStore, now_us
 from chatroom.validation import LOBBY
 
 log = logging.getLogger(__name__)
 
+DAY_US = 86_400 * 1_000_000
 EMPTY_ROOM_SECONDS = 24 * 3600
 READ_MARKER_SECONDS = 30 * 24 * 3600
 BATCH = 500
@@ -34,17 +37,20 @@ CATCH_UP_SECONDS = 1.0
 class Swept:
     rooms: int
     read_markers: int
+    messages: int = 0
 
     @property
     def full(self) -> bool:
         """A batch was full: there may be more to delete."""
-        return BATCH in (self.rooms, self.read_markers)
+        return BATCH in (self.rooms, self.read_markers) or self.messages >= BATCH
 
 
 class Retention:
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(self, store: MessageStore, retention_days: int = 0) -> None:
         self.store = store
+        self.retention_days = retention_days
         self.on_rooms_removed: Callable[[], None] = lambda: None
+        self.on_deleted: Callable[[Message], Awaitable[None]] = _nothing  # announces a deletion
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -74,7 +80,26 @@ class Retention:
             )
         if rooms:
             self.on_rooms_removed()
-        return Swept(rooms, markers)
+        messages = await self.expire_messages(now)
+        return Swept(rooms, markers, messages)
+
+    async def expire_messages(self, now: int) -> int:
+        """Delete one batch of messages past their room's retention, each announced as a deletion; how many."""
+        old: list[tuple[str, int]] = []
+        if self.retention_days:
+            old += await self.store.old_messages(now - self.retention_days * DAY_US, BATCH)
+        for room, days in (await self.store.room_retention()).items():
+            if days:
+                old += await self.store.old_messages(now - days * DAY_US, BATCH, room)
+        deleted = 0
+        for room, id in old:
+            entry = await self.store.delete(room, id)
+            if entry is not None:
+                await self.on_deleted(entry)
+                deleted += 1
+        if deleted:
+            log.info("expired messages=%d", deleted)
+        return deleted
 
     async def _loop(self) -> None:
         while True:
@@ -84,3 +109,7 @@ class Retention:
                 log.warning("expiry not run, retrying later: %s", exc)
                 swept = Swept(0, 0)
             await asyncio.sleep(CATCH_UP_SECONDS if swept.full else INTERVAL_SECONDS)
+
+
+async def _nothing(entry: Message) -> None:
+    return None

@@ -176,6 +176,16 @@ class MessageStore(Protocol):
     async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
         """(room, id) of up to `limit` messages of `author_id` not deleted yet."""
 
+    async def old_messages(self, before: int, limit: int, room: str | None = None) -> list[tuple[str, int]]:
+        """(room, id) of up to `limit` messages sent before `before`, not deleted yet: in `room`, or (None) in
+        every room without a number of days of its own, oldest first."""
+
+    async def room_retention(self) -> dict[str, int]:
+        """The rooms with a number of days of their own (0: kept forever)."""
+
+    async def set_room_retention(self, room: str, days: int | None) -> None:
+        """A room's own number of days (None: as every room, RETENTION_DAYS)."""
+
     async def epoch(self) -> str:
         """The log's epoch: made with the database, made anew in a backup (restoring one forks the log)."""
 

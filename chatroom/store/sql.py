@@ -250,6 +250,11 @@ MIGRATIONS: list[str | PerDialect] = [
     # Messages' files, bytes and all: in the database whichever it is, so every process reads them, a message
     # and its files are stored in one transaction, and deleting a message (its row, or its text) deletes them.
     PerDialect(sqlite=FILES + FILES_DELETED_SQLITE, postgres=FILES + FILES_DELETED_POSTGRES),
+    # How long messages are kept: RETENTION_DAYS for every room, or a room's own number of days.
+    """
+    CREATE TABLE room_retention (room TEXT PRIMARY KEY, days {integer} NOT NULL);
+    CREATE INDEX messages_by_time ON messages (sent_at) WHERE deleted = 0;
+    """,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
@@ -281,6 +286,11 @@ class Statements:
     messages_of: str
     record_moderation: str
     epoch: str
+    old_messages: str
+    old_messages_in: str
+    room_retention: str
+    set_room_retention: str
+    clear_room_retention: str
     new_epoch: str
     moderation_log: str
     latest: str
@@ -392,6 +402,18 @@ STATEMENTS = Statements(
     ),
     messages_of="SELECT room, seq FROM messages WHERE author_id = ? AND deleted = 0 LIMIT ?",
     epoch="SELECT value FROM meta WHERE key = 'epoch'",
+    old_messages=(
+        "SELECT room, seq FROM messages WHERE deleted = 0 AND sent_at < ? "
+        "AND room NOT IN (SELECT room FROM room_retention) ORDER BY sent_at LIMIT ?"
+    ),
+    old_messages_in=(
+        "SELECT room, seq FROM messages WHERE room = ? AND deleted = 0 AND sent_at < ? ORDER BY seq LIMIT ?"
+    ),
+    room_retention="SELECT room, days FROM room_retention ORDER BY room",
+    set_room_retention=(
+        "INSERT INTO room_retention (room, days) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET days = excluded.days"
+    ),
+    clear_room_retention="DELETE FROM room_retention WHERE room = ?",
     new_epoch="UPDATE meta SET value = {random_id} WHERE key = 'epoch'",
     record_moderation="INSERT INTO moderation (at, by_name, action, target, detail) VALUES (?, ?, ?, ?, ?)",
     moderation_log="SELECT at, by_name, action, target, detail FROM moderation ORDER BY at DESC LIMIT ?",
@@ -676,6 +698,22 @@ class SQLStore(ABC):
 
     async def messages_of(self, author_id: str, limit: int) -> list[tuple[str, int]]:
         return [(room, int(seq)) for room, seq in await self._read(self.sql.messages_of, author_id, limit)]
+
+    async def old_messages(self, before: int, limit: int, room: str | None = None) -> list[tuple[str, int]]:
+        if room is None:
+            rows = await self._read(self.sql.old_messages, before, limit)
+        else:
+            rows = await self._read(self.sql.old_messages_in, room, before, limit)
+        return [(name, int(seq)) for name, seq in rows]
+
+    async def room_retention(self) -> dict[str, int]:
+        return {room: int(days) for room, days in await self._read(self.sql.room_retention)}
+
+    async def set_room_retention(self, room: str, days: int | None) -> None:
+        if days is None:
+            await self._write(self.sql.clear_room_retention, room)
+        else:
+            await self._write(self.sql.set_room_retention, room, days)
 
     async def epoch(self) -> str:
         rows = await self._read(self.sql.epoch)

@@ -13,9 +13,12 @@ from starlette.responses import RedirectResponse, Response
 
 from chatroom.errors import Refused
 from chatroom.identity import Person
+from chatroom.validation import room_name, whole_number
 from chatroom.web.access import with_role
 from chatroom.web.forms import read_form, text
 from chatroom.web.state import state_of
+
+MAX_RETENTION_DAYS = 36_500
 
 
 async def admin_page(request: Request) -> Response:
@@ -55,6 +58,23 @@ async def set_active(request: Request) -> Response:
     form = await read_form(request)
     active = text(form, "active") == "1"
     return await _act(request, me, lambda: _done(state_of(request).accounts.set_active(me, _id(request), active)))
+
+
+async def set_retention(request: Request) -> Response:
+    """A room's own number of days its messages are kept (blank: as every room; 0: forever)."""
+    me = _admin(request)
+    form = await read_form(request)
+
+    async def keep() -> str:
+        room = room_name(text(form, "room"))
+        raw = text(form, "days").strip()
+        days = whole_number(raw) if raw else None
+        if raw and (days is None or days > MAX_RETENTION_DAYS):
+            raise Refused("invalid_days", f"Days are a whole number from 0 (forever) to {MAX_RETENTION_DAYS}.")
+        await state_of(request).hub.set_room_retention(me, room, days)
+        return ""
+
+    return await _act(request, me, keep)
 
 
 async def reset_link(request: Request) -> Response:
@@ -130,6 +150,8 @@ async def _page(request: Request, me: Person, status: int = 200, **extra: Any) -
         "bots": [p for p in people if p.bot],
         "invites": await state.accounts.invites(),
         "log": await state.hub.moderation_log(),
+        "retention": await state.hub.room_retention(),
+        "retention_days": state.settings.retention_days,
         "members_only": state.accounts.members_only,
         "error": "",
         "made": "",

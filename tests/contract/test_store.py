@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatroom.errors import StoreUnavailable
-from chatroom.store import MessageStore, open_store
+from chatroom.store import MessageStore, now_us, open_store
 from tests.integration.servers import free_port
 
 pytestmark = pytest.mark.anyio
@@ -129,3 +129,19 @@ async def test_the_log_has_an_epoch_of_its_own(store: MessageStore, store_url: s
         assert await again.epoch() == epoch  # every process of one database agrees
     finally:
         await again.close()
+
+
+async def test_old_messages_by_retention(store: MessageStore) -> None:
+    for room in ("lobby", "dev", "keep"):
+        await store.append(room, "alice", "uid-alice", f"in {room}")
+    later = now_us() + 10**6
+    await store.set_room_retention("keep", 0)
+    await store.set_room_retention("dev", 3)
+    assert await store.room_retention() == {"dev": 3, "keep": 0}
+    assert await store.old_messages(later, 10) == [("lobby", 1)]  # the rooms without days of their own
+    assert await store.old_messages(later, 10, "dev") == [("dev", 1)]
+    await store.delete("lobby", 1)
+    assert await store.old_messages(later, 10) == []  # deleted already
+    await store.set_room_retention("dev", None)
+    assert await store.room_retention() == {"keep": 0}
+    assert await store.old_messages(later, 10) == [("dev", 1)]
