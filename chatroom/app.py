@@ -19,7 +19,8 @@ from starlette.websockets import WebSocket
 from chatroom import logs, metrics
 from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
-from chatroom.errors import ChatError, SignInFirst
+from chatroom.commands import redacted
+from chatroom.errors import ChatError, SignInFirst, StartupError, StoreUnavailable
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
 from chatroom.logs import RequestIds
 from chatroom.rooms.hub import Hub
@@ -54,7 +55,10 @@ def create_app(settings: Settings | None = None) -> ChatApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _warn_if_split(settings)
         store = open_store(settings.database_url)
-        await store.open()
+        try:
+            await store.open()
+        except StoreUnavailable as exc:  # one sentence, not a traceback (see ChatApp.__call__)
+            raise StartupError(f"DATABASE_URL ({redacted(settings.database_url)}) does not answer: {exc}") from None
         bus = Bus(settings.broadcast_url)
         await bus.connect()
         state.accounts = accounts = Accounts(store, bus, settings)
@@ -169,6 +173,9 @@ class ChatApp(Starlette):
         return RequestIds(SecurityHeaders(super().build_middleware_stack()))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, receive, _startup_in_one_sentence(send))
+            return
         if scope["type"] in ("http", "websocket") and not host_allowed(scope, self.allowed_hosts):
             await SecurityHeaders(refuse_host)(scope, receive, send)
             return
@@ -181,6 +188,25 @@ class ChatApp(Starlette):
                     await route.endpoint(WebSocket(scope, receive, send))
                     return
         await super().__call__(scope, receive, send)
+
+
+def _startup_in_one_sentence(send: Any) -> Any:
+    """The server logs why the app could not start: for a `StartupError` (a setting to fix, a database that does
+    not answer) that is its sentence, not the traceback Starlette sends."""
+
+    async def sending(message: Any) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            last = str(message.get("message", "")).strip().splitlines()[-1:]
+            kind, _, sentence = last[0].partition(": ") if last else ("", "", "")
+            if kind.rsplit(".", 1)[-1] in STARTUP_ERRORS and sentence:
+                message = {**message, "message": f"chatroom: {sentence}"}
+        await send(message)
+
+    return sending
+
+
+_STARTUP_CLASSES: list[type[StartupError]] = [StartupError, *StartupError.__subclasses__()]
+STARTUP_ERRORS = {cls.__name__ for cls in _STARTUP_CLASSES}
 
 
 def _warn_if_split(settings: Settings) -> None:

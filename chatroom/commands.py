@@ -1,7 +1,7 @@
-"""The operator's console commands: `--check`, `backup`, `export` and `import` (see `chatroom.__main__`).
+"""The operator's console commands: `--check`, `backup`, `export`, `import` and `migrate` (see `chatroom.__main__`).
 
 Each runs with the server's settings (the environment and `.env`), so it reaches the same store.
-Only `import` changes the schema (it migrates, as the server's start does); the others read it as it
+Only `import` and `migrate` change the schema (as the server's start does); the others read it as it
 is, so a backup or a check of a live database never changes it under a running older release.
 """
 
@@ -33,6 +33,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export_.add_argument("--room", metavar="R", type=_room, help="only this room")
     export_.add_argument("path", metavar="PATH", help="a new file")
     add_command(commands, "import", import_rooms).add_argument("path", metavar="PATH", type=Path)
+    add_command(commands, "migrate", migrate)
+
+
+async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """run the store's migrations, once, before a deploy's servers start
+
+    Brings DATABASE_URL's store to this release's schema and says its level: the Procfile's release
+    phase, so a deploy's new processes find it ready (each server also migrates at start-up, safely).
+    """
+    async with _store(settings, migrate=True) as store:
+        level = await store.migration_level()
+    _say(f"migrated {redacted(settings.database_url)} to level {level}")
+    return 0
 
 
 def add_command(

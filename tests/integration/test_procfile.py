@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.store.sql import MIGRATIONS
 from tests.integration.servers import ROOT, AppServer, free_port
 
 ENV = {"SECRET_KEY": "procfile-secret", "DATA_DIR": ""}
@@ -24,7 +25,7 @@ ENV = {"SECRET_KEY": "procfile-secret", "DATA_DIR": ""}
 def procfile_flags() -> tuple[str, ...]:
     """The Procfile's uvicorn options, less the app, host and port that AppServer chooses."""
     # The shell that runs the Procfile expands its ${VAR:-default}s and splits the words.
-    line = (ROOT / "Procfile").read_text().split(":", 1)[1]
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))[4:]
     shell = subprocess.run(
         ["sh", "-c", f"printf '%s\\n' {line}"], capture_output=True, text=True, check=True, env={"PORT": "0"}
     )
@@ -115,3 +116,34 @@ def test_the_console_script_refuses_an_oversized_frame_and_names_no_server(conso
     with urllib.request.urlopen(f"{console_app}/healthz") as response:
         assert response.headers.get("server") is None
     assert close_code(unfinished_frame_answer(console_app, 2**20)) == 1009
+
+
+def test_the_release_phase_migrates_the_store_once_per_deploy(tmp_path: Path) -> None:
+    """The Procfile's `release:` command, as the platform runs it before starting the new processes."""
+    release = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("release:"))
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",  # `python` is the app's, as on the platform
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}",
+    }
+    done = subprocess.run(
+        ["sh", "-c", release[len("release:") :]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"to level {len(MIGRATIONS)}" in done.stderr
+
+
+def test_a_database_that_does_not_answer_at_start_is_one_sentence_without_its_password(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgresql://chat:hunter2-secret@127.0.0.1:{free_port()}/chat",
+    }
+    command = [sys.executable, "-m", "uvicorn", "chatroom.app:app", "--port", str(free_port())]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "chatroom: DATABASE_URL (postgresql://chat:***@127.0.0.1:" in done.stderr
+    assert "does not answer" in done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
