@@ -1,8 +1,9 @@
 """PostgreSQL store: the same schema and semantics as SQLite, for several processes and machines.
 
 The schema and queries are shared with SQLite (`chatroom.store.sql`); here is how PostgreSQL runs
-them: on a pool of asyncpg connections, single statements in autocommit, `seq` under the room row's
-lock, the schema version in the table `schema_version` under an advisory lock.
+them: on a pool of asyncpg connections, single statements in autocommit (appends grouped, many to one
+statement: `chatroom.store.group_commit`), `seq` under the room row's lock, the schema version in the
+table `schema_version` under an advisory lock.
 
 Query parameters in the URL that asyncpg does not know are sent as server settings, so
 `?search_path=other` puts the tables in another schema (the tests use that for isolation).
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store import Message, NewFile, now_us, search
+from chatroom.store.group_commit import Appending, GroupCommit, Take
 from chatroom.store.sql import (
     COLUMNS,
     POSTGRES,
@@ -38,6 +41,45 @@ MIGRATIONS = migrations(POSTGRES)
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
 TIMEOUT = 5.0  # seconds for a connect, an acquire or a query: a request waits this long at most
 
+# A batch of appends (`chatroom.store.group_commit`) in one statement, so one round trip and one commit.
+# A nonce stored before gives the message stored with it, and one that comes twice in the batch is
+# stored once (its first copy); each room's row is bumped once by its number of new messages, which
+# locks it until commit (writers in any process take turns; rooms in name order, so two batches cannot
+# deadlock), and the new messages of that room take the reserved `seq`s in the order they were
+# appended. One row per append comes back, in that order: the message it stored (`fresh`) or found.
+APPEND = """
+WITH batch AS (
+    SELECT b.*, row_number() OVER (PARTITION BY b.author_id, b.nonce ORDER BY b.n) AS copy
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+        WITH ORDINALITY AS b (room, author, author_id, text, sent_at, nonce, n)
+), known AS (
+    SELECT batch.n, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at, m.deleted
+    FROM batch JOIN messages AS m ON m.author_id = batch.author_id AND m.nonce = batch.nonce
+), fresh AS (
+    SELECT * FROM batch WHERE (nonce IS NULL OR copy = 1) AND n NOT IN (SELECT n FROM known)
+), reserved AS (
+    INSERT INTO rooms AS r (name, last_seq, created_at, active_at)
+    SELECT room, count(*), min(sent_at), max(sent_at) FROM fresh GROUP BY room ORDER BY room
+    ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + excluded.last_seq, active_at = excluded.active_at
+    RETURNING name, last_seq
+), numbered AS (
+    SELECT fresh.*, reserved.last_seq - count(*) OVER same_room + row_number() OVER (same_room ORDER BY fresh.n) AS seq
+    FROM fresh JOIN reserved ON reserved.name = fresh.room
+    WINDOW same_room AS (PARTITION BY fresh.room)
+), stored AS (
+    INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce)
+    SELECT room, seq, author, author_id, text, sent_at, nonce FROM numbered ORDER BY n
+)
+SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, fresh FROM (
+    SELECT n, room, seq, author, author_id, text, sent_at, 0 AS edited_at, 0 AS deleted, true AS fresh FROM numbered
+    UNION ALL SELECT *, false FROM known
+    UNION ALL SELECT batch.n, first.room, first.seq, first.author, first.author_id, first.text, first.sent_at,
+        0, 0, false
+        FROM batch JOIN numbered AS first ON first.author_id = batch.author_id AND first.nonce = batch.nonce
+        WHERE batch.copy > 1 AND batch.n NOT IN (SELECT n FROM known)
+) AS appended ORDER BY n
+"""
+
 
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
@@ -52,6 +94,7 @@ class PostgresStore(SQLStore):
         self.min_size = min_size
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._appends = GroupCommit(self._commit)
 
     async def open(self, migrate: bool = True) -> None:
         try:
@@ -85,23 +128,36 @@ class PostgresStore(SQLStore):
         nonce: str | None = None,
         files: Sequence[NewFile] = (),
     ) -> Message:
-        now = now_us()
+        return await self._appends.append(room, author, author_id, text, nonce, files)
 
-        async def insert(db: asyncpg.Connection) -> Message:
-            async with db.transaction():
-                if nonce is not None:
-                    stored = await db.fetchrow(self.sql.by_nonce, author_id, nonce)
-                    if stored is not None:  # sent before: the same message, stored once
-                        return message(stored)
-                # The upsert locks the room's row until commit, so writers in any process take turns:
-                # `seq` is gapless, and commits happen in `seq` order.
-                seq: int = await db.fetchval(self.sql.next_seq, room, now, now)
-                await db.execute(self.sql.insert_message, room, seq, author, author_id, text, now, nonce)
-                if files:
-                    await db.executemany(self.sql.insert_file, file_rows(room, seq, files))
-            return Message(room, seq, author, author_id, text, from_us(now), files=tuple(f.attachment for f in files))
+    async def _commit(self, take: Take) -> list[Message]:
+        batch: list[Appending] = []
 
-        return await self._run(insert)
+        async def insert(db: asyncpg.Connection) -> list[Message]:
+            if not batch:  # taken once a connection is ours: what queued while waiting for one joins
+                batch.extend(take())
+            columns = ([a.room for a in batch], [a.author for a in batch], [a.author_id for a in batch])
+            more = ([a.text for a in batch], [a.sent_at for a in batch], [a.nonce for a in batch])
+            if not any(a.files for a in batch):  # one statement in autocommit: one round trip
+                return [
+                    _appended(row, a) for row, a in zip(await db.fetch(APPEND, *columns, *more), batch, strict=True)
+                ]
+            async with db.transaction():  # a message's files are stored with it, or neither is
+                rows = await db.fetch(APPEND, *columns, *more)
+                files = [
+                    f for row, a in zip(rows, batch, strict=True) if row[8] for f in file_rows(a.room, row[1], a.files)
+                ]
+                await db.executemany(self.sql.insert_file, files)
+            return [_appended(row, a) for row, a in zip(rows, batch, strict=True)]
+
+        try:
+            return await self._run(insert)
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, asyncpg.UniqueViolationError):
+                raise
+            # A nonce stored by another process while this batch ran (a retry sent to two processes at
+            # once): once more, and the batch finds it stored.
+            return await self._run(insert)
 
     async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
         now = now_us()
@@ -165,6 +221,13 @@ class PostgresStore(SQLStore):
                 return await work(db)
         except DB_ERRORS as exc:
             raise StoreUnavailable(f"postgres: {exc!r}") from exc
+
+
+def _appended(row: Row, appending: Appending) -> Message:
+    """The message an append stored (with its files), or the one stored before with its nonce."""
+    if not row[8]:
+        return message(row[:8])
+    return replace(message(row[:8]), files=tuple(f.attachment for f in appending.files))
 
 
 def _changed_rows(status: str) -> int:

@@ -1,8 +1,8 @@
 """SQLite store: the embedded default. One connection, used from one thread, in WAL mode.
 
 The schema and queries are shared with PostgreSQL (`chatroom.store.sql`); here is how SQLite runs
-them: on a worker thread, every write in a `BEGIN IMMEDIATE` transaction, the schema version in
-`PRAGMA user_version`.
+them: on a worker thread, every write in a `BEGIN IMMEDIATE` transaction (appends grouped, many to a
+commit: `chatroom.store.group_commit`), the schema version in `PRAGMA user_version`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store.group_commit import Appending, Take, ThreadGroupCommit
 from chatroom.store.sql import COLUMNS, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
 
 T = TypeVar("T")
@@ -36,6 +38,7 @@ class SQLiteStore(SQLStore):
         self.path = url.removeprefix("sqlite:///") or ":memory:"
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._appends = ThreadGroupCommit(self._thread, self._commit)
 
     async def open(self, migrate: bool = True) -> None:
         self._db = await self._call(self._connect, migrate)
@@ -55,22 +58,27 @@ class SQLiteStore(SQLStore):
         nonce: str | None = None,
         files: Sequence[NewFile] = (),
     ) -> Message:
-        now = now_us()
+        return await self._appends.append(room, author, author_id, text, nonce, files)
 
-        def insert(db: sqlite3.Connection) -> Message:
-            if nonce is not None:
-                stored = db.execute(self.sql.by_nonce, (author_id, nonce)).fetchone()
-                if stored is not None:  # sent before: the same message, stored once
-                    return message(stored)
-            (seq,) = db.execute(self.sql.next_seq, (room, now, now)).fetchone()
-            db.execute(self.sql.insert_message, (room, seq, author, author_id, text, now, nonce))
-            if files:
-                db.executemany(self.sql.insert_file, file_rows(room, seq, files))
-            return Message(
-                room, int(seq), author, author_id, text, from_us(now), files=tuple(f.attachment for f in files)
-            )
+    def _commit(self, take: Take) -> list[Message]:
+        db = self._db
+        if db is None:
+            raise StoreUnavailable("the store is closed")
+        with _translated():
+            # The batch is taken once the write lock is held: what queued while waiting for it joins.
+            return _transaction(db, lambda: [self._insert(db, a) for a in take()])
 
-        return await self._run(lambda db: _transaction(db, lambda: insert(db)))
+    def _insert(self, db: sqlite3.Connection, a: Appending) -> Message:
+        if a.nonce is not None:
+            stored = db.execute(self.sql.by_nonce, (a.author_id, a.nonce)).fetchone()
+            if stored is not None:  # sent before (or earlier in this batch): the same message, stored once
+                return message(stored)
+        (seq,) = db.execute(self.sql.next_seq, (a.room, a.sent_at, a.sent_at)).fetchone()
+        db.execute(self.sql.insert_message, (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce))
+        if a.files:
+            db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
+        files = tuple(f.attachment for f in a.files)
+        return Message(a.room, int(seq), a.author, a.author_id, a.text, from_us(a.sent_at), files=files)
 
     async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
         now = now_us()
@@ -155,10 +163,16 @@ class SQLiteStore(SQLStore):
         return await self._call(work, self._db)
 
     async def _call(self, work: Callable[..., T], *args: object) -> T:
-        try:
+        with _translated():
             return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreUnavailable(f"sqlite: {exc}") from exc
 
 
 def _transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
@@ -168,7 +182,12 @@ def _transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # a COMMIT that failed (an I/O error) leaves the transaction open
+            db.execute("ROLLBACK")
+        raise
     return result
 
 
