@@ -28,6 +28,7 @@ async def idle(spec: ServerSpec, target: Target, settings: Settings) -> dict[str
         result: dict[str, Any] = {"base_rss_mb": base / 2**20}
         for level in settings.idle_levels:
             more = session.add_users(endpoint, level - len(session.users))
+            await session.sign_in(more)
             await session.gen.connect(more, concurrency=200, timeout=settings.connect_timeout)
             await asyncio.sleep(2.0)
             connected = sum(1 for u in session.users if u.ready_ns and u.conn is not None)
@@ -60,7 +61,9 @@ async def _seeded_room(session: Session, n: int) -> list[User]:
     """A fresh room with its history filled (full snapshots), and n users for it, not yet connected."""
     endpoint = session.endpoint()
     await session.seed(endpoint)
-    return session.add_users(endpoint, n)
+    users = session.add_users(endpoint, n)
+    await session.sign_in(users)
+    return users
 
 
 async def connect_storm(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:

@@ -78,6 +78,15 @@ def targets_check(results: dict[str, Any]) -> list[str]:
     if not math.isnan(storm):
         measured = f"{fmt(storm, '.2f')} s, {fmt(failed, '.0f')} failed"
         row("connect storm: every snapshot within 2 s", measured, storm <= 2 and failed == 0)
+    for product in ("product-htmx", "product-htmx-signed"):
+        slower = same_run_ratio("storm", product, "bare", "max_s")
+        if not math.isnan(slower):
+            failed = med("storm", product, "failed")
+            measured = f"{fmt(slower, '.2f')}x bare's time, {fmt(failed, '.0f')} failed"
+            row(f"{product}: connect storm within 1.5x bare's", measured, slower <= 1.5 and failed == 0)
+    signed = same_run_ratio("storm", "product-htmx-signed", "product-htmx", "max_s")
+    if not math.isnan(signed):
+        row("connect storm: signed-in within 10 % of guests", f"{fmt(signed, '.2f')}x the guests' time", signed <= 1.1)
     again, failed = med("reconnect", "product-htmx", "max_s"), med("reconnect", "product-htmx", "failed")
     if not math.isnan(again):
         measured = f"{fmt(again, '.2f')} s from SIGTERM, {fmt(failed, '.0f')} failed"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bench.accounts import signed_in_cookies
 from bench.client import Endpoint, User
 from bench.loadgen import Generator
 from bench.servers import Server
@@ -95,6 +97,14 @@ class Session:
         users = self.gen.users(endpoint, n, first=len(self.users))
         self.users += users
         return users
+
+    async def sign_in(self, users: list[User]) -> None:
+        """For a signed-in target: an account and a session each, in the server's store, and its cookie."""
+        if not self.target.signed_in:
+            return
+        database = f"sqlite:///{Path(self.server.data.name) / 'chat.sqlite3'}"
+        for user, cookie in zip(users, await signed_in_cookies(database, len(users)), strict=True):
+            user.headers.append(("Cookie", cookie))
 
     async def drop_users(self) -> None:
         await self.gen.close(self.users)

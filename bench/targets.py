@@ -12,11 +12,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.accounts import SECRET_KEY
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CHANNELS_DIR = BENCH / "peers" / "channels"
 CHANNELS_VENV = BENCH / ".venv-channels"
 PRODUCT_ENV = {
+    "SECRET_KEY": SECRET_KEY,  # so the bench can sign the session cookies of signed-in clients
     "RATE_LIMIT_PER_SECOND": "1000000",
     "RATE_LIMIT_BURST": "1000000",
     "RATE_LIMIT_PER_ADDRESS": "1000000",
@@ -33,12 +36,14 @@ class Target:
     server: str
     path: str  # may contain {room}
     protocol: str  # "json" (the seed's) or "htmx"
+    signed_in: bool = False  # each client carries the session cookie of an account of its own
 
 
 TARGETS = {
     t.name: t
     for t in (
         Target("product-htmx", "product", "/rooms/{room}/ws", "htmx"),
+        Target("product-htmx-signed", "product", "/rooms/{room}/ws", "htmx", signed_in=True),
         Target("product-json", "product", "/ws/rooms/{room}/", "json"),
         Target("bare", "bare", "/ws/rooms/{room}/", "json"),
         Target("channels", "channels", "/ws/socket-server/", "json"),
