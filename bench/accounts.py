@@ -1,4 +1,5 @@
-"""Signed-in clients: real accounts and sessions in the server's own store, and the cookies that carry them.
+"""Clients with a session: real accounts and sessions in the server's own store, and the cookies that carry
+them; or named guests, as a first page view makes them.
 
 The accounts are written straight into the store (`create_account`, `create_session`), not signed up over
 HTTP: a password hash each (argon2id, memory-hard on purpose) would cost minutes for a crowd and
@@ -24,9 +25,14 @@ SECRET_KEY = "bench-" + "k" * 32  # the product's SECRET_KEY in every run, so th
 DAY_US = 86_400 * 1_000_000
 
 
-def session_cookie(secret_key: str, token: str) -> str:
-    data = b64encode(json.dumps({"sid": token}).encode())
+def session_cookie(secret_key: str, session: dict[str, str]) -> str:
+    data = b64encode(json.dumps(session).encode())
     return f"{SESSION_COOKIE}={TimestampSigner(secret_key).sign(data).decode()}"
+
+
+def guest_cookies(n: int, secret_key: str = SECRET_KEY) -> list[str]:
+    """Guests as a browser's first page view makes them: a uid and a guest name in the cookie, no account."""
+    return [session_cookie(secret_key, {"uid": secrets.token_hex(6), "name": f"guest-{i}"}) for i in range(n)]
 
 
 async def signed_in_cookies(database_url: str, n: int, secret_key: str = SECRET_KEY) -> list[str]:
@@ -45,7 +51,7 @@ async def signed_in_cookies(database_url: str, n: int, secret_key: str = SECRET_
                 raise RuntimeError(f"bench: the account name {name} is taken")
             token = new_secret()
             await store.create_session(digest(token), account.id, now, now + DAY_US)
-            cookies.append(session_cookie(secret_key, token))
+            cookies.append(session_cookie(secret_key, {"sid": token}))
         return cookies
     finally:
         await store.close()

@@ -38,7 +38,15 @@ SCRATCH = RESULTS.parent / ".work" / "results"  # partial runs: never overwrite 
 README = RESULTS.parent / "README.md"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 ALL_SCENARIOS = ("fanout", "max", "idle", "storm", "reconnect", "headroom")
-DEFAULT_TARGETS = ("product-htmx", "product-htmx-signed", "product-json", "bare", "channels", "channels-async")
+DEFAULT_TARGETS = (
+    "product-htmx",
+    "product-htmx-guest",
+    "product-htmx-signed",
+    "product-json",
+    "bare",
+    "channels",
+    "channels-async",
+)
 SCENARIO_LIMIT_S = 600.0  # no single scenario instance may run longer than this
 
 

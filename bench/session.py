@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.accounts import signed_in_cookies
+from bench.accounts import guest_cookies, signed_in_cookies
 from bench.client import Endpoint, User
 from bench.loadgen import Generator
 from bench.servers import Server
@@ -99,11 +99,15 @@ class Session:
         return users
 
     async def sign_in(self, users: list[User]) -> None:
-        """For a signed-in target: an account and a session each, in the server's store, and its cookie."""
-        if not self.target.signed_in:
+        """Give each user the target's session cookie: a named guest's, or an account's (made in the server's
+        store) for a signed-in target."""
+        if self.target.session == "guest":
+            cookies = guest_cookies(len(users))
+        elif self.target.session == "account":
+            cookies = await signed_in_cookies(f"sqlite:///{Path(self.server.data.name) / 'chat.sqlite3'}", len(users))
+        else:
             return
-        database = f"sqlite:///{Path(self.server.data.name) / 'chat.sqlite3'}"
-        for user, cookie in zip(users, await signed_in_cookies(database, len(users)), strict=True):
+        for user, cookie in zip(users, cookies, strict=True):
             user.headers.append(("Cookie", cookie))
 
     async def drop_users(self) -> None:

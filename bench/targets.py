@@ -36,14 +36,15 @@ class Target:
     server: str
     path: str  # may contain {room}
     protocol: str  # "json" (the seed's) or "htmx"
-    signed_in: bool = False  # each client carries the session cookie of an account of its own
+    session: str = ""  # each client's cookie: "" none, "guest" a named guest's, "account" an account's session
 
 
 TARGETS = {
     t.name: t
     for t in (
         Target("product-htmx", "product", "/rooms/{room}/ws", "htmx"),
-        Target("product-htmx-signed", "product", "/rooms/{room}/ws", "htmx", signed_in=True),
+        Target("product-htmx-guest", "product", "/rooms/{room}/ws", "htmx", session="guest"),
+        Target("product-htmx-signed", "product", "/rooms/{room}/ws", "htmx", session="account"),
         Target("product-json", "product", "/ws/rooms/{room}/", "json"),
         Target("bare", "bare", "/ws/rooms/{room}/", "json"),
         Target("channels", "channels", "/ws/socket-server/", "json"),
