@@ -30,7 +30,9 @@ A message sent over the htmx WebSocket:
  4. `chatroom.rooms.hub.Hub.post` checks it (`chatroom.validation.message_text`), limits the sender
     (`chatroom.rooms.ratelimit.RateLimiter.allow`) and stores it: `chatroom.store.MessageStore.append`
     (`chatroom.store.sqlite.SQLiteStore.append` or `chatroom.store.postgres.PostgresStore.append`)
-    gives it the room's next gapless `seq`. Only then is it announced: to this process's feed at once
+    gives it the room's next gapless `seq`, in one commit with the appends made meanwhile
+    (`chatroom.store.group_commit.ThreadGroupCommit`, `chatroom.store.group_commit.GroupCommit`).
+    Only then is it announced: to this process's feed at once
     (`chatroom.rooms.feed.RoomFeed.receive`) and to the others with
     `chatroom.bus.Bus.publish_message` (`chatroom.bus.encode_message`).
  5. The sender gets an empty input and no error (`chatroom.rooms.render.Fragments.message_input`,
