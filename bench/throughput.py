@@ -25,6 +25,7 @@ async def fanout_step(session: Session, clients: int, rate: float, duration: flo
     s = session.settings
     endpoint = session.endpoint()
     users = session.add_users(endpoint, clients)
+    await session.sign_in(users)
     connect_s = await session.gen.connect(users, concurrency=200, timeout=s.connect_timeout)
     ready = [u for u in users if u.ready_ns]
     await asyncio.sleep(0.3)
