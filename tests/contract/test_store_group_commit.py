@@ -11,6 +11,7 @@ import pytest
 
 from chatroom.errors import StoreUnavailable
 from chatroom.store import Message, MessageStore, open_store
+from tests.contract.test_store_files import new_file
 
 pytestmark = pytest.mark.anyio
 
@@ -148,3 +149,20 @@ async def test_a_nonce_sent_to_two_stores_at_once_is_stored_once(store: MessageS
         )
     finally:
         await other.close()
+
+
+async def test_files_in_a_batch_are_stored_with_their_messages_and_a_resent_one_is_not_stored_again(
+    store: MessageStore,
+) -> None:
+    sent = await asyncio.gather(
+        store.append("lobby", "alice", "uid-alice", "with a file", nonce="n1", files=[new_file("f1")]),
+        store.append("dev", "bob", "uid-bob", "none"),
+        store.append("lobby", "alice", "uid-alice", "with a file", nonce="n1", files=[new_file("f1")]),
+        store.append(
+            "lobby", "carol", "uid-carol", "two", files=[new_file("f2"), new_file("f3", "a.txt", b"t", False)]
+        ),
+    )
+    assert [[f.id for f in m.files] for m in sent] == [["f1"], [], [], ["f2", "f3"]]
+    assert (sent[2].seq, sent[2].text) == (sent[0].seq, sent[0].text)
+    assert [[f.id for f in m.files] for m in await store.latest("lobby", 10)] == [["f1"], ["f2", "f3"]]
+    assert await store.file("f3") == ("lobby", sent[3].files[1], b"t")
