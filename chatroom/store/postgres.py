@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, NewFile, now_us, search
+from chatroom.store import Message, NewFile, from_us, now_us, search
 from chatroom.store.group_commit import Appending, GroupCommit, Take
 from chatroom.store.sql import (
     COLUMNS,
@@ -136,6 +136,10 @@ class PostgresStore(SQLStore):
         async def insert(db: asyncpg.Connection) -> list[Message]:
             if not batch:  # taken once a connection is ours: what queued while waiting for one joins
                 batch.extend(take())
+            if len(batch) == 1:
+                # Alone, the batch statement is slower than the plain transaction (measured: a lone sender's
+                # round trip 1.9-2.7 ms against 1.3-2.0 ms), so a lone append is stored as it always was.
+                return [await self._insert_one(db, batch[0])]
             columns = ([a.room for a in batch], [a.author for a in batch], [a.author_id for a in batch])
             more = ([a.text for a in batch], [a.sent_at for a in batch], [a.nonce for a in batch])
             if not any(a.files for a in batch):  # one statement in autocommit: one round trip
@@ -158,6 +162,21 @@ class PostgresStore(SQLStore):
             # A nonce stored by another process while this batch ran (a retry sent to two processes at
             # once): once more, and the batch finds it stored.
             return await self._run(insert)
+
+    async def _insert_one(self, db: asyncpg.Connection, a: Appending) -> Message:
+        async with db.transaction():
+            if a.nonce is not None:
+                stored = await db.fetchrow(self.sql.by_nonce, a.author_id, a.nonce)
+                if stored is not None:  # sent before: the same message, stored once
+                    return message(stored)
+            # The upsert locks the room's row until commit, so writers in any process take turns:
+            # `seq` is gapless, and commits happen in `seq` order.
+            seq: int = await db.fetchval(self.sql.next_seq, a.room, a.sent_at, a.sent_at)
+            await db.execute(self.sql.insert_message, a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce)
+            if a.files:
+                await db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
+        files = tuple(f.attachment for f in a.files)
+        return Message(a.room, seq, a.author, a.author_id, a.text, from_us(a.sent_at), files=files)
 
     async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
         now = now_us()
