@@ -28,6 +28,10 @@ from chatroom.store import Member, MessageStore, now_us
 log = logging.getLogger(__name__)
 
 MEMBERS_REFRESH_SECONDS = 0.2  # a burst of arrivals becomes one members frame per this interval
+# ... in a room of up to this many viewers; a bigger room's list goes out proportionally less often (up to
+# MEMBERS_REFRESH_MAX), so re-sending it costs about the same per second however many are in the room.
+MEMBERS_REFRESH_VIEWERS = 100
+MEMBERS_REFRESH_MAX = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,7 @@ class Presence:
         throttle = self._refresh.get(room)
         if throttle is None:
             throttle = self._refresh[room] = Throttle(MEMBERS_REFRESH_SECONDS, lambda: self._send_members(room))
+        throttle.interval = refresh_interval(len(self.viewers[room]))
         throttle()
 
     async def _send_members(self, room: str) -> None:
@@ -234,6 +239,11 @@ class Presence:
             if refresh:
                 self.refresh(room)
         self.on_change()
+
+
+def refresh_interval(viewers: int) -> float:
+    """How often a room of `viewers` connections here is sent its changed list of people, at most."""
+    return min(MEMBERS_REFRESH_MAX, MEMBERS_REFRESH_SECONDS * max(1.0, viewers / MEMBERS_REFRESH_VIEWERS))
 
 
 def _order(member: Member) -> tuple[str, str, str]:

@@ -150,3 +150,11 @@ def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None
             await store.close()
 
     assert asyncio.run(leases_left()) == 0
+
+
+def test_a_big_rooms_list_of_people_is_sent_less_often() -> None:
+    from chatroom.rooms.presence import MEMBERS_REFRESH_MAX, MEMBERS_REFRESH_SECONDS, refresh_interval
+
+    assert refresh_interval(1) == refresh_interval(100) == MEMBERS_REFRESH_SECONDS
+    assert refresh_interval(500) == 5 * MEMBERS_REFRESH_SECONDS  # about the same frames a second as 100 viewers
+    assert refresh_interval(5000) == MEMBERS_REFRESH_MAX  # and never staler than this
