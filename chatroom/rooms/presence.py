@@ -21,7 +21,7 @@ from chatroom.bus import Bus
 from chatroom.errors import StoreUnavailable
 from chatroom.identity import Person
 from chatroom.rooms.outbox import Outbox
-from chatroom.rooms.render import Fragments
+from chatroom.rooms.render import MEMBERS_SHOWN, Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
 from chatroom.store import Member, MessageStore, now_us
 
@@ -103,7 +103,11 @@ class Presence:
         self.viewers.setdefault(room, {})[outbox] = viewer
         members = await self.members(room, fresh=True)  # what they see changes from here on
         if all(m.uid != person.uid for m in members):  # the store has not heard of them yet
-            members = sorted([*members, Member(person.uid, person.name)], key=_order)
+            if len(members) < MEMBERS_SHOWN:
+                members = sorted([*members, Member(person.uid, person.name)], key=_order)
+            else:  # counted at once, named in their place with the next refresh: a storm of arrivals into a
+                # big room shares one rendering of the list instead of one each
+                members = [*members, Member(person.uid, person.name)]
         viewer.members = len(members)
         viewer.members_html = self.fragments.members(members, oob=True)
         return viewer

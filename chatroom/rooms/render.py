@@ -33,6 +33,9 @@ def thumbnail_url(file: Attachment) -> str:
     return f"/files/thumbnails/{file.id}"
 
 
+MEMBERS_SHOWN = 100  # people listed by name in a room's list (templates/_members.html); the rest are counted
+
+
 class Fragments:
     """The partials that travel on the wire, rendered from the same templates as the page.
 
@@ -51,6 +54,7 @@ class Fragments:
         self._errors = env.get_template("_errors.html")
         self._errors_rendered: dict[tuple[str, bool], str] = {}
         self._members = env.get_template("_members.html")
+        self._members_rendered: dict[tuple[object, ...], str] = {}
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
@@ -112,7 +116,15 @@ class Fragments:
         return html
 
     def members(self, members: list[Member], oob: bool = False) -> str:
-        return self._members.render(members=members, oob=oob)
+        """The list of people (the first `MEMBERS_SHOWN`, and how many more): a storm of arrivals beyond those
+        shown, who all see the same list, has it rendered once."""
+        key = (tuple((m.uid, m.name) for m in members[:MEMBERS_SHOWN]), len(members), oob)
+        html = self._members_rendered.get(key)
+        if html is None:
+            if len(self._members_rendered) >= 64:
+                self._members_rendered.clear()
+            html = self._members_rendered[key] = self._members.render(members=members, oob=oob)
+        return html
 
     def typing(self, names: list[str], others: int = 0, oob: bool = False) -> str:
         """Who is typing: `names`, then "and 1 other" or "and N others" when `others`."""
