@@ -64,11 +64,12 @@ class RoomDirectory:
     async def first_list(self, room: str, viewer: Viewer | None) -> str:
         """The list a viewer arriving in `room` is sent, counting them in already.
 
-        A person is sent every later change, so theirs is read after they arrived; a connection
-        without a session gets this one list only, which may be up to a second old (shared reads).
+        Until this process follows the list, arrivals share its reads (a storm of them costs one), so the
+        list may be up to a second old; a person is sent every change after that, and a connection without
+        a session gets this one list only.
         """
         try:
-            rooms, online = self._listing or await (self.listing() if viewer else self._read_listing(None))
+            rooms, online = self._listing or await self._read_listing(None)
         except StoreUnavailable:
             return ""
         if viewer is not None:  # the count they see agrees with the list of people they see

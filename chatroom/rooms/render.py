@@ -55,6 +55,7 @@ class Fragments:
         self._errors_rendered: dict[tuple[str, bool], str] = {}
         self._members = env.get_template("_members.html")
         self._members_rendered: dict[tuple[object, ...], str] = {}
+        self._room_lists_rendered: dict[tuple[object, ...], str] = {}
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
@@ -131,7 +132,14 @@ class Fragments:
         return self._typing.render(names=names, others=others, oob=oob)
 
     def room_list(self, rooms: list[RoomInfo], online: dict[str, int], current: str, oob: bool = False) -> str:
-        return self.room_lists(rooms, online, [current], oob)[current]
+        """The list as seen from `current`; the same list asked for again (a storm of arrivals) is rendered once."""
+        key = (tuple(rooms), tuple(sorted(online.items())), current, oob)
+        html = self._room_lists_rendered.get(key)
+        if html is None:
+            if len(self._room_lists_rendered) >= 64:
+                self._room_lists_rendered.clear()
+            html = self._room_lists_rendered[key] = self.room_lists(rooms, online, [current], oob)[current]
+        return html
 
     def room_lists(
         self, rooms: list[RoomInfo], online: dict[str, int], currents: list[str], oob: bool = True
