@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, GroupCommit, Take
 from chatroom.store.sql import (
     COLUMNS,
@@ -118,17 +118,6 @@ class PostgresStore(SQLStore):
                 await asyncio.wait_for(pool.close(), TIMEOUT)
             except (TimeoutError, *DB_ERRORS):
                 pool.terminate()
-
-    async def append(
-        self,
-        room: str,
-        author: str,
-        author_id: str,
-        text: str,
-        nonce: str | None = None,
-        files: Sequence[NewFile] = (),
-    ) -> Message:
-        return await self._appends.append(room, author, author_id, text, nonce, files)
 
     async def _commit(self, take: Take) -> list[Message]:
         batch: list[Appending] = []

@@ -34,6 +34,7 @@ from chatroom.store import (
     search,
     to_us,
 )
+from chatroom.store.group_commit import GroupCommit, ThreadGroupCommit
 
 Row: TypeAlias = Sequence[Any]
 
@@ -621,11 +622,24 @@ class Change:
 class SQLStore(ABC):
     """The `MessageStore` methods that are the same SQL and the same result on either database.
 
-    A store provides `sql` in its dialect and four ways to run a statement; `append` is its own.
+    A store provides `sql` in its dialect, four ways to run a statement, and `_appends`: how its appends
+    are committed together (`chatroom.store.group_commit`), over its own `_commit`.
     """
 
     sql: ClassVar[Statements]
     search_sql: ClassVar[str]  # chatroom.store.search's query, in the dialect
+    _appends: GroupCommit | ThreadGroupCommit
+
+    async def append(
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None = None,
+        files: Sequence[NewFile] = (),
+    ) -> Message:
+        return await self._appends.append(room, author, author_id, text, nonce, files)
 
     @staticmethod
     @abstractmethod

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
-from chatroom.store import Message, NewFile, from_us, now_us, search
+from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, Take, ThreadGroupCommit
 from chatroom.store.sql import COLUMNS, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
 
@@ -48,17 +48,6 @@ class SQLiteStore(SQLStore):
             await self._run(lambda db: db.close())
             self._db = None
         self._thread.shutdown(wait=True)
-
-    async def append(
-        self,
-        room: str,
-        author: str,
-        author_id: str,
-        text: str,
-        nonce: str | None = None,
-        files: Sequence[NewFile] = (),
-    ) -> Message:
-        return await self._appends.append(room, author, author_id, text, nonce, files)
 
     def _commit(self, take: Take) -> list[Message]:
         db = self._db
