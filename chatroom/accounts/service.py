@@ -89,10 +89,10 @@ class Accounts:
     async def person(self, session: dict[str, Any] | None, bearer: str | None = None) -> Person | None:
         """The account's person (or bot) behind a live session token, in the cookie's `session` or a bearer
         header; None when there is none, or it ended. Looks up the store at most once a minute per session."""
-        token = bearer if bearer is not None else (session or {}).get("sid")
-        if not isinstance(token, str) or not token:
+        session_id = _session_id(session, bearer)
+        if session_id is None:
             return None
-        account = await self.sessions.account(digest(token))
+        account = await self.sessions.account(session_id)
         return _person(account) if account is not None else None
 
     @contextmanager
@@ -100,11 +100,11 @@ class Accounts:
         self, session: dict[str, Any] | None, person: Person, end: Callable[[], object], bearer: str | None = None
     ) -> Iterator[None]:
         """While inside, `end` is called when the session of `person` (a signed-in one) ends anywhere."""
-        token = bearer if bearer is not None else (session or {}).get("sid")
-        if not person.signed_in or not isinstance(token, str):
+        session_id = _session_id(session, bearer)
+        if not person.signed_in or session_id is None:
             yield
             return
-        with self.sessions.watch(digest(token), person.uid, end):
+        with self.sessions.watch(session_id, person.uid, end):
             yield
 
     # Names: an account holds its name everywhere.
@@ -193,17 +193,15 @@ class Accounts:
 
     async def sign_out(self, session: dict[str, Any], everywhere: bool = False) -> None:
         """End the session (or all of its account's): every process forgets it and closes its connections."""
-        token = session.get("sid")
-        if not isinstance(token, str):
-            return
+        session_id = _session_id(session)
         person = await self.person(session)
-        if person is None:
+        if session_id is None or person is None:
             return
         if everywhere:
             await self.end_all(person.uid)
             return
-        await self.store.end_session(digest(token))
-        await self._end([digest(token)], person.uid)
+        await self.store.end_session(session_id)
+        await self._end([session_id], person.uid)
 
     async def change_password(self, person: Person, session: dict[str, Any], current: object, new: object) -> str:
         """Set a new password after checking the current one; every other session ends. The session's new token."""
@@ -422,6 +420,12 @@ class Accounts:
             except StoreUnavailable:
                 return
             self.sessions.end([s for s in watched if s not in live])
+
+
+def _session_id(session: dict[str, Any] | None, bearer: str | None = None) -> str | None:
+    """The store's id of the session behind a bearer token, or else the cookie's; None without either."""
+    token = bearer if bearer is not None else (session or {}).get("sid")
+    return digest(token) if isinstance(token, str) and token else None
 
 
 def _person(account: Account) -> Person:
