@@ -189,8 +189,11 @@ class Hub:
             self._epoch = await self.store.epoch()
         return self._epoch
 
-    async def message(self, room: str, id: int) -> Message | None:
-        """Message `id` as it is now, for its edit page."""
+    async def message(self, room: str, id: int, address: str | None = None) -> Message | None:
+        """Message `id` as it is now, for its menu and edit page: a read of the store, limited per client
+        `address` as a page of history is."""
+        if address is not None:
+            self.limits.history_page(address)
         return await self._stored(self.store.message(room, id))
 
     async def moderated(self, by: Person, action: str, target: str, detail: str) -> None:

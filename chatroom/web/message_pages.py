@@ -94,7 +94,7 @@ def _done(request: Request, entry: Message) -> Response:
 
 
 async def _alive(request: Request, room: str, id: int) -> Message:
-    message = await _hub(request).message(room, id)
+    message = await _hub(request).message(room, id, client_address(request.scope))
     if message is None or message.deleted:
         raise NotFound("There is no such message.")
     return message

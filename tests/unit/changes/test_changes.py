@@ -7,6 +7,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
+from chatroom.settings import Settings
+from tests.addresses import at, behind_proxy
 from tests.people import Session, page, say, session, sign_up
 from tests.unit.accounts.helpers import accounts_of, admin
 from tests.unit.conftest import Join, MakeClient
@@ -241,3 +243,17 @@ def test_a_place_in_another_log_gets_a_reset(client: TestClient) -> None:
         recv(ws)
         assert recv_json(ws) == {"type": "reset"}  # a restored or replaced database's place: start again
         assert [recv_json(ws)["message"] for _ in range(2)] == ["one", "two"]
+
+
+def test_a_flood_of_menu_and_edit_page_reads_is_limited_per_address(settings: Settings) -> None:
+    with behind_proxy(settings) as (client, _):
+        alice = sign_up(client, "Alice")
+        say(client, "hi", who=alice)
+        answers = [
+            client.get(f"/rooms/lobby/messages/1/{page}", headers={**alice, **at("198.51.100.7")}).status_code
+            for page in ("actions", "edit") * 20
+        ]
+        client.cookies.clear()
+        assert answers[:30] == [200] * 30 and set(answers[30:]) == {429}
+        other = client.get("/rooms/lobby/messages/1/actions", headers={**alice, **at("198.51.100.8")})
+        assert other.status_code == 200
