@@ -43,6 +43,8 @@ INVITE_USES = (1, 5, 25, 100)
 SIGN_INS_PER_NAME = (1 / 60, 10)
 SIGN_INS_PER_ADDRESS = (1 / 10, 30)
 SIGN_UPS_PER_ADDRESS = (20 / 3600, 20)  # accounts one address may make: a classroom's first lesson
+# Invite, setup and reset links opened: a read each. A class opening one invite together, not a script guessing.
+LINKS_PER_ADDRESS = (1, 60)
 NAME_CACHE_SECONDS = 30.0
 TAKEN = "{name} is taken (or looks like a name that is); choose another."
 NAME_CACHE_SIZE = 10_000
@@ -58,6 +60,7 @@ class Accounts:
         self.by_name = RateLimiter(*SIGN_INS_PER_NAME)
         self.by_address = RateLimiter(*SIGN_INS_PER_ADDRESS)
         self.sign_ups = RateLimiter(*SIGN_UPS_PER_ADDRESS)
+        self.links = RateLimiter(*LINKS_PER_ADDRESS)
         self._holders: dict[str, tuple[str | None, float]] = {}  # name -> (its account's id, until)
         self._task: asyncio.Task[None] | None = None
 
@@ -226,8 +229,11 @@ class Accounts:
         log.info("password reset id=%s", account.id)
         return _person(account), await self._new_session(account.id)
 
-    async def token(self, kind: str, token: str) -> Token | None:
-        """The usable token of `kind` behind a link, for the page that shows its form."""
+    async def token(self, kind: str, token: str, address: str | None) -> Token | None:
+        """The usable token of `kind` behind a link, for the page that shows its form; RateLimited when
+        `address` (None: not from the network) opens links too fast."""
+        if address is not None and not self.links.allow(address):
+            raise RateLimited("Too many links opened from your network; wait a minute and try again.")
         found = await self.store.token(digest(token), now_us())
         return found if found is not None and found.kind == kind and found.uses_left != 0 else None
 

@@ -120,7 +120,7 @@ async def account(request: Request) -> Response:
 async def _usable(request: Request, kind: str, gone: str) -> str:
     """The link's token, if it can still be used; else a 404 page that says `gone`."""
     token: str = request.path_params["token"]
-    if await state_of(request).accounts.token(kind, token) is None:
+    if await state_of(request).accounts.token(kind, token, client_address(request.scope)) is None:
         raise NotFound(gone)
     return token
 

@@ -192,3 +192,11 @@ def test_a_refused_plain_post_gets_the_small_error_page_not_the_room(proxied: Pr
     refused = client.post("/rooms/lobby/messages", data={"message": "x"}, headers=at(A), follow_redirects=False)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     assert 'id="messages"' not in refused.text and 'id="room-list"' not in refused.text
+
+
+def test_link_pages_from_one_address_stop_at_its_limit_while_another_address_opens_one(proxied: Proxied) -> None:
+    client, _ = proxied
+    guesses = [client.get(f"/join/guess{n}", headers=at(A)).status_code for n in range(61)]
+    assert guesses == [404] * 60 + [429]
+    assert client.get("/reset/another", headers=at(A)).status_code == 429
+    assert client.get("/setup/another", headers=at(B)).status_code == 404
