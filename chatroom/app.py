@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/actions", message_pages.actions, methods=["GET"]),
+        Route("/rooms/{room}/messages/{id}/reply", message_pages.reply_page, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/edit", message_pages.edit_page, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/edit", message_pages.edit, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/delete", message_pages.delete, methods=["POST"]),

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
@@ -13,7 +14,7 @@ from chatroom.errors import StoreUnavailable
 from chatroom.rooms.outbox import Frame, Outbox
 from chatroom.rooms.render import RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
-from chatroom.store import Message, MessageStore
+from chatroom.store import DELETE, EDIT, Message, MessageStore, Quote
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class RoomFeed:
         self._snapshot = None
         if rendered.message.kind:  # a change: the message, where the recent ones hold it, is now this
             self._replace(rendered)
+            if rendered.message.kind in (EDIT, DELETE):
+                self._rewrite(rendered.message)
         else:
             self.recent.append(rendered)
         self.send_to_all(rendered)
@@ -95,6 +98,25 @@ class RoomFeed:
             if kept.seq == change.message.id:
                 self.recent[index] = self.renders.rendered(change.message.current(), kept.previous)
                 return
+
+    def _rewrite(self, change: Message) -> None:
+        """After an edit or a deletion, what the feed keeps shows no text of the message but its current one: the
+        replies quoting it, among the recent messages (snapshots) and the entries (replays), and the message's own
+        earlier entries. A replay from here on sends them as they are now; the change's own frame updates the
+        quotes of every page (`Fragments.requote`)."""
+        quote = Quote.of(change)
+        for index, kept in enumerate(self.recent):
+            if kept.message.reply_to == quote.id and kept.message.quote != quote:
+                self.recent[index] = self.renders.rendered(replace(kept.message, quote=quote), kept.previous)
+        current = change.current()
+        for index, kept in enumerate(self.log):
+            entry = kept.message
+            if entry.id == quote.id and entry.seq != change.seq:
+                entry = replace(current, seq=entry.seq, target=entry.target, kind=entry.kind)
+            elif entry.reply_to == quote.id:
+                entry = replace(entry, quote=quote)
+            if entry != kept.message:
+                self.log[index] = self.renders.rendered(entry, kept.previous)
 
     def _rendered(self, message: Message) -> RenderedMessage:
         """The next entry of the log, rendered knowing the message before it (grouping and day breaks): for a

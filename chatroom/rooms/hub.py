@@ -44,9 +44,10 @@ from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Attachment, Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store import Quote as Quote
 from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
-from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
+from chatroom.validation import MAX_REACTIONS, emoji, message_text, reply_id, send_nonce
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,25 +121,30 @@ class Hub:
         sender: str,
         address: str | None = None,
         nonce: object = None,
+        reply_to: object = None,
     ) -> Message | None:
         """Validate, store, then announce a message. None when there was nothing to send.
 
         Limited per `sender` and per client `address` (None: not from the network). With the `nonce` the
         sender's form carried, a send retried (a double submit, htmx's queue after an outage) is stored once:
-        the retry is answered as the first was. Raises Refused (the sender's fault: RateLimited among them)
-        or NotStored (nothing was stored).
+        the retry is answered as the first was. With `reply_to` (a message id of `room`), the message is a reply
+        to that message, which must be there, readable by `person` and not deleted. Raises Refused (the sender's
+        fault: RateLimited among them) or NotStored (nothing was stored).
         """
         arrived = time.perf_counter()
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
-        once = send_nonce(nonce, text)
+        answered = reply_id(reply_to)
+        once = send_nonce(nonce, f"{text}\0reply:{answered}" if answered else text)
         self._allow(sender, address)
+        if answered:
+            await self.repliable(room, person, answered)
         if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
             await self.names.claim(person, person.name)
         appending = time.perf_counter()
         try:
-            message = await self.store.append(room, person.name, person.uid, text, once)
+            message = await self.store.append(room, person.name, person.uid, text, once, reply_to=answered)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc
@@ -182,6 +188,18 @@ class Hub:
                 raise NotFound("There is no such message.")
             raise Refused("too_many_reactions", f"A message can have at most {MAX_REACTIONS} different reactions.")
         return await self._changed(room, id, entry)
+
+    async def repliable(self, room: str, person: Person, id: int, address: str | None = None) -> Message:
+        """Message `id` of `room`, which `person` may reply to (it is there, they may read it, it is not deleted);
+        Refused otherwise, saying which. Asked by a page (an `address`), a read limited as a page of history is."""
+        if address is not None:
+            self.limits.history_page(address)
+        target = await self._stored(self.store.message(room, id)) if await can_read(person, room) else None
+        if target is None:
+            raise Refused("reply_not_found", "There is no such message in this room to reply to.")
+        if target.deleted:
+            raise Refused("reply_deleted", "That message was deleted: there is nothing to reply to.")
+        return target
 
     async def epoch(self) -> str:
         """The epoch of the store's log (read once): a client's place in another log is no place in this one."""

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
-from chatroom.store import DELETE, REACTIONS, Attachment, Member, Message, RoomInfo
+from chatroom.store import DELETE, EDIT, REACTIONS, Attachment, Member, Message, Quote, RoomInfo
 
 # Characters of a new message a screen reader announces (the list holds it whole): a short copy, since
 # every frame of a message carries it.
@@ -60,9 +60,13 @@ class Fragments:
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
         self._nonce = env.get_template("_nonce.html")
-        # The sender's reply to an accepted message: an empty input and no error. The input is morphed, not
-        # replaced: the form's reset emptied it already, and a morph leaves alone what is typed in it since.
+        self._quote = env.get_template("_quote.html")
+        self._replying = env.get_template("_replying.html")
+        # The sender's reply to an accepted message: an empty input, no error, and no reply in the making. The
+        # input is morphed, not replaced: the form's reset emptied it already, and a morph leaves alone what is
+        # typed in it since.
         self._accepted = self.message_input(oob="outerMorph", focus=False) + self.errors(oob=True)
+        self._accepted += self.replying("", oob=True)
         # A connection started: the page says it is live (it says "offline" itself when htmx sees the close).
         self.live = env.get_template("_connection.html").render(state="live", oob=True)
         # Closed for good (the session ended): no "reconnecting" afterwards, since htmx will not.
@@ -74,6 +78,22 @@ class Fragments:
         return self._message.render(
             message=message, continued=continues(previous, message), new_day=starts_day(previous, message), oob=oob
         )
+
+    def changed(self, message: Message, previous: Message | None = None) -> str:
+        """A change to a message, for a page that shows it: its item, replacing the one shown; and for an edit or a
+        deletion, every quote of it in replies, replaced too (`requote`)."""
+        return self.message(message, previous, oob=True) + self.requote(message)
+
+    def requote(self, message: Message) -> str:
+        """Every quote of `message` a page shows, replaced by one of it as it is now (nothing for a reaction,
+        which no quote shows): a reply never keeps showing a text edited away or deleted."""
+        if message.kind not in (EDIT, DELETE):
+            return ""
+        return self._quote.render(room=message.room, reply_to=message.id, quote=Quote.of(message), oob=True)
+
+    def replying(self, room: str, quote: Quote | None = None, oob: bool = False) -> str:
+        """The send form's "Replying to …" line, carrying `reply_to` (the quoted message's id); empty for none."""
+        return self._replying.render(room=room, quote=quote, oob=oob)
 
     def append(self, items: str, heard: str = "") -> str:
         """`items` appended to `#messages`; `heard` (a message's author and text) for screen readers' `#heard`."""
@@ -192,7 +212,7 @@ class RenderedMessage:
         """The htmx frame (WebSocket) and SSE data: a new message's item, appended out of band; a changed
         message's item, replacing the one shown (where it is shown)."""
         if self.message.kind:
-            return self.fragments.message(self.message, self.previous, oob=True)
+            return self.fragments.changed(self.message, self.previous)
         return self.fragments.append(self.item, self.fragments.heard(self.message))
 
     @cached_property
@@ -207,6 +227,8 @@ class RenderedMessage:
             return orjson.dumps(frame).decode()
         frame.update(message=m.text, author=m.author, sent_at=iso(m.sent_at))
         frame.update(guest=is_guest(m.author_id), bot=is_bot(m.author_id))
+        if m.reply_to:  # only the id: a client shows the quoted message as it has it, edited or deleted since
+            frame["reply_to"] = m.reply_to
         if m.edited:
             frame["edited"] = True
         if m.files:  # the text stays raw; a file is its name, size, type and where to fetch it

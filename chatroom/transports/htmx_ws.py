@@ -44,7 +44,7 @@ class HtmxSocket(RoomSocket):
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
         self._sending = data["message"]
-        if await self.post(data["message"], data.get("nonce")):
+        if await self.post(data["message"], data.get("nonce"), data.get("reply_to")):
             self._last_sent = data["message"]
             await self.send_text(self.hub.fragments.accepted())
 

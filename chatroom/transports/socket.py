@@ -194,10 +194,11 @@ class RoomSocket:
             self._log("refused", f"reason={error.code}", refusal=error.code)
             await self.refused(error)
 
-    async def post(self, text: object, nonce: object = None) -> bool:
-        """Store and announce a message from this connection; False when there was nothing to send."""
+    async def post(self, text: object, nonce: object = None, reply_to: object = None) -> bool:
+        """Store and announce a message (a reply to message `reply_to`, if given) from this connection; False when
+        there was nothing to send."""
         # Shielded: once begun, storing and announcing finish even if this connection goes away.
-        posting = self.hub.post(self.room, self.person, text, self.sender, self.address, nonce)
+        posting = self.hub.post(self.room, self.person, text, self.sender, self.address, nonce, reply_to)
         return await asyncio.shield(posting) is not None
 
     async def send_text(self, text: str) -> None:

@@ -8,6 +8,7 @@ live (a permalink) is updated too. Everyone else sees the change live, as the lo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -16,7 +17,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from chatroom.addresses import client_address
 from chatroom.errors import ChatError, Forbidden, NotFound
 from chatroom.identity import Person
-from chatroom.rooms.hub import Hub, Message
+from chatroom.rooms.hub import Hub, Message, Quote
+from chatroom.rooms.render import new_nonce
+from chatroom.validation import LOBBY
 from chatroom.web.forms import read_form, text
 from chatroom.web.pages import positive, room_in_path, visitor
 from chatroom.web.state import state_of
@@ -36,6 +39,28 @@ async def actions(request: Request) -> Response:
         return HTMLResponse(state_of(request).templates.env.get_template("_message_menu.html").render(**context))
     item = Markup(_hub(request).fragments.message(message))  # noqa: S704 - our own autoescaped partial
     return _page(request, "message.html", me=me, room=room, item=item, **context)
+
+
+async def reply_page(request: Request) -> Response:
+    """Reply to a message: with htmx, the room's send form shows "Replying to …" (and sends `reply_to` with the
+    text); without it, or from a page that has no send form (a permalink's), a page with the quote and a form."""
+    room, id = room_in_path(request), _id(request)
+    me = await visitor(request, room, reading=True)
+    target = await _hub(request).repliable(room, me, id, client_address(request.scope))
+    if _htmx(request):
+        if _composes_in(request, room):
+            return HTMLResponse(_hub(request).fragments.replying(room, Quote.of(target), oob=True))
+        return Response(headers={"hx-redirect": f"/rooms/{room}/messages/{id}/reply"})
+    item = Markup(_hub(request).fragments.message(target))  # noqa: S704 - our own autoescaped partial
+    quote = Quote.of(target)
+    return _page(request, "reply.html", me=me, room=room, item=item, quote=quote, nonce=new_nonce(), oob=False)
+
+
+def _composes_in(request: Request, room: str) -> bool:
+    """Whether the htmx request comes from `room`'s live page (which has the send form): not a permalink's."""
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    live = not {"around", "before"} & parse_qs(current.query).keys()
+    return live and (current.path == f"/rooms/{room}" or (room == LOBBY and current.path == "/"))
 
 
 async def edit_page(request: Request) -> Response:
@@ -89,7 +114,7 @@ async def react(request: Request) -> Response:
 
 def _done(request: Request, entry: Message) -> Response:
     if _htmx(request):
-        return HTMLResponse(_hub(request).fragments.message(entry.current(), oob=True))
+        return HTMLResponse(_hub(request).fragments.changed(entry))
     return RedirectResponse(f"/rooms/{entry.room}?around={entry.id}#msg-{entry.id}", status_code=303)
 
 

@@ -38,6 +38,7 @@ def template_environment() -> jinja2.Environment:
     env.filters["iso"] = iso
     env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
     env.filters["formatted"] = formatting.render
+    env.filters["excerpt"] = formatting.excerpt
     env.filters["file_url"] = file_url
     env.filters["thumbnail_url"] = thumbnail_url
     env.filters["size"] = human_size
