@@ -47,6 +47,7 @@ from chatroom.store import Message as Message  # what the doors are given back
 from chatroom.store import Quote as Quote
 from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
+from chatroom.time_zones import UTC, time_zone, zone_or_utc
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, reply_id, send_nonce
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,22 @@ class Hub:
             raise Refused("reply_deleted", "That message was deleted: there is nothing to reply to.")
         return target
 
+    async def time_zone(self, person: Person) -> str:
+        """The time zone an account chose (UTC if none, or one no longer known); a guest's is in their cookie."""
+        if not person.signed_in:
+            return UTC
+        return zone_or_utc(await self._stored(self.store.time_zone(person.uid)))
+
+    async def set_time_zone(self, person: Person, raw: object, address: str | None = None) -> str:
+        """`person` reads times in zone `raw` (one of `chatroom.time_zones.names`; Refused otherwise), kept for an
+        account in the store. A write limited per client `address` as a page of history is."""
+        zone = time_zone(raw)
+        if address is not None:
+            self.limits.history_page(address)
+        if person.signed_in:
+            await self._stored(self.store.set_time_zone(person.uid, zone))
+        return zone
+
     async def epoch(self) -> str:
         """The epoch of the store's log (read once): a client's place in another log is no place in this one."""
         if self._epoch is None:
@@ -350,6 +367,7 @@ class Hub:
         live: bool = False,
         address: str | None = None,
         shown_from: int | None = None,
+        zone: str = UTC,
     ) -> AsyncIterator[Start]:
         """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
 
@@ -377,6 +395,7 @@ class Hub:
                 lambda: address is None or self.limits.history.allow(address),
                 functools.partial(self.people_snapshot, room, outbox),
                 shown_from,
+                zone,
             )
         finally:
             if person is not None:
@@ -391,10 +410,10 @@ class Hub:
         before: int | None = None,
         around: int | None = None,
         address: str | None = None,
+        zone: str = UTC,
     ) -> RoomView:
-        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`.
-
-        A page of older messages is limited per client `address`.
+        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`,
+        with their times in `zone`. A page of older messages is limited per client `address`.
         """
         if address is not None and (before is not None or around is not None):
             self.limits.history_page(address)
@@ -416,7 +435,7 @@ class Hub:
             elif info.name in markers:
                 seen[info.name] = markers[info.name]
         return RoomView(
-            items="".join(m.item for m in messages),
+            items="".join(m.item_in(zone) for m in messages),
             first_seq=first,
             room_list=self.fragments.room_list(rooms, online, room),
             seen=seen,
@@ -424,7 +443,7 @@ class Hub:
             typists=self.typing.seen_by(room, person.uid),
         )
 
-    async def older_page(self, room: str, before: int, address: str | None = None) -> str:
+    async def older_page(self, room: str, before: int, address: str | None = None, zone: str = UTC) -> str:
         """The "load older" fragment: up to a page of messages before `before`, led by the next link.
 
         Limited per client `address`.
@@ -432,7 +451,7 @@ class Hub:
         if address is not None:
             self.limits.history_page(address)
         messages, first = await self.history.before(room, before)
-        return self.fragments.older_page(room, "".join(m.item for m in messages), first)
+        return self.fragments.older_page(room, "".join(m.item_in(zone) for m in messages), first)
 
     async def _recent(self, room: str) -> tuple[list[RenderedMessage], int]:
         """The room's latest messages, from its live feed when this process has one."""

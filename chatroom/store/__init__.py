@@ -285,6 +285,11 @@ class MessageStore(Protocol):
     # Accounts: unique names (by every part of their `NameKey`), server-side sessions, and tokens kept as a
     # hash of their secret. A bot's token is a session of the bot's that does not expire.
 
+    async def time_zone(self, account: str) -> str | None:
+        """The time zone the account chose (an IANA name), or None: it never chose one."""
+
+    async def set_time_zone(self, account: str, zone: str) -> None: ...
+
     async def create_account(self, new: Account, key: NameKeys) -> bool:
         """Add the account; False (nothing added) when its name or a look-alike is taken."""
 

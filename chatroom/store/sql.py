@@ -263,6 +263,13 @@ MIGRATIONS: list[str | PerDialect] = [
     """
     ALTER TABLE messages ADD COLUMN reply_to {integer} NOT NULL DEFAULT 0;
     """,
+    # The time zone an account reads times in (none: UTC); a guest's is only in their session cookie.
+    """
+    CREATE TABLE time_zones (
+        account TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+        zone TEXT NOT NULL
+    ){without_rowid};
+    """,
 ]
 
 # A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.
@@ -353,6 +360,8 @@ class Statements:
     restore_reaction: str
     restore_last_seq: str
     insert_file: str
+    time_zone: str
+    set_time_zone: str
     files_between: str
     file: str
     thumbnail: str
@@ -534,6 +543,10 @@ STATEMENTS = Statements(
         f"INSERT INTO files (room, seq, position, {ATTACHMENT}, data, thumbnail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
+    time_zone="SELECT zone FROM time_zones WHERE account = ?",
+    set_time_zone=(
+        "INSERT INTO time_zones (account, zone) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET zone = excluded.zone"
+    ),
     files_between=(
         f"SELECT seq, {ATTACHMENT} FROM files WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq, position"
     ),
@@ -693,6 +706,13 @@ class SQLStore(ABC):
         # Read after the commit, so never older than the reply's place in the log: a quoted message deleted or
         # edited before it is shown so, and a later change comes after it, as an entry that updates its quote.
         return replace(stored, quote=await self.quote(room, stored.reply_to))
+
+    async def time_zone(self, account: str) -> str | None:
+        rows = await self._read(self.sql.time_zone, account)
+        return str(rows[0][0]) if rows else None
+
+    async def set_time_zone(self, account: str, zone: str) -> None:
+        await self._write(self.sql.set_time_zone, account, zone)
 
     async def quote(self, room: str, id: int) -> Quote | None:
         """Message `id` of the room as a quote shows it, as it is now; None when there is no such message."""

@@ -23,6 +23,7 @@ from chatroom.validation import LOBBY
 from chatroom.web.forms import read_form, text
 from chatroom.web.pages import positive, room_in_path, visitor
 from chatroom.web.state import state_of
+from chatroom.web.zones import viewer_zone
 
 
 async def actions(request: Request) -> Response:
@@ -37,7 +38,8 @@ async def actions(request: Request) -> Response:
     }
     if _htmx(request):
         return HTMLResponse(state_of(request).templates.env.get_template("_message_menu.html").render(**context))
-    item = Markup(_hub(request).fragments.message(message))  # noqa: S704 - our own autoescaped partial
+    zone = await viewer_zone(request, me)
+    item = Markup(_hub(request).fragments.message(message, zone=zone))  # noqa: S704 - our own autoescaped partial
     return _page(request, "message.html", me=me, room=room, item=item, **context)
 
 
@@ -51,7 +53,8 @@ async def reply_page(request: Request) -> Response:
         if _composes_in(request, room):
             return HTMLResponse(_hub(request).fragments.replying(room, Quote.of(target), oob=True))
         return Response(headers={"hx-redirect": f"/rooms/{room}/messages/{id}/reply"})
-    item = Markup(_hub(request).fragments.message(target))  # noqa: S704 - our own autoescaped partial
+    zone = await viewer_zone(request, me)
+    item = Markup(_hub(request).fragments.message(target, zone=zone))  # noqa: S704 - our own autoescaped partial
     quote = Quote.of(target)
     return _page(request, "reply.html", me=me, room=room, item=item, quote=quote, nonce=new_nonce(), oob=False)
 
@@ -94,14 +97,16 @@ async def edit(request: Request) -> Response:
             value=text(form, "message"),
             error=error.detail,
         )
-    return _done(request, entry)
+    return await _done(request, me, entry)
 
 
 async def delete(request: Request) -> Response:
     room, id = room_in_path(request), _id(request)
     await read_form(request)
     me = await visitor(request, room)
-    return _done(request, await _hub(request).delete(room, me, id, _sender(me), client_address(request.scope)))
+    return await _done(
+        request, me, await _hub(request).delete(room, me, id, _sender(me), client_address(request.scope))
+    )
 
 
 async def react(request: Request) -> Response:
@@ -109,12 +114,12 @@ async def react(request: Request) -> Response:
     form = await read_form(request)
     me = await visitor(request, room)
     entry = await _hub(request).react(room, me, id, text(form, "emoji"), _sender(me), client_address(request.scope))
-    return _done(request, entry)
+    return await _done(request, me, entry)
 
 
-def _done(request: Request, entry: Message) -> Response:
+async def _done(request: Request, me: Person, entry: Message) -> Response:
     if _htmx(request):
-        return HTMLResponse(_hub(request).fragments.changed(entry))
+        return HTMLResponse(_hub(request).fragments.changed(entry, zone=await viewer_zone(request, me)))
     return RedirectResponse(f"/rooms/{entry.room}?around={entry.id}#msg-{entry.id}", status_code=303)
 
 
@@ -134,6 +139,7 @@ def _page(request: Request, template: str, status: int = 200, **extra: Any) -> R
         "scripts": [],
         "here": request.url.path,
         "profile_error": "",
+        "profile_value": "",
         "error": "",
     }
     context.update(extra)

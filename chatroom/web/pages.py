@@ -24,6 +24,7 @@ from chatroom.validation import LOBBY, room_name, whole_number
 from chatroom.web.access import signed_in
 from chatroom.web.forms import read_form
 from chatroom.web.state import state_of
+from chatroom.web.zones import viewer_zone
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ async def profile(request: Request) -> Response:
 async def older_messages(request: Request) -> Response:
     room = room_in_path(request)
     before = positive(request.query_params.get("before", ""), "before")
-    return HTMLResponse(await _hub(request).older_page(room, before, _address(request)))
+    zone = await viewer_zone(request, signed_in(request) or from_session(request.session))
+    return HTMLResponse(await _hub(request).older_page(room, before, _address(request), zone))
 
 
 async def post_message(request: Request) -> Response:
@@ -158,6 +160,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     around = request.query_params.get("around")
     if status != 200:  # the page again, with the reason: the latest messages
         before = around = None
+    zone = await viewer_zone(request, me)
     # A permalink opens a still page around the message: a live snapshot would replace it with the latest.
     view = await state.hub.room_view(
         room,
@@ -165,9 +168,11 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         before=None if before is None else positive(before, "before"),
         around=None if around is None else positive(around, "around"),
         address=_address(request),
+        zone=zone,
     )
     context = {
         "room": room,
+        "zone": zone,
         "me": me,
         "here": request.url.path,
         "transport": transport,

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from chatroom.portability import export
 from chatroom.settings import Settings
 from tests.addresses import at, behind_proxy
-from tests.people import Session, page, say, sign_up
+from tests.people import Session, page, say, session, sign_up
 from tests.unit.accounts.helpers import admin
 from tests.unit.accounts.test_bots import bearer, make_bot
 from tests.unit.changes.test_changes import delete, edit, item
@@ -287,3 +287,10 @@ def test_a_flood_of_reply_pages_is_limited_per_address(settings: Settings) -> No
         ]
         client.cookies.clear()
         assert answers[:30] == [200] * 30 and set(answers[30:]) == {429}
+
+
+def test_a_guest_without_javascript_gets_the_menu_and_reply_pages(client: TestClient) -> None:
+    say(client, "hello guests")
+    guest = session(client, "visitor")
+    assert 'action="/rooms/lobby/messages"' in page(client, "/rooms/lobby/messages/1/reply", guest)
+    assert 'href="/rooms/lobby/messages/1/reply"' in page(client, "/rooms/lobby/messages/1/actions", guest)
