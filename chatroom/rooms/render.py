@@ -34,7 +34,7 @@ def thumbnail_url(file: Attachment) -> str:
     return f"/files/thumbnails/{file.id}"
 
 
-ZONES_KEPT = 8  # zones a message keeps its renderings in besides UTC: a room's viewers rarely use more
+ZONES_KEPT = 4  # zones a message keeps its renderings in besides UTC (the rest render each time): see README
 MEMBERS_SHOWN = 100  # people listed by name in a room's list (templates/_members.html); the rest are counted
 
 
