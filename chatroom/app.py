@@ -30,7 +30,7 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, files, health, message_pages, moderation, pages, search
+from chatroom.web import account_pages, admin, api, files, health, message_pages, moderation, pages, search, time_zones
 from chatroom.web import metrics as web_metrics
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
@@ -85,12 +85,15 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/actions", message_pages.actions, methods=["GET"]),
+        Route("/rooms/{room}/messages/{id}/reply", message_pages.reply_page, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/edit", message_pages.edit_page, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/edit", message_pages.edit, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/delete", message_pages.delete, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/reactions", message_pages.react, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         Route("/profile", pages.profile, methods=["POST"]),
+        Route("/profile/time-zone", time_zones.time_zone_page, methods=["GET"]),
+        Route("/profile/time-zone", time_zones.set_time_zone, methods=["POST"]),
         Route("/signin", account_pages.signin_page, methods=["GET"]),
         Route("/signin", account_pages.signin, methods=["POST"]),
         Route("/signup", account_pages.signup_page, methods=["GET"]),

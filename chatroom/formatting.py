@@ -38,11 +38,13 @@ LINK_REL = "nofollow noopener noreferrer ugc"
 MAX_NESTING = 20  # quotes in lists in quotes…: the parser's recursion depth
 MAX_HIGHLIGHTED = 20_000  # characters of one code block given colours; longer ones stay plain
 MAX_LANGUAGE = 40  # characters of a fence's language name looked up
+EXCERPT_CHARACTERS = 100  # of a quoted message shown in a reply: a line, not the message again
 CODE_CLASS = "code"  # the <pre> of a code block; the stylesheet's rules hang under it
 TOKEN_PREFIX = "tok-"  # noqa: S105 - Pygments' short classes (`k`, `s`) prefixed, so they cannot meet the page's own
 LIGHT_STYLE = "default"
 DARK_STYLE = "monokai"
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix=TOKEN_PREFIX)
+_SPACES = {"softbreak": " ", "hardbreak": " "}  # what stands for a break in an excerpt; other marks stand for nothing
 _NOT_PARSED = ["heading", "lheading", "hr", "table", "code", "reference", "html_block", "image", "html_inline"]
 
 
@@ -55,6 +57,26 @@ def render(text: str) -> Markup:
         return Markup("<p>{}</p>").format(_plain(text))
     html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {"mentions": MENTIONS_MARKED})
     return Markup(html.rstrip("\n"))  # noqa: S704 - markdown-it with HTML off; every text escaped by the rules below
+
+
+@lru_cache(maxsize=256)
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """The start of a message as one line of plain text, for a quote of it: what its Markdown marks is kept and
+    the marks are dropped (no link, no code block, no emphasis), breaks and blocks become spaces, and a text
+    longer than `limit` characters is cut with an ellipsis. Escaped where it is put, like any text."""
+    parts: list[str] = []
+    for token in _MARKDOWN.parse(text, {}):
+        if token.type == "inline":
+            children = token.children or ()
+            parts.extend(
+                child.content if child.type in ("text", "code_inline") else _SPACES.get(child.type, "")
+                for child in children
+            )
+        elif token.type == "fence":
+            parts.append(token.content)
+        parts.append(" ")
+    plain = " ".join(emoji.emojize("".join(parts), language="alias").split())
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
 def link_allowed(url: str) -> bool:

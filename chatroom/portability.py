@@ -8,6 +8,7 @@ saying its `kind`:
     {"kind": "room", "name": "lobby", "last_seq": 4, "created_at": "…Z", "active_at": "…Z"}
     {"kind": "message", "room": "lobby", "seq": 1, "author": "ada", "author_id": "…", "text": "hi",
      "sent_at": "…Z", "edited": true, "deleted": false}
+    (a reply also has "reply_to": the id of the message of its room it answers; its quote is never copied)
     {"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍", "uid": "…"}
     {"kind": "change", "room": "lobby", "seq": 2, "message": 1, "change": "edit"}
 
@@ -167,6 +168,7 @@ def _message_record(m: Message) -> dict[str, Any]:
         "sent_at": _time(m.sent_at),
         "edited": m.edited,
         "deleted": m.deleted,
+        **({"reply_to": m.reply_to} if m.reply_to else {}),
     }
 
 
@@ -333,7 +335,9 @@ def _parse_message(f: Fields) -> Message:
     text = f.text("text", empty=deleted)
     if deleted and text:
         raise CommandError(f"{f.where}: a deleted message has no text")
-    return Message(room, seq, author, author_id, text, f.time("sent_at"), edited=f.flag("edited"), deleted=deleted)
+    reply_to = f.number("reply_to", 1) if "reply_to" in f.data else 0
+    sent_at, edited = f.time("sent_at"), f.flag("edited")
+    return Message(room, seq, author, author_id, text, sent_at, edited=edited, deleted=deleted, reply_to=reply_to)
 
 
 def _parse_change(f: Fields) -> Message:
@@ -456,7 +460,7 @@ def _key(entry: Message) -> tuple[object, ...]:
     """What makes two entries under one `seq` the same: a message as it is now, or a change by what it changed."""
     if entry.kind != NEW:
         return (entry.kind, entry.target)
-    return (NEW, entry.author, entry.author_id, entry.text, entry.sent_at, entry.edited, entry.deleted)
+    return (NEW, entry.author, entry.author_id, entry.text, entry.sent_at, entry.edited, entry.deleted, entry.reply_to)
 
 
 def _describe(entry: Message) -> str:

@@ -32,6 +32,20 @@ def whole_number(raw: str) -> int | None:
     return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
 
 
+def reply_id(raw: object) -> int:
+    """The id of the message a new one replies to: a positive whole number (a form's text or a JSON number), or
+    0 for none (absent, None or empty). Which room it is in is never said: it is of the room the reply is sent
+    to, so no message of another room can be quoted."""
+    if raw is None or raw == "" or raw == 0:
+        return 0
+    number = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if isinstance(raw, str):
+        number = whole_number(raw.strip())
+    if number is None or not 0 < number < 2**62:
+        raise Refused("invalid_reply", "reply_to must be the id of a message of this room, a positive whole number.")
+    return number
+
+
 def message_text(raw: object, max_length: int) -> str | None:
     """The text to store, or None when there is nothing to send (empty or only white space)."""
     if not isinstance(raw, str):

@@ -68,7 +68,8 @@ def encode_message(message: Message) -> str:
     if message.reactions:
         event["reactions"] = [[emoji, list(uids)] for emoji, uids in message.reactions]
     raw = orjson.dumps(event)
-    if len(raw) > MAX_INLINE_BYTES or message.files:  # a message's files are read with it from the store
+    # A message's files, and a reply's quote (the quoted message as it is when read), are read with it from the store.
+    if len(raw) > MAX_INLINE_BYTES or message.files or message.reply_to:
         raw = orjson.dumps({"v": VERSION, "type": "message", "room": message.room, "seq": message.seq})
     return raw.decode()
 

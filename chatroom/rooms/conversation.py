@@ -9,6 +9,7 @@ from datetime import timedelta
 from markupsafe import Markup, escape
 
 from chatroom.store import Message
+from chatroom.time_zones import UTC, local
 
 GROUP_WINDOW = timedelta(minutes=5)
 # `@name`: letters, digits, `_`, `.` and `-`, not ending in punctuation ("@bob." mentions bob).
@@ -19,20 +20,21 @@ CSS_SAFE = re.compile(r"[A-Za-z0-9_-]")
 MENTIONS_MARKED = 10
 
 
-def continues(previous: Message | None, message: Message) -> bool:
-    """The message joins the previous one's group: same person, same name, same day, within 5 minutes."""
+def continues(previous: Message | None, message: Message, zone: str = UTC) -> bool:
+    """The message joins the previous one's group: same person, same name, same day (in `zone`), within 5 minutes."""
     return (
         previous is not None
         and previous.author_id == message.author_id
         and previous.author == message.author
-        and not starts_day(previous, message)
+        and not starts_day(previous, message, zone)
         and timedelta(0) <= message.sent_at - previous.sent_at <= GROUP_WINDOW
     )
 
 
-def starts_day(previous: Message | None, message: Message) -> bool:
-    """The message is the first of its (UTC) day: the same for every viewer, so rendered once."""
-    return previous is None or previous.sent_at.date() != message.sent_at.date()
+def starts_day(previous: Message | None, message: Message, zone: str = UTC) -> bool:
+    """The message is the first of its day in `zone`: the same for every viewer in that zone, so rendered once
+    for each zone in use."""
+    return previous is None or local(previous.sent_at, zone).date() != local(message.sent_at, zone).date()
 
 
 def with_mentions(text: str, limit: int = MENTIONS_MARKED) -> Markup:

@@ -6,14 +6,16 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
 from chatroom.rooms.outbox import Frame, Outbox
-from chatroom.rooms.render import RenderedMessage
+from chatroom.rooms.render import ZONES_KEPT, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
-from chatroom.store import Message, MessageStore
+from chatroom.store import DELETE, EDIT, Message, MessageStore, Quote
+from chatroom.time_zones import UTC
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class RoomFeed:
         self.last_seq = 0
         self.ready = asyncio.Event()
         self._behind = asyncio.Event()
-        self._snapshot: str | None = None
+        self._snapshots: dict[str, str] = {}  # by zone: the zones its viewers read times in
         self._task: asyncio.Task[None] | None = None
         self.on_signal: Callable[[BusEvent], None] | None = None  # events that are not messages (people, typing)
         self.on_message: Callable[[Message], None] | None = None
@@ -57,13 +59,17 @@ class RoomFeed:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def snapshot(self) -> str:
-        """The frame that makes a viewer's list complete: the room's latest messages, replacing the list."""
-        if self._snapshot is None:
-            items = "".join(m.item for m in self.recent)
+    def snapshot(self, zone: str = UTC) -> str:
+        """The frame that makes a viewer's list complete: the room's latest messages (their times in `zone`),
+        replacing the list. Rendered once for every viewer in that zone until the next entry."""
+        snapshot = self._snapshots.get(zone)
+        if snapshot is None:
+            items = "".join(m.item_in(zone) for m in self.recent)
             first = self.recent[0].seq if self.recent else 1
-            self._snapshot = self.renders.fragments.message_list(self.room, items, first, oob=True)
-        return self._snapshot
+            snapshot = self.renders.fragments.message_list(self.room, items, first, oob=True)
+            if len(self._snapshots) < ZONES_KEPT + 1:
+                self._snapshots[zone] = snapshot
+        return snapshot
 
     def receive(self, message: Message) -> None:
         """A message stored by this process or announced by the bus; duplicates and gaps are fine."""
@@ -79,9 +85,11 @@ class RoomFeed:
     def _deliver(self, rendered: RenderedMessage) -> None:
         self.last_seq = rendered.seq
         self.log.append(rendered)
-        self._snapshot = None
+        self._snapshots.clear()
         if rendered.message.kind:  # a change: the message, where the recent ones hold it, is now this
             self._replace(rendered)
+            if rendered.message.kind in (EDIT, DELETE):
+                self._rewrite(rendered.message)
         else:
             self.recent.append(rendered)
         self.send_to_all(rendered)
@@ -95,6 +103,25 @@ class RoomFeed:
             if kept.seq == change.message.id:
                 self.recent[index] = self.renders.rendered(change.message.current(), kept.previous)
                 return
+
+    def _rewrite(self, change: Message) -> None:
+        """After an edit or a deletion, what the feed keeps shows no text of the message but its current one: the
+        replies quoting it, among the recent messages (snapshots) and the entries (replays), and the message's own
+        earlier entries. A replay from here on sends them as they are now; the change's own frame updates the
+        quotes of every page (`Fragments.requote`)."""
+        quote = Quote.of(change)
+        for index, kept in enumerate(self.recent):
+            if kept.message.reply_to == quote.id and kept.message.quote != quote:
+                self.recent[index] = self.renders.rendered(replace(kept.message, quote=quote), kept.previous)
+        current = change.current()
+        for index, kept in enumerate(self.log):
+            entry = kept.message
+            if entry.id == quote.id and entry.seq != change.seq:
+                entry = replace(current, seq=entry.seq, target=entry.target, kind=entry.kind)
+            elif entry.reply_to == quote.id:
+                entry = replace(entry, quote=quote)
+            if entry != kept.message:
+                self.log[index] = self.renders.rendered(entry, kept.previous)
 
     def _rendered(self, message: Message) -> RenderedMessage:
         """The next entry of the log, rendered knowing the message before it (grouping and day breaks): for a

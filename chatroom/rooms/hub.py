@@ -44,9 +44,11 @@ from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Attachment, Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store import Quote as Quote
 from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
-from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
+from chatroom.time_zones import UTC, time_zone, zone_or_utc
+from chatroom.validation import MAX_REACTIONS, emoji, message_text, reply_id, send_nonce
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,25 +122,30 @@ class Hub:
         sender: str,
         address: str | None = None,
         nonce: object = None,
+        reply_to: object = None,
     ) -> Message | None:
         """Validate, store, then announce a message. None when there was nothing to send.
 
         Limited per `sender` and per client `address` (None: not from the network). With the `nonce` the
         sender's form carried, a send retried (a double submit, htmx's queue after an outage) is stored once:
-        the retry is answered as the first was. Raises Refused (the sender's fault: RateLimited among them)
-        or NotStored (nothing was stored).
+        the retry is answered as the first was. With `reply_to` (a message id of `room`), the message is a reply
+        to that message, which must be there, readable by `person` and not deleted. Raises Refused (the sender's
+        fault: RateLimited among them) or NotStored (nothing was stored).
         """
         arrived = time.perf_counter()
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
-        once = send_nonce(nonce, text)
+        answered = reply_id(reply_to)
+        once = send_nonce(nonce, f"{text}\0reply:{answered}" if answered else text)
         self._allow(sender, address)
+        if answered:
+            await self.repliable(room, person, answered)
         if not person.signed_in:  # a guest's chosen name may have become an account's since (kept a while per process)
             await self.names.claim(person, person.name)
         appending = time.perf_counter()
         try:
-            message = await self.store.append(room, person.name, person.uid, text, once)
+            message = await self.store.append(room, person.name, person.uid, text, once, reply_to=answered)
         except StoreUnavailable as exc:
             log.error("store failed room=%s who=%s sender=%s: %s", room, person.name, sender, exc)
             raise NotStored(str(exc)) from exc
@@ -182,6 +189,34 @@ class Hub:
                 raise NotFound("There is no such message.")
             raise Refused("too_many_reactions", f"A message can have at most {MAX_REACTIONS} different reactions.")
         return await self._changed(room, id, entry)
+
+    async def repliable(self, room: str, person: Person, id: int, address: str | None = None) -> Message:
+        """Message `id` of `room`, which `person` may reply to (it is there, they may read it, it is not deleted);
+        Refused otherwise, saying which. Asked by a page (an `address`), a read limited as a page of history is."""
+        if address is not None:
+            self.limits.history_page(address)
+        target = await self._stored(self.store.message(room, id)) if await can_read(person, room) else None
+        if target is None:
+            raise Refused("reply_not_found", "There is no such message in this room to reply to.")
+        if target.deleted:
+            raise Refused("reply_deleted", "That message was deleted: there is nothing to reply to.")
+        return target
+
+    async def time_zone(self, person: Person) -> str:
+        """The time zone an account chose (UTC if none, or one no longer known); a guest's is in their cookie."""
+        if not person.signed_in:
+            return UTC
+        return zone_or_utc(await self._stored(self.store.time_zone(person.uid)))
+
+    async def set_time_zone(self, person: Person, raw: object, address: str | None = None) -> str:
+        """`person` reads times in zone `raw` (one of `chatroom.time_zones.names`; Refused otherwise), kept for an
+        account in the store. A write limited per client `address` as a page of history is."""
+        zone = time_zone(raw)
+        if address is not None:
+            self.limits.history_page(address)
+        if person.signed_in:
+            await self._stored(self.store.set_time_zone(person.uid, zone))
+        return zone
 
     async def epoch(self) -> str:
         """The epoch of the store's log (read once): a client's place in another log is no place in this one."""
@@ -332,6 +367,7 @@ class Hub:
         live: bool = False,
         address: str | None = None,
         shown_from: int | None = None,
+        zone: str = UTC,
     ) -> AsyncIterator[Start]:
         """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
 
@@ -359,6 +395,7 @@ class Hub:
                 lambda: address is None or self.limits.history.allow(address),
                 functools.partial(self.people_snapshot, room, outbox),
                 shown_from,
+                zone,
             )
         finally:
             if person is not None:
@@ -373,10 +410,10 @@ class Hub:
         before: int | None = None,
         around: int | None = None,
         address: str | None = None,
+        zone: str = UTC,
     ) -> RoomView:
-        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`.
-
-        A page of older messages is limited per client `address`.
+        """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`,
+        with their times in `zone`. A page of older messages is limited per client `address`.
         """
         if address is not None and (before is not None or around is not None):
             self.limits.history_page(address)
@@ -398,7 +435,7 @@ class Hub:
             elif info.name in markers:
                 seen[info.name] = markers[info.name]
         return RoomView(
-            items="".join(m.item for m in messages),
+            items="".join(m.item_in(zone) for m in messages),
             first_seq=first,
             room_list=self.fragments.room_list(rooms, online, room),
             seen=seen,
@@ -406,7 +443,7 @@ class Hub:
             typists=self.typing.seen_by(room, person.uid),
         )
 
-    async def older_page(self, room: str, before: int, address: str | None = None) -> str:
+    async def older_page(self, room: str, before: int, address: str | None = None, zone: str = UTC) -> str:
         """The "load older" fragment: up to a page of messages before `before`, led by the next link.
 
         Limited per client `address`.
@@ -414,7 +451,7 @@ class Hub:
         if address is not None:
             self.limits.history_page(address)
         messages, first = await self.history.before(room, before)
-        return self.fragments.older_page(room, "".join(m.item for m in messages), first)
+        return self.fragments.older_page(room, "".join(m.item_in(zone) for m in messages), first)
 
     async def _recent(self, room: str) -> tuple[list[RenderedMessage], int]:
         """The room's latest messages, from its live feed when this process has one."""

@@ -24,6 +24,12 @@ class Frame(Protocol):
     def json(self) -> str | None: ...
 
 
+def html_in(frame: Frame, zone: str) -> str:
+    """A frame's HTML with its times in `zone`: a message's (`RenderedMessage.html_in`); other frames have no times."""
+    zoned = getattr(frame, "html_in", None)
+    return frame.html if zoned is None else str(zoned(zone))
+
+
 class Outbox:
     """Frames a consumer takes when it is ready for them (the SSE stream); `size` frames at most."""
 

@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
 from chatroom.rooms.conversation import continues, starts_day
-from chatroom.store import DELETE, REACTIONS, Attachment, Member, Message, RoomInfo
+from chatroom.store import DELETE, EDIT, REACTIONS, Attachment, Member, Message, Quote, RoomInfo
+from chatroom.time_zones import UTC
 
 # Characters of a new message a screen reader announces (the list holds it whole): a short copy, since
 # every frame of a message carries it.
@@ -33,6 +34,7 @@ def thumbnail_url(file: Attachment) -> str:
     return f"/files/thumbnails/{file.id}"
 
 
+ZONES_KEPT = 4  # zones a message keeps its renderings in besides UTC (the rest render each time): see README
 MEMBERS_SHOWN = 100  # people listed by name in a room's list (templates/_members.html); the rest are counted
 
 
@@ -60,20 +62,44 @@ class Fragments:
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
         self._nonce = env.get_template("_nonce.html")
-        # The sender's reply to an accepted message: an empty input and no error. The input is morphed, not
-        # replaced: the form's reset emptied it already, and a morph leaves alone what is typed in it since.
+        self._quote = env.get_template("_quote.html")
+        self._replying = env.get_template("_replying.html")
+        # The sender's reply to an accepted message: an empty input, no error, and no reply in the making. The
+        # input is morphed, not replaced: the form's reset emptied it already, and a morph leaves alone what is
+        # typed in it since.
         self._accepted = self.message_input(oob="outerMorph", focus=False) + self.errors(oob=True)
+        self._accepted += self.replying("", oob=True)
         # A connection started: the page says it is live (it says "offline" itself when htmx sees the close).
         self.live = env.get_template("_connection.html").render(state="live", oob=True)
         # Closed for good (the session ended): no "reconnecting" afterwards, since htmx will not.
         self.ended = env.get_template("_connection.html").render(state="ended", oob=True)
 
-    def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
-        """The message's item (as it is now); `previous` (the message before it) decides its group and day
-        break. `oob`: the item replaces the one a page shows (a change)."""
+    def message(self, message: Message, previous: Message | None = None, oob: bool = False, zone: str = UTC) -> str:
+        """The message's item (as it is now) with its times in `zone`; `previous` (the message before it) decides
+        its group and day break (in `zone`). `oob`: the item replaces the one a page shows (a change)."""
         return self._message.render(
-            message=message, continued=continues(previous, message), new_day=starts_day(previous, message), oob=oob
+            message=message,
+            continued=continues(previous, message, zone),
+            new_day=starts_day(previous, message, zone),
+            oob=oob,
+            zone=zone,
         )
+
+    def changed(self, message: Message, previous: Message | None = None, zone: str = UTC) -> str:
+        """A change to a message, for a page that shows it: its item, replacing the one shown; and for an edit or a
+        deletion, every quote of it in replies, replaced too (`requote`)."""
+        return self.message(message, previous, oob=True, zone=zone) + self.requote(message)
+
+    def requote(self, message: Message) -> str:
+        """Every quote of `message` a page shows, replaced by one of it as it is now (nothing for a reaction,
+        which no quote shows): a reply never keeps showing a text edited away or deleted."""
+        if message.kind not in (EDIT, DELETE):
+            return ""
+        return self._quote.render(room=message.room, reply_to=message.id, quote=Quote.of(message), oob=True)
+
+    def replying(self, room: str, quote: Quote | None = None, oob: bool = False) -> str:
+        """The send form's "Replying to …" line, carrying `reply_to` (the quoted message's id); empty for none."""
+        return self._replying.render(room=room, quote=quote, oob=oob)
 
     def append(self, items: str, heard: str = "") -> str:
         """`items` appended to `#messages`; `heard` (a message's author and text) for screen readers' `#heard`."""
@@ -169,14 +195,20 @@ def _escaped(html: str) -> Markup:
 
 
 class RenderedMessage:
-    """One message and its wire renderings; a format is rendered the first time a viewer needs it."""
+    """One message and its wire renderings; a format is rendered the first time a viewer needs it.
 
-    __slots__ = ("__dict__", "fragments", "message", "previous")
+    Its times and day break are read in a zone: `item` and `html` in UTC (everyone's, until they choose another),
+    `item_in` and `html_in` in any zone, each rendered once (per process) for each zone its viewers use, and kept
+    for at most `ZONES_KEPT` zones.
+    """
+
+    __slots__ = ("__dict__", "_zoned", "fragments", "message", "previous")
 
     def __init__(self, message: Message, fragments: Fragments, previous: Message | None = None) -> None:
         self.message = message
         self.fragments = fragments
         self.previous = previous  # seq - 1, when known: the item shows whether it continues that one's group
+        self._zoned: dict[tuple[bool, str], str] | None = None
 
     @property
     def seq(self) -> int:
@@ -185,15 +217,39 @@ class RenderedMessage:
     @cached_property
     def item(self) -> str:
         """The `<li id="msg-N">`, as in the page."""
-        return self.fragments.message(self.message, self.previous)
+        return self._item(UTC)
 
     @cached_property
     def html(self) -> str:
         """The htmx frame (WebSocket) and SSE data: a new message's item, appended out of band; a changed
         message's item, replacing the one shown (where it is shown)."""
+        return self._html(UTC, self.item)
+
+    def item_in(self, zone: str) -> str:
+        """The item with its times in `zone`."""
+        return self.item if zone == UTC else self._in(zone, False)
+
+    def html_in(self, zone: str) -> str:
+        """The frame with its times in `zone`."""
+        return self.html if zone == UTC else self._in(zone, True)
+
+    def _in(self, zone: str, frame: bool) -> str:
+        zoned = self._zoned if self._zoned is not None else {}
+        rendered = zoned.get((frame, zone))
+        if rendered is None:
+            rendered = self._html(zone, self.item_in(zone)) if frame else self._item(zone)
+            if len(zoned) < 2 * ZONES_KEPT:  # a message read in more zones than that renders the others each time
+                zoned[(frame, zone)] = rendered
+                self._zoned = zoned
+        return rendered
+
+    def _item(self, zone: str) -> str:
+        return self.fragments.message(self.message, self.previous, zone=zone)
+
+    def _html(self, zone: str, item: str) -> str:
         if self.message.kind:
-            return self.fragments.message(self.message, self.previous, oob=True)
-        return self.fragments.append(self.item, self.fragments.heard(self.message))
+            return self.fragments.changed(self.message, self.previous, zone)
+        return self.fragments.append(item, self.fragments.heard(self.message))
 
     @cached_property
     def json(self) -> str:
@@ -207,6 +263,8 @@ class RenderedMessage:
             return orjson.dumps(frame).decode()
         frame.update(message=m.text, author=m.author, sent_at=iso(m.sent_at))
         frame.update(guest=is_guest(m.author_id), bot=is_bot(m.author_id))
+        if m.reply_to:  # only the id: a client shows the quoted message as it has it, edited or deleted since
+            frame["reply_to"] = m.reply_to
         if m.edited:
             frame["edited"] = True
         if m.files:  # the text stays raw; a file is its name, size, type and where to fetch it

@@ -13,6 +13,7 @@ from chatroom.rooms.feed import RoomFeed
 from chatroom.rooms.history import History
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import RenderedMessage
+from chatroom.time_zones import UTC
 
 # Further behind than this, in messages or in bytes, a resuming connection gets the snapshot instead
 # of a replay: 500 long messages are 2.3 MiB of frames, sent to anyone who asks with an old id.
@@ -48,6 +49,7 @@ async def start(
     may_read_store: Callable[[], bool],
     people: Callable[[], Awaitable[str]],
     shown_from: int | None = None,
+    zone: str = UTC,
 ) -> Start:
     """Set `outbox`'s floor and say what to send first.
 
@@ -55,7 +57,8 @@ async def start(
     has, if it resumes. A replay the entries the feed delivered cannot serve reads the store's log, if
     `may_read_store()`; else, or when it is too long, the connection gets the snapshot. `shown_from` (a
     page's first message) makes the snapshot hold every message from there as it is now, not the latest page: the
-    older pages the reader loaded stay on screen, and the list is still complete. Bounded like a replay.
+    older pages the reader loaded stay on screen, and the list is still complete. Bounded like a replay. A
+    snapshot's times are in the viewer's `zone` (the frames that follow: the transport reads them in it).
     """
     if resume is not None and 0 <= resume <= feed.last_seq:
         delivered = list(feed.log)
@@ -75,10 +78,10 @@ async def start(
         kept = await _shown_from(feed, shown_from, history, may_read_store)
         if kept is not None and len(kept) <= REPLAY_LIMIT and _within(kept, REPLAY_BYTES):
             outbox.floor = feed.last_seq
-            snapshot = feed.renders.fragments.messages_from("".join(m.item for m in kept))
+            snapshot = feed.renders.fragments.messages_from("".join(m.item_in(zone) for m in kept))
             return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people(), latest=kept)
     outbox.floor = feed.last_seq
-    snapshot = feed.snapshot()
+    snapshot = feed.snapshot(zone)
     return Start(outbox.floor, len(feed.viewers), snapshot=snapshot, people=await people(), latest=list(feed.recent))
 
 

@@ -58,6 +58,26 @@ class NewFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Quote:
+    """The message a reply quotes, as it is now: read with the reply at every read, never kept with it, so a
+    quote cannot show a text the store no longer has (edited away, or deleted)."""
+
+    id: int
+    author: str
+    author_id: str
+    text: str  # the start of its text (`QUOTED_CHARACTERS` at most), as typed; "" once deleted
+    deleted: bool = False
+
+    @classmethod
+    def of(cls, message: Message) -> Quote:
+        """Message `message.id` as a quote of it shows it now (the same as the store reads it with a reply)."""
+        return cls(message.id, message.author, message.author_id, message.text[:QUOTED_CHARACTERS], message.deleted)
+
+
+QUOTED_CHARACTERS = 300  # of a quoted message's text read with its reply: more than a quote shows
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """An entry of a room's log, at place `seq`: a new message, or (`kind`) a change to message `target`.
 
@@ -77,6 +97,8 @@ class Message:
     deleted: bool = False
     reactions: Reactions = ()
     files: tuple[Attachment, ...] = ()
+    reply_to: int = 0  # the id of the message (of the same room) this one replies to; 0 for none
+    quote: Quote | None = None  # that message as it is now; None when it is not known or not read
 
     @property
     def id(self) -> int:
@@ -96,6 +118,8 @@ class Message:
             deleted=self.deleted,
             reactions=self.reactions,
             files=self.files,
+            reply_to=self.reply_to,
+            quote=self.quote,
         )
 
 
@@ -149,15 +173,20 @@ class MessageStore(Protocol):
         text: str,
         nonce: str | None = None,
         files: Sequence[NewFile] = (),
+        reply_to: int = 0,
     ) -> Message:
         """Store a message under the room's next `seq` (gapless in commit order), creating the room if new,
         with its `files` in the same transaction: all of it is stored, or none.
 
         With a `nonce` (the sender's one-time token), a message the same sender stored with it already is
-        returned instead: a retried send is stored once."""
+        returned instead: a retried send is stored once. A `reply_to` (a message of the room, which the caller
+        checked) is stored with it, and the message comes back with its `quote` read after the commit."""
 
     async def message(self, room: str, id: int) -> Message | None:
-        """Message `id` as it is now (with its reactions); None if the room has no such message."""
+        """Message `id` as it is now (with its reactions); None if the room has no such message.
+
+        Every read of messages (this one, the log, pages, search) gives a reply's `quote` as the quoted
+        message is now."""
 
     async def edit(self, room: str, id: int, author_id: str, text: str) -> Message | None:
         """Replace the text of message `id` of `author_id` (not deleted), as the log's next entry; that entry,
@@ -255,6 +284,11 @@ class MessageStore(Protocol):
 
     # Accounts: unique names (by every part of their `NameKey`), server-side sessions, and tokens kept as a
     # hash of their secret. A bot's token is a session of the bot's that does not expire.
+
+    async def time_zone(self, account: str) -> str | None:
+        """The time zone the account chose (an IANA name), or None: it never chose one."""
+
+    async def set_time_zone(self, account: str, zone: str) -> None: ...
 
     async def create_account(self, new: Account, key: NameKeys) -> bool:
         """Add the account; False (nothing added) when its name or a look-alike is taken."""

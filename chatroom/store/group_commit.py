@@ -38,6 +38,7 @@ class Appending:
     nonce: str | None
     files: Sequence[NewFile]
     stored: asyncio.Future[Message]
+    reply_to: int = 0
 
 
 Take = Callable[[], list[Appending]]
@@ -51,10 +52,17 @@ class _Queue:
         self._queue: deque[Appending] = deque()
 
     def add(
-        self, room: str, author: str, author_id: str, text: str, nonce: str | None, files: Sequence[NewFile]
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None,
+        files: Sequence[NewFile],
+        reply_to: int = 0,
     ) -> Appending:
         loop = asyncio.get_running_loop()
-        pending = Appending(room, author, author_id, text, now_us(), nonce, files, loop.create_future())
+        pending = Appending(room, author, author_id, text, now_us(), nonce, files, loop.create_future(), reply_to)
         self._queue.append(pending)
         return pending
 
@@ -97,9 +105,16 @@ class GroupCommit:
         self._writer: asyncio.Task[None] | None = None
 
     async def append(
-        self, room: str, author: str, author_id: str, text: str, nonce: str | None, files: Sequence[NewFile] = ()
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None,
+        files: Sequence[NewFile] = (),
+        reply_to: int = 0,
     ) -> Message:
-        pending = self._queue.add(room, author, author_id, text, nonce, files)
+        pending = self._queue.add(room, author, author_id, text, nonce, files, reply_to)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
         return await pending.stored
@@ -134,9 +149,16 @@ class ThreadGroupCommit:
         self._busy = False
 
     async def append(
-        self, room: str, author: str, author_id: str, text: str, nonce: str | None, files: Sequence[NewFile] = ()
+        self,
+        room: str,
+        author: str,
+        author_id: str,
+        text: str,
+        nonce: str | None,
+        files: Sequence[NewFile] = (),
+        reply_to: int = 0,
     ) -> Message:
-        pending = self._queue.add(room, author, author_id, text, nonce, files)
+        pending = self._queue.add(room, author, author_id, text, nonce, files, reply_to)
         if not self._busy:
             self._submit(asyncio.get_running_loop())
         return await pending.stored

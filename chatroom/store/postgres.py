@@ -22,7 +22,7 @@ from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, GroupCommit, Take
 from chatroom.store.sql import (
-    COLUMNS,
+    MESSAGE,
     POSTGRES,
     Change,
     Row,
@@ -50,10 +50,10 @@ TIMEOUT = 5.0  # seconds for a connect, an acquire or a query: a request waits t
 APPEND = """
 WITH batch AS (
     SELECT b.*, row_number() OVER (PARTITION BY b.author_id, b.nonce ORDER BY b.n) AS copy
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-        WITH ORDINALITY AS b (room, author, author_id, text, sent_at, nonce, n)
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
+        WITH ORDINALITY AS b (room, author, author_id, text, sent_at, nonce, reply_to, n)
 ), known AS (
-    SELECT batch.n, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at, m.deleted
+    SELECT batch.n, m.room, m.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at, m.deleted, m.reply_to
     FROM batch JOIN messages AS m ON m.author_id = batch.author_id AND m.nonce = batch.nonce
 ), fresh AS (
     SELECT * FROM batch WHERE (nonce IS NULL OR copy = 1) AND n NOT IN (SELECT n FROM known)
@@ -67,14 +67,15 @@ WITH batch AS (
     FROM fresh JOIN reserved ON reserved.name = fresh.room
     WINDOW same_room AS (PARTITION BY fresh.room)
 ), stored AS (
-    INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce)
-    SELECT room, seq, author, author_id, text, sent_at, nonce FROM numbered ORDER BY n
+    INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce, reply_to)
+    SELECT room, seq, author, author_id, text, sent_at, nonce, reply_to FROM numbered ORDER BY n
 )
-SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, fresh FROM (
-    SELECT n, room, seq, author, author_id, text, sent_at, 0 AS edited_at, 0 AS deleted, true AS fresh FROM numbered
+SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, fresh, reply_to FROM (
+    SELECT n, room, seq, author, author_id, text, sent_at, 0 AS edited_at, 0 AS deleted, reply_to, true AS fresh
+        FROM numbered
     UNION ALL SELECT *, false FROM known
     UNION ALL SELECT batch.n, first.room, first.seq, first.author, first.author_id, first.text, first.sent_at,
-        0, 0, false
+        0, 0, first.reply_to, false
         FROM batch JOIN numbered AS first ON first.author_id = batch.author_id AND first.nonce = batch.nonce
         WHERE batch.copy > 1 AND batch.n NOT IN (SELECT n FROM known)
 ) AS appended ORDER BY n
@@ -83,7 +84,7 @@ SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, fresh FR
 
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
-    search_sql = render(search.query(search.POSTGRES_QUERY, COLUMNS), POSTGRES)
+    search_sql = render(search.query(search.POSTGRES_QUERY, MESSAGE), POSTGRES)
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:
@@ -131,12 +132,12 @@ class PostgresStore(SQLStore):
                 return [await self._insert_one(db, batch[0])]
             columns = ([a.room for a in batch], [a.author for a in batch], [a.author_id for a in batch])
             more = ([a.text for a in batch], [a.sent_at for a in batch], [a.nonce for a in batch])
+            replies = [a.reply_to for a in batch]
             if not any(a.files for a in batch):  # one statement in autocommit: one round trip
-                return [
-                    _appended(row, a) for row, a in zip(await db.fetch(APPEND, *columns, *more), batch, strict=True)
-                ]
+                rows = await db.fetch(APPEND, *columns, *more, replies)
+                return [_appended(row, a) for row, a in zip(rows, batch, strict=True)]
             async with db.transaction():  # a message's files are stored with it, or neither is
-                rows = await db.fetch(APPEND, *columns, *more)
+                rows = await db.fetch(APPEND, *columns, *more, replies)
                 files = [
                     f for row, a in zip(rows, batch, strict=True) if row[8] for f in file_rows(a.room, row[1], a.files)
                 ]
@@ -161,11 +162,13 @@ class PostgresStore(SQLStore):
             # The upsert locks the room's row until commit, so writers in any process take turns:
             # `seq` is gapless, and commits happen in `seq` order.
             seq: int = await db.fetchval(self.sql.next_seq, a.room, a.sent_at, a.sent_at)
-            await db.execute(self.sql.insert_message, a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce)
+            row = (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce, a.reply_to)
+            await db.execute(self.sql.insert_message, *row)
             if a.files:
                 await db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
         files = tuple(f.attachment for f in a.files)
-        return Message(a.room, seq, a.author, a.author_id, a.text, from_us(a.sent_at), files=files)
+        sent_at = from_us(a.sent_at)
+        return Message(a.room, seq, a.author, a.author_id, a.text, sent_at, files=files, reply_to=a.reply_to)
 
     async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
         now = now_us()
@@ -233,9 +236,10 @@ class PostgresStore(SQLStore):
 
 def _appended(row: Row, appending: Appending) -> Message:
     """The message an append stored (with its files), or the one stored before with its nonce."""
+    stored = replace(message(row[:8]), reply_to=int(row[9]))
     if not row[8]:
-        return message(row[:8])
-    return replace(message(row[:8]), files=tuple(f.attachment for f in appending.files))
+        return stored
+    return replace(stored, files=tuple(f.attachment for f in appending.files))
 
 
 def _changed_rows(status: str) -> int:

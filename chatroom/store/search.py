@@ -82,11 +82,11 @@ _FILTERS = "AND (CAST(? AS TEXT) IS NULL OR s.room = ?) AND (CAST(? AS TEXT) IS 
 # Ordered by the FTS5 table's own rowid (the position), which FTS5 walks newest first and stops at the limit.
 SQLITE_QUERY = (
     "SELECT {found} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
-    "JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
+    "JOIN messages AS m ON m.room = s.room AND m.seq = s.seq {quoted} "
     f"WHERE search_words MATCH ? AND search_words.rowid < ? {_FILTERS}ORDER BY search_words.rowid DESC LIMIT ?"
 )
 POSTGRES_QUERY = (
-    "SELECT {found} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq "
+    "SELECT {found} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq {quoted} "
     f"WHERE s.words @@ plainto_tsquery('simple', ?) AND s.position < ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
 )
 END = 2**62  # a position past every one: the first page
@@ -108,8 +108,10 @@ class Found:
 
 
 def query(template: str, columns: str) -> str:
-    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, then a message's `columns`."""
-    return template.replace("{found}", "s.position, " + ", ".join(f"m.{column}" for column in columns.split(", ")))
+    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, then a message's `columns` (of `m`, and of
+    `q`: the message it replies to, as it is now)."""
+    quoted = "LEFT JOIN messages AS q ON q.room = m.room AND q.seq = m.reply_to"
+    return template.replace("{found}", "s.position, " + columns).replace("{quoted}", quoted)
 
 
 def fts5_words(words: tuple[str, ...]) -> str:

@@ -20,12 +20,14 @@ from chatroom.store import (
     DELETE,
     EDIT,
     NEW,
+    QUOTED_CHARACTERS,
     REACTIONS,
     Attachment,
     Member,
     Message,
     NameKeys,
     NewFile,
+    Quote,
     Reaction,
     RoomInfo,
     RoomRecord,
@@ -256,9 +258,26 @@ MIGRATIONS: list[str | PerDialect] = [
     CREATE TABLE room_retention (room TEXT PRIMARY KEY, days {integer} NOT NULL);
     CREATE INDEX messages_by_time ON messages (sent_at) WHERE deleted = 0;
     """,
+    # Replies: the id of the message (of the same room) a message answers, 0 for none. Its quote is read from
+    # that message at every read (a join on the primary key), so it is never a copy of an old text.
+    """
+    ALTER TABLE messages ADD COLUMN reply_to {integer} NOT NULL DEFAULT 0;
+    """,
+    # The time zone an account reads times in (none: UTC); a guest's is only in their session cookie.
+    """
+    CREATE TABLE time_zones (
+        account TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+        zone TEXT NOT NULL
+    ){without_rowid};
+    """,
 ]
 
-COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
+# A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.
+MESSAGE = (
+    "m.room, m.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at, m.deleted, m.reply_to, "
+    f"q.author, q.author_id, substr(q.text, 1, {QUOTED_CHARACTERS}), q.deleted"
+)
+QUOTED = "messages AS m LEFT JOIN messages AS q ON q.room = m.room AND q.seq = m.reply_to"
 ACCOUNT = "id, name, role, active, password_hash, created_at"
 SESSION_BATCH = 64  # sessions looked up by one query
 TOKEN = "id, kind, account, role, uses_left, created_by, created_at, expires_at"
@@ -275,6 +294,7 @@ class Statements:
     insert_message: str
     by_nonce: str
     message: str
+    quote: str
     reactions_between: str
     edit_text: str
     delete_text: str
@@ -340,6 +360,8 @@ class Statements:
     restore_reaction: str
     restore_last_seq: str
     insert_file: str
+    time_zone: str
+    set_time_zone: str
     files_between: str
     file: str
     thumbnail: str
@@ -373,10 +395,15 @@ STATEMENTS = Statements(
         "RETURNING last_seq"
     ),
     insert_message=(
-        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, nonce, reply_to) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
-    by_nonce=f"SELECT {COLUMNS} FROM messages WHERE author_id = ? AND nonce = ?",
-    message=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq = ?",
+    by_nonce=f"SELECT {MESSAGE} FROM {QUOTED} WHERE m.author_id = ? AND m.nonce = ?",
+    message=f"SELECT {MESSAGE} FROM {QUOTED} WHERE m.room = ? AND m.seq = ?",
+    quote=(
+        f"SELECT seq, author, author_id, substr(text, 1, {QUOTED_CHARACTERS}), deleted FROM messages "
+        "WHERE room = ? AND seq = ?"
+    ),
     reactions_between=(
         "SELECT target, emoji, uid FROM reactions WHERE room = ? AND target >= ? AND target <= ? "
         "ORDER BY target, at, emoji{binary}, uid"
@@ -394,10 +421,13 @@ STATEMENTS = Statements(
     # part reads at most `limit` rows along its primary key.
     log_after=(
         "SELECT * FROM ("
-        " SELECT * FROM (SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, 0 AS target,"
-        "  '' AS kind FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?) AS written"
+        f" SELECT * FROM (SELECT {MESSAGE}, 0 AS target, '' AS kind FROM {QUOTED}"
+        "  WHERE m.room = ? AND m.seq > ? ORDER BY m.seq LIMIT ?) AS written"
         " UNION ALL SELECT * FROM (SELECT c.room, c.seq, m.author, m.author_id, m.text, m.sent_at, m.edited_at,"
-        "  m.deleted, c.target, c.kind FROM changes AS c JOIN messages AS m ON m.room = c.room AND m.seq = c.target"
+        "  m.deleted, m.reply_to, q.author, q.author_id, "
+        f"  substr(q.text, 1, {QUOTED_CHARACTERS}), q.deleted, c.target, c.kind FROM changes AS c"
+        "  JOIN messages AS m ON m.room = c.room AND m.seq = c.target"
+        "  LEFT JOIN messages AS q ON q.room = m.room AND q.seq = m.reply_to"
         "  WHERE c.room = ? AND c.seq > ? ORDER BY c.seq LIMIT ?) AS changed"
         ") AS log ORDER BY seq LIMIT ?"
     ),
@@ -418,9 +448,9 @@ STATEMENTS = Statements(
     new_epoch="UPDATE meta SET value = {random_id} WHERE key = 'epoch'",
     record_moderation="INSERT INTO moderation (at, by_name, action, target, detail) VALUES (?, ?, ?, ?, ?)",
     moderation_log="SELECT at, by_name, action, target, detail FROM moderation ORDER BY at DESC LIMIT ?",
-    latest=f"SELECT {COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?",
-    before=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-    after=f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
+    latest=f"SELECT {MESSAGE} FROM {QUOTED} WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?",
+    before=f"SELECT {MESSAGE} FROM {QUOTED} WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?",
+    after=f"SELECT {MESSAGE} FROM {QUOTED} WHERE m.room = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
     last_seq="SELECT last_seq FROM rooms WHERE name = ?",
     enter=(
         "INSERT INTO presence (room, uid, process, name, expires_at) VALUES (?, ?, ?, ?, ?) "
@@ -501,8 +531,8 @@ STATEMENTS = Statements(
         "active_at = CASE WHEN excluded.active_at > rooms.active_at THEN excluded.active_at ELSE rooms.active_at END"
     ),
     restore_message=(
-        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, edited_at, deleted) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        "INSERT INTO messages (room, seq, author, author_id, text, sent_at, edited_at, deleted, reply_to) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
     ),
     restore_change="INSERT INTO changes (room, seq, target, kind, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     restore_reaction=(
@@ -512,6 +542,10 @@ STATEMENTS = Statements(
     insert_file=(
         f"INSERT INTO files (room, seq, position, {ATTACHMENT}, data, thumbnail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    time_zone="SELECT zone FROM time_zones WHERE account = ?",
+    set_time_zone=(
+        "INSERT INTO time_zones (account, zone) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET zone = excluded.zone"
     ),
     files_between=(
         f"SELECT seq, {ATTACHMENT} FROM files WHERE room = ? AND seq >= ? AND seq <= ? ORDER BY seq, position"
@@ -567,9 +601,34 @@ def file_rows(room: str, seq: int, files: Sequence[NewFile]) -> list[tuple[Any, 
 
 
 def message(row: Row) -> Message:
-    room, seq, author, author_id, text, sent_at, edited_at, deleted, *change = row
-    target, kind = change or (0, NEW)
-    return Message(room, seq, author, author_id, text, from_us(sent_at), target, kind, bool(edited_at), bool(deleted))
+    """A message from a row of `MESSAGE` (then, for a log entry, its target and kind); a shorter row (an append's)
+    has no reply columns."""
+    room, seq, author, author_id, text, sent_at, edited_at, deleted, *rest = row
+    reply_to, quoted = 0, None
+    if len(rest) >= 5:
+        reply_to, quoted_author, quoted_author_id, quoted_text, quoted_deleted, *rest = rest
+        if reply_to and quoted_author is not None:
+            quoted = Quote(int(reply_to), quoted_author, quoted_author_id, quoted_text, bool(quoted_deleted))
+    target, kind = rest or (0, NEW)
+    return Message(
+        room,
+        seq,
+        author,
+        author_id,
+        text,
+        from_us(sent_at),
+        target,
+        kind,
+        bool(edited_at),
+        bool(deleted),
+        reply_to=int(reply_to),
+        quote=quoted,
+    )
+
+
+def quote(row: Row) -> Quote:
+    id, author, author_id, text, deleted = row
+    return Quote(int(id), author, author_id, text, bool(deleted))
 
 
 def with_reactions(entries: list[Message], rows: Sequence[Row]) -> list[Message]:
@@ -594,7 +653,8 @@ def messages(rows: Sequence[Row], newest_first: bool) -> list[Message]:
 def _restored(m: Message) -> tuple[object, ...]:
     """A message's row: `edited_at` is only ever read as "edited or not", so the message's own time will do."""
     sent_at = to_us(m.sent_at)
-    return (m.room, m.seq, m.author, m.author_id, m.text, sent_at, max(sent_at, 1) if m.edited else 0, int(m.deleted))
+    edited_at = max(sent_at, 1) if m.edited else 0
+    return (m.room, m.seq, m.author, m.author_id, m.text, sent_at, edited_at, int(m.deleted), m.reply_to)
 
 
 def account(row: Row) -> Account:
@@ -638,8 +698,26 @@ class SQLStore(ABC):
         text: str,
         nonce: str | None = None,
         files: Sequence[NewFile] = (),
+        reply_to: int = 0,
     ) -> Message:
-        return await self._appends.append(room, author, author_id, text, nonce, files)
+        stored = await self._appends.append(room, author, author_id, text, nonce, files, reply_to)
+        if not stored.reply_to:
+            return stored
+        # Read after the commit, so never older than the reply's place in the log: a quoted message deleted or
+        # edited before it is shown so, and a later change comes after it, as an entry that updates its quote.
+        return replace(stored, quote=await self.quote(room, stored.reply_to))
+
+    async def time_zone(self, account: str) -> str | None:
+        rows = await self._read(self.sql.time_zone, account)
+        return str(rows[0][0]) if rows else None
+
+    async def set_time_zone(self, account: str, zone: str) -> None:
+        await self._write(self.sql.set_time_zone, account, zone)
+
+    async def quote(self, room: str, id: int) -> Quote | None:
+        """Message `id` of the room as a quote shows it, as it is now; None when there is no such message."""
+        rows = await self._read(self.sql.quote, room, id)
+        return quote(rows[0]) if rows else None
 
     @staticmethod
     @abstractmethod

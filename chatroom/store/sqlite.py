@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, Take, ThreadGroupCommit
-from chatroom.store.sql import COLUMNS, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
+from chatroom.store.sql import MESSAGE, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ MIGRATIONS = migrations(SQLITE)
 
 class SQLiteStore(SQLStore):
     sql = statements(SQLITE)
-    search_sql = search.query(search.SQLITE_QUERY, COLUMNS)
+    search_sql = search.query(search.SQLITE_QUERY, MESSAGE)
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:
@@ -63,11 +63,13 @@ class SQLiteStore(SQLStore):
             if stored is not None:  # sent before (or earlier in this batch): the same message, stored once
                 return message(stored)
         (seq,) = db.execute(self.sql.next_seq, (a.room, a.sent_at, a.sent_at)).fetchone()
-        db.execute(self.sql.insert_message, (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce))
+        row = (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce, a.reply_to)
+        db.execute(self.sql.insert_message, row)
         if a.files:
             db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
         files = tuple(f.attachment for f in a.files)
-        return Message(a.room, int(seq), a.author, a.author_id, a.text, from_us(a.sent_at), files=files)
+        sent_at = from_us(a.sent_at)
+        return Message(a.room, int(seq), a.author, a.author_id, a.text, sent_at, files=files, reply_to=a.reply_to)
 
     async def _change(self, room: str, id: int, kind: str, change: Change) -> int | None:
         now = now_us()

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from chatroom.errors import ChatError, Refused
-from chatroom.rooms.outbox import Frame
+from chatroom.rooms.outbox import Frame, html_in
 from chatroom.rooms.starts import Start
 from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name, whole_number
@@ -34,7 +34,10 @@ class HtmxSocket(RoomSocket):
 
     async def write(self, frames: Sequence[Frame]) -> None:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
-        await self.websocket.send_text(frames[0].html if len(frames) == 1 else "".join(f.html for f in frames))
+        zone = self.zone
+        await self.websocket.send_text(
+            html_in(frames[0], zone) if len(frames) == 1 else "".join(html_in(f, zone) for f in frames)
+        )
 
     async def received(self, data: dict[str, Any]) -> None:
         self._sending = None
@@ -44,7 +47,7 @@ class HtmxSocket(RoomSocket):
         if "message" not in data:
             raise Refused("missing_message", 'The frame has no "message" field.')
         self._sending = data["message"]
-        if await self.post(data["message"], data.get("nonce")):
+        if await self.post(data["message"], data.get("nonce"), data.get("reply_to")):
             self._last_sent = data["message"]
             await self.send_text(self.hub.fragments.accepted())
 

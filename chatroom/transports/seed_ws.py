@@ -73,7 +73,8 @@ class SeedSocket(RoomSocket):
             if renamed.name != self.person.name:
                 await self.hub.claim_name(renamed, [self.room])
             self.person = renamed
-        await self.post(data["message"], data.get("nonce"))  # a client's own token makes its retries safe
+        # A client's own token makes its retries safe; `reply_to` (a message id of the room) makes it a reply.
+        await self.post(data["message"], data.get("nonce"), data.get("reply_to"))
 
     async def refused(self, error: ChatError) -> None:
         await self.send_text(error.json_frame())

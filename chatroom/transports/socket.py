@@ -30,6 +30,7 @@ from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub
 from chatroom.rooms.outbox import Frame, SocketOutbox
 from chatroom.rooms.starts import Start
+from chatroom.time_zones import ZONE_KEY, zone_or_utc
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
 
@@ -55,6 +56,7 @@ class RoomSocket:
         self.hub: Hub = self.state.hub
         self.id = next(_connection_ids)
         self.session = session_of(websocket.cookies, self.state.settings.secret_key) or {}
+        self.zone = zone_or_utc(self.session.get(ZONE_KEY))  # the viewer's time zone: messages' times are read in it
         self.bearer: str | None = None  # a bot's token
         self.known: Person | None = None  # only a session is a person in the room's list of people
         self.person = guest()  # until `run` knows who it is
@@ -132,6 +134,7 @@ class RoomSocket:
                 live=live,
                 address=self.address,
                 shown_from=self.shown_from,
+                zone=self.zone,
             ) as start:
                 await self.started(start)
                 self._log("connect", f"viewers={start.viewers}")
@@ -194,10 +197,11 @@ class RoomSocket:
             self._log("refused", f"reason={error.code}", refusal=error.code)
             await self.refused(error)
 
-    async def post(self, text: object, nonce: object = None) -> bool:
-        """Store and announce a message from this connection; False when there was nothing to send."""
+    async def post(self, text: object, nonce: object = None, reply_to: object = None) -> bool:
+        """Store and announce a message (a reply to message `reply_to`, if given) from this connection; False when
+        there was nothing to send."""
         # Shielded: once begun, storing and announcing finish even if this connection goes away.
-        posting = self.hub.post(self.room, self.person, text, self.sender, self.address, nonce)
+        posting = self.hub.post(self.room, self.person, text, self.sender, self.address, nonce, reply_to)
         return await asyncio.shield(posting) is not None
 
     async def send_text(self, text: str) -> None:

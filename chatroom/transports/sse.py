@@ -15,8 +15,9 @@ from chatroom.addresses import client_address
 from chatroom.errors import OutboxOverflow, SignedOut, TooManyConnections
 from chatroom.identity import from_session
 from chatroom.rooms.limits import Slot
-from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.outbox import Outbox, html_in
 from chatroom.rooms.starts import Start
+from chatroom.time_zones import ZONE_KEY, zone_or_utc
 from chatroom.validation import whole_number
 from chatroom.web.access import signed_in
 from chatroom.web.state import state_of
@@ -32,6 +33,7 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
     peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
     person = signed_in(request) or from_session(request.session)
     address = client_address(request.scope)
+    zone = zone_or_utc(request.session.get(ZONE_KEY))
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         outbox = Outbox(state.settings.outbox_size)
@@ -44,12 +46,12 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
             with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
-                async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
-                    for event in _first_events(start, hub.fragments.live):
+                async with hub.connect(room, outbox, person, resume=resume, address=address, zone=zone) as start:
+                    for event in _first_events(start, hub.fragments.live, zone):
                         yield event
                     while True:
                         for frame in await outbox.take():
-                            yield ServerSentEvent(data=frame.html, id=str(frame.seq) if frame.seq else None)
+                            yield ServerSentEvent(data=html_in(frame, zone), id=str(frame.seq) if frame.seq else None)
         except OutboxOverflow as error:
             reason = SignedOut.default_code if ended else error.code
             log.info("refused transport=sse room=%s peer=%s reason=%s", room, peer, reason)
@@ -79,11 +81,11 @@ class HeldStream(EventSourceResponse):
             self.slot.release()
 
 
-def _first_events(start: Start, live: str) -> list[ServerSentEvent]:
+def _first_events(start: Start, live: str, zone: str) -> list[ServerSentEvent]:
     """A resumed stream: the room's people, who types and the room list as they are now (no id: not a
     message; they may have changed while the client was away), then each message it missed. A new one:
     the snapshot and the people in one event, whose id is the snapshot's last `seq`. Either says it is `live`."""
     if start.missed is not None:
-        missed = (ServerSentEvent(data=m.html, id=str(m.seq)) for m in start.missed)
+        missed = (ServerSentEvent(data=m.html_in(zone), id=str(m.seq)) for m in start.missed)
         return [ServerSentEvent(data=live + start.people), *missed]
     return [ServerSentEvent(data=start.snapshot + live + start.people, id=str(start.last_seq))]

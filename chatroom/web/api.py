@@ -33,7 +33,8 @@ async def post_message(request: Request) -> Response:
         data = await _json(request)
         state = state_of(request)
         sender = f"session:{person.uid}"
-        message = await state.hub.post(room, person, data.get("message", ""), sender, address, data.get("nonce"))
+        text, nonce, reply_to = data.get("message", ""), data.get("nonce"), data.get("reply_to")
+        message = await state.hub.post(room, person, text, sender, address, nonce, reply_to)
         if message is None:
             raise Refused("empty_message", "The message is empty.")
         frame = state.hub.chat_frame(message)

@@ -8,6 +8,7 @@ live (a permalink) is updated too. Everyone else sees the change live, as the lo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -16,10 +17,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from chatroom.addresses import client_address
 from chatroom.errors import ChatError, Forbidden, NotFound
 from chatroom.identity import Person
-from chatroom.rooms.hub import Hub, Message
+from chatroom.rooms.hub import Hub, Message, Quote
+from chatroom.rooms.render import new_nonce
+from chatroom.validation import LOBBY
 from chatroom.web.forms import read_form, text
 from chatroom.web.pages import positive, room_in_path, visitor
 from chatroom.web.state import state_of
+from chatroom.web.zones import viewer_zone
 
 
 async def actions(request: Request) -> Response:
@@ -34,8 +38,32 @@ async def actions(request: Request) -> Response:
     }
     if _htmx(request):
         return HTMLResponse(state_of(request).templates.env.get_template("_message_menu.html").render(**context))
-    item = Markup(_hub(request).fragments.message(message))  # noqa: S704 - our own autoescaped partial
+    zone = await viewer_zone(request, me)
+    item = Markup(_hub(request).fragments.message(message, zone=zone))  # noqa: S704 - our own autoescaped partial
     return _page(request, "message.html", me=me, room=room, item=item, **context)
+
+
+async def reply_page(request: Request) -> Response:
+    """Reply to a message: with htmx, the room's send form shows "Replying to …" (and sends `reply_to` with the
+    text); without it, or from a page that has no send form (a permalink's), a page with the quote and a form."""
+    room, id = room_in_path(request), _id(request)
+    me = await visitor(request, room, reading=True)
+    target = await _hub(request).repliable(room, me, id, client_address(request.scope))
+    if _htmx(request):
+        if _composes_in(request, room):
+            return HTMLResponse(_hub(request).fragments.replying(room, Quote.of(target), oob=True))
+        return Response(headers={"hx-redirect": f"/rooms/{room}/messages/{id}/reply"})
+    zone = await viewer_zone(request, me)
+    item = Markup(_hub(request).fragments.message(target, zone=zone))  # noqa: S704 - our own autoescaped partial
+    quote = Quote.of(target)
+    return _page(request, "reply.html", me=me, room=room, item=item, quote=quote, nonce=new_nonce(), oob=False)
+
+
+def _composes_in(request: Request, room: str) -> bool:
+    """Whether the htmx request comes from `room`'s live page (which has the send form): not a permalink's."""
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    live = not {"around", "before"} & parse_qs(current.query).keys()
+    return live and (current.path == f"/rooms/{room}" or (room == LOBBY and current.path == "/"))
 
 
 async def edit_page(request: Request) -> Response:
@@ -69,14 +97,16 @@ async def edit(request: Request) -> Response:
             value=text(form, "message"),
             error=error.detail,
         )
-    return _done(request, entry)
+    return await _done(request, me, entry)
 
 
 async def delete(request: Request) -> Response:
     room, id = room_in_path(request), _id(request)
     await read_form(request)
     me = await visitor(request, room)
-    return _done(request, await _hub(request).delete(room, me, id, _sender(me), client_address(request.scope)))
+    return await _done(
+        request, me, await _hub(request).delete(room, me, id, _sender(me), client_address(request.scope))
+    )
 
 
 async def react(request: Request) -> Response:
@@ -84,12 +114,12 @@ async def react(request: Request) -> Response:
     form = await read_form(request)
     me = await visitor(request, room)
     entry = await _hub(request).react(room, me, id, text(form, "emoji"), _sender(me), client_address(request.scope))
-    return _done(request, entry)
+    return await _done(request, me, entry)
 
 
-def _done(request: Request, entry: Message) -> Response:
+async def _done(request: Request, me: Person, entry: Message) -> Response:
     if _htmx(request):
-        return HTMLResponse(_hub(request).fragments.message(entry.current(), oob=True))
+        return HTMLResponse(_hub(request).fragments.changed(entry, zone=await viewer_zone(request, me)))
     return RedirectResponse(f"/rooms/{entry.room}?around={entry.id}#msg-{entry.id}", status_code=303)
 
 
@@ -109,6 +139,7 @@ def _page(request: Request, template: str, status: int = 200, **extra: Any) -> R
         "scripts": [],
         "here": request.url.path,
         "profile_error": "",
+        "profile_value": "",
         "error": "",
     }
     context.update(extra)

@@ -17,13 +17,14 @@ from chatroom.errors import ChatError, Forbidden, NotFound, RateLimited, Refused
 from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
 from chatroom.refusals import log_refusal
-from chatroom.rooms.hub import Hub
+from chatroom.rooms.hub import Hub, Quote
 from chatroom.rooms.render import new_nonce
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
 from chatroom.web.access import signed_in
 from chatroom.web.forms import read_form
 from chatroom.web.state import state_of
+from chatroom.web.zones import viewer_zone
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ async def profile(request: Request) -> Response:
 async def older_messages(request: Request) -> Response:
     room = room_in_path(request)
     before = positive(request.query_params.get("before", ""), "before")
-    return HTMLResponse(await _hub(request).older_page(room, before, _address(request)))
+    zone = await viewer_zone(request, signed_in(request) or from_session(request.session))
+    return HTMLResponse(await _hub(request).older_page(room, before, _address(request), zone))
 
 
 async def post_message(request: Request) -> Response:
@@ -95,17 +97,34 @@ async def post_message(request: Request) -> Response:
     address = _address(request)
     try:
         me = await visitor(request, room)
-        await _hub(request).post(room, me, form.get("message", ""), f"session:{me.uid}", address, form.get("nonce"))
+        sender = f"session:{me.uid}"
+        reply_to = form.get("reply_to")
+        await _hub(request).post(room, me, form.get("message", ""), sender, address, form.get("nonce"), reply_to)
     except ChatError as error:
         log_refusal(
             log, address, error.code, "refused transport=http room=%s address=%s reason=%s", room, address, error.code
         )
         if htmx:
             return HTMLResponse(_hub(request).fragments.errors(error.detail), error.status)
-        return await _refused_page(request, room, error, error=error.detail, value=form.get("message", ""))
+        replying = await _still_repliable(request, room, form.get("reply_to"))
+        return await _refused_page(
+            request, room, error, error=error.detail, value=form.get("message", ""), replying=replying
+        )
     if htmx:
         return HTMLResponse(_send_form(request, room) + _hub(request).fragments.errors(oob=True))
     return RedirectResponse(f"/rooms/{room}", status_code=303)
+
+
+async def _still_repliable(request: Request, room: str, raw: object) -> Quote | None:
+    """A refused reply's quote, for the form shown again with the text and the reply; None when it is none."""
+    me = signed_in(request) or from_session(request.session)
+    id = whole_number(raw.strip()) if isinstance(raw, str) else None
+    if me is None or not id:
+        return None
+    try:
+        return Quote.of(await _hub(request).repliable(room, me, id))
+    except ChatError:  # the reply itself was what was refused, or the store is away: the form without it
+        return None
 
 
 async def typing(request: Request) -> Response:
@@ -141,6 +160,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
     around = request.query_params.get("around")
     if status != 200:  # the page again, with the reason: the latest messages
         before = around = None
+    zone = await viewer_zone(request, me)
     # A permalink opens a still page around the message: a live snapshot would replace it with the latest.
     view = await state.hub.room_view(
         room,
@@ -148,9 +168,11 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         before=None if before is None else positive(before, "before"),
         around=None if around is None else positive(around, "around"),
         address=_address(request),
+        zone=zone,
     )
     context = {
         "room": room,
+        "zone": zone,
         "me": me,
         "here": request.url.path,
         "transport": transport,
@@ -170,6 +192,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "profile_error": "",
         "profile_value": "",
         "nonce": new_nonce(),
+        "replying": None,
     }
     context.update(extra)
     return state.templates.TemplateResponse(request, "room.html", context, status_code=status)
@@ -201,7 +224,7 @@ def _address(request: Request) -> str | None:
 
 def _send_form(request: Request, room: str) -> str:
     template = state_of(request).templates.env.get_template("_send_form.html")
-    return template.render(room=room, transport="sse", value="", oob=False, nonce=new_nonce())
+    return template.render(room=room, transport="sse", value="", oob=False, nonce=new_nonce(), replying=None)
 
 
 async def _form(request: Request) -> FormData:

@@ -16,6 +16,7 @@ from chatroom.search import search_query
 from chatroom.validation import whole_number
 from chatroom.web.access import signed_in
 from chatroom.web.state import state_of
+from chatroom.web.zones import viewer_zone
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,6 @@ async def search(request: Request) -> Response:
         context["error"], status = error.detail, error.status
     fragment = request.headers.get("hx-request") == "true"
     context |= {"me": me, "here": "/search", "scripts": [state.htmx.url("core")]}
-    context |= {"profile_error": "", "profile_value": ""}
+    context |= {"profile_error": "", "profile_value": "", "zone": await viewer_zone(request, me)}
     name = "_search_results.html" if fragment else "search.html"
     return state.templates.TemplateResponse(request, name, context, status_code=status)

@@ -14,6 +14,7 @@ from chatroom.files.names import human_size
 from chatroom.identity import hue, initials, is_bot, is_guest
 from chatroom.rooms.conversation import css_string
 from chatroom.rooms.render import file_url, iso, thumbnail_url
+from chatroom.time_zones import local
 from chatroom.validation import REACTION_SET
 from chatroom.web.paths import TEMPLATES
 
@@ -33,11 +34,14 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["clock"] = lambda at: at.strftime("%H:%M")
-    env.filters["stamp"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC")
+    # Times shown in the viewer's zone (UTC by default); `iso` stays UTC, for machines.
+    env.filters["clock"] = lambda at, zone="UTC": local(at, zone).strftime("%H:%M")
+    env.filters["stamp"] = lambda at, zone="UTC": local(at, zone).strftime("%Y-%m-%d %H:%M ") + zone
     env.filters["iso"] = iso
-    env.filters["day"] = lambda at: at.strftime("%A, %-d %B %Y")
+    env.filters["day"] = lambda at, zone="UTC": local(at, zone).strftime("%A, %-d %B %Y")
+    env.filters["local_date"] = lambda at, zone="UTC": local(at, zone).date().isoformat()
     env.filters["formatted"] = formatting.render
+    env.filters["excerpt"] = formatting.excerpt
     env.filters["file_url"] = file_url
     env.filters["thumbnail_url"] = thumbnail_url
     env.filters["size"] = human_size

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -93,8 +93,15 @@ async def test_messages_stored_before_the_index_existed_are_found_after_the_upgr
         before_search.setattr(module, "MIGRATIONS", module.MIGRATIONS[:index])
         old = open_store(store_url)
         await old.open()
-        await old.append("lobby", "alice", "uid-alice", "older words")
-        await old.append("lobby", "alice", "uid-alice", "old words")
+        # Written as that release wrote them: this one's append names columns added since (`reply_to`).
+        dialect = sql.SQLITE if store_url.startswith("sqlite") else sql.POSTGRES
+        insert = "INSERT INTO messages (room, seq, author, author_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?)"
+        await old.create_room("lobby")
+        for seq, text in enumerate(("older words", "old words"), 1):
+            await cast(sql.SQLStore, old)._write(
+                sql.render(insert, dialect), "lobby", seq, "alice", "uid-alice", text, seq
+            )
+        await old.restore_last_seq("lobby", 2)
         await old.close()
     upgraded = open_store(store_url)
     await upgraded.open()

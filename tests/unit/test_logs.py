@@ -78,7 +78,7 @@ def test_a_routers_request_id_is_kept_and_a_strange_one_replaced(client: TestCli
 def test_a_line_logged_while_answering_names_the_request_and_not_the_text(
     client: TestClient, alice: Session, json_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def down(*args: object) -> None:
+    async def down(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("database is gone")
 
     monkeypatch.setattr(hub_of(client).store, "append", down)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from chatroom.bus import MAX_INLINE_BYTES, RESYNC, decode, encode_message
-from chatroom.store import Message
+from chatroom.store import EDIT, Message, Quote
 
 
 def message(text: str) -> Message:
@@ -24,6 +25,13 @@ def test_a_big_message_travels_by_reference_under_notify_limits() -> None:
     assert len(raw.encode()) < MAX_INLINE_BYTES < 8000
     event = decode(raw)
     assert event is not None and (event.type, event.seq, event.message) == ("message", 5, None)
+
+
+def test_a_reply_travels_by_reference_so_its_quote_is_read_as_it_is_then() -> None:
+    reply = replace(message("me too"), reply_to=2, quote=Quote(2, "bob", "u2", "an old text"))
+    event = decode(encode_message(reply))
+    assert event is not None and (event.type, event.seq, event.message) == ("message", 5, None)
+    assert "old text" not in encode_message(replace(reply, kind=EDIT, target=3))
 
 
 @pytest.mark.parametrize("raw", ["", "nonsense", "[]", '{"v": 2, "type": "message"}', '{"v": 1, "type": "x"}'])

@@ -47,9 +47,9 @@ class CountingFragments(Fragments):
         super().__init__(template_environment())
         self.items = 0
 
-    def message(self, message: Message, previous: Message | None = None, oob: bool = False) -> str:
+    def message(self, message: Message, previous: Message | None = None, oob: bool = False, zone: str = "UTC") -> str:
         self.items += 1
-        return super().message(message, previous, oob)
+        return super().message(message, previous, oob, zone)
 
 
 def renders(client: TestClient) -> int:

@@ -189,7 +189,7 @@ def test_a_store_failure_is_reported_and_nothing_is_shown(
 ) -> None:
     alice, bob = join(client), join(client)
 
-    async def fail(*args: object) -> None:
+    async def fail(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("disk full")
 
     store = hub_of(client).store
