@@ -179,8 +179,9 @@ class PostgresStore(SQLStore):
             # The upsert locks the room's row until commit, so writers in any process take turns:
             # `seq` is gapless, and commits happen in `seq` order.
             seq: int = await db.fetchval(self.sql.next_seq, a.room, a.sent_at, a.sent_at)
+            row = (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce)
             names = list(mentioned(a.text))
-            await db.execute(INSERT_ONE, a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce, names)
+            await (db.execute(INSERT_ONE, *row, names) if names else db.execute(self.sql.insert_message, *row))
             if a.files:
                 await db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
         files = tuple(f.attachment for f in a.files)
