@@ -2,8 +2,8 @@
 
 A mention is `@name` as the page marks it (`chatroom.rooms.conversation.MENTION`, the first
 `MENTIONS_MARKED` of a message), and it names an account when the two compare as names do: after
-Unicode NFKC and case folding (`@ALICE` and `@Ａｌｉｃｅ` mention `alice`). Only the whole name counts
-(`@al` does not mention `alice`), and a look-alike (a Cyrillic `а` for a Latin `a`) is not the name: the
+Unicode NFKC and case folding (`@ALICE`, and `@alice` in fullwidth letters, mention `alice`). Only the whole name counts
+(`@al` does not mention `alice`), and a look-alike (a Cyrillic `a` for a Latin one) is not the name: the
 page does not highlight it for that person either.
 """
 

@@ -285,7 +285,7 @@ class MessageStore(Protocol):
     async def readings(self, account: str, name: str, limit: int, cap: int) -> list[Reading]:
         """The account's places in up to `limit` rooms, the most recently opened first, with the messages
         by others after each (and those that mention `name`, a `chatroom.mentions.mention_key`), up to `cap`
-        of each counted: a read of at most `limit` × `cap` rows along indexes, however long they were away."""
+        of each counted: a read of at most `limit` * `cap` rows along indexes, however long they were away."""
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
         """(account, room, seq): the account read the room up to `seq` (places never move back) at `now`; a

@@ -16,6 +16,7 @@ from dataclasses import astuple, dataclass, field, replace
 from typing import Any, ClassVar, TypeAlias
 
 from chatroom.accounts.records import Account, Token
+from chatroom.mentions import mentioned
 from chatroom.store import (
     DELETE,
     EDIT,
@@ -36,7 +37,6 @@ from chatroom.store import (
     search,
     to_us,
 )
-from chatroom.mentions import mentioned
 from chatroom.store.group_commit import GroupCommit, ThreadGroupCommit
 
 Row: TypeAlias = Sequence[Any]
