@@ -462,6 +462,8 @@ class Hub:
         if live:
             feed = self.feeds.get(room)
             last = feed.last_seq if feed is not None and feed.ready.is_set() else await self.store.last_seq(room)
+            # Written now, not with the next flush: the page's own socket reads their places as it connects.
+            await self.store.mark_rooms_read([(person.uid, room, last)], now_us())
             self.unread.opened(person.uid, room, last)
         marks = badges(counts, room)
         rooms, online = listing

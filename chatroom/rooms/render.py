@@ -187,11 +187,9 @@ class Fragments:
         process for everyone whose line is the same; a person's list is those lines joined."""
         listed = {r.name: r for r in rooms}
         lines = [
-            self._room_line(listed.get(name) or RoomInfo(name, 0), online, name == current, badges[name], True)
-            for name in sorted(badges)
+            self._room_line(listed.get(name) or RoomInfo(name, 0), online, name == current, badges.get(name), True)
+            for name in sorted({*badges, current})
         ]
-        if current not in badges:
-            lines.append(self._room_line(listed.get(current) or RoomInfo(current, 0), online, True, Badge(), True))
         lines += [
             self._room_line(r, online, False, None, False) for r in rooms if r.name not in badges and r.name != current
         ]

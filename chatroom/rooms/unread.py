@@ -118,8 +118,18 @@ class Unread:
                 log.warning("reads not written at shutdown: %s", exc)
 
     async def readings(self, account: str, name: str) -> dict[str, Count]:
-        """A person's counts, from the store (a page load)."""
-        return counts_of(await self.store.readings(account, mention_key(name), TRACKED, CAP))
+        """A person's counts, from the store (a page load), with what this process knows they read and has
+        not written yet."""
+        counts = counts_of(await self.store.readings(account, mention_key(name), TRACKED, CAP))
+        reader = self.readers.get(account)
+        for room, count in counts.items():
+            known = reader.counts.get(room) if reader is not None else None
+            if known is not None and known.seq > count.seq:
+                counts[room] = Count(known.seq, known.last, known.unread, known.mentions, count.notify)
+            seen, _ = self._pending.get((account, room), (0, ""))
+            if seen >= counts[room].last:
+                counts[room].read(seen)
+        return counts
 
     async def arrive(self, room: str, account: str, name: str, outbox: Outbox, seq: int) -> None:
         """A person's connection to `room` started at `seq`: the room is read, everywhere."""
