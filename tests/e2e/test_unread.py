@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.e2e.conftest import LiveServer, Person
 
@@ -30,7 +30,7 @@ def post(person: Person, room: str, text: str) -> None:
     assert sent.ok, sent.status
 
 
-def line(person: Person, room: str) -> object:
+def line(person: Person, room: str) -> Locator:
     return person.page.locator(f'#room-list li[data-room="{room}"]')
 
 
