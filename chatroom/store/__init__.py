@@ -289,10 +289,11 @@ class MessageStore(Protocol):
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
         """(account, room, seq): the account read the room up to `seq` (places never move back) at `now`; a
-        room they had no place in becomes one of theirs (seq 0: everything in it counts as unread)."""
+        room they had no place in becomes one of theirs (seq 0: everything in it counts as unread). A room
+        that does not exist is left out."""
 
     async def set_notify(self, account: str, room: str, notify: str, now: int) -> None:
-        """The account's choice of NOTIFY_LEVELS for the room."""
+        """The account's choice of NOTIFY_LEVELS for the room (if the room exists)."""
 
     async def public_rooms(self, limit: int, offset: int) -> list[RoomActivity]:
         """Rooms written in, the most recently active first, from place `offset`."""

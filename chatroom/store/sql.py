@@ -488,13 +488,16 @@ STATEMENTS = Statements(
         "  AS mentioned)"
         " FROM read_state AS r WHERE r.account = ? ORDER BY r.visited_at DESC, r.room{binary} LIMIT ?"
     ),
+    # Only rooms that exist (made at a rate limited per address): any name in a URL would be a row otherwise.
     mark_rooms_read=(
-        "INSERT INTO read_state (account, room, seq, visited_at) VALUES (?, ?, ?, ?) "
+        "INSERT INTO read_state (account, room, seq, visited_at) "
+        "SELECT CAST(? AS TEXT), name, CAST(? AS {integer}), CAST(? AS {integer}) FROM rooms WHERE name = ? "
         "ON CONFLICT (account, room) DO UPDATE SET visited_at = excluded.visited_at, "
         "seq = CASE WHEN excluded.seq > read_state.seq THEN excluded.seq ELSE read_state.seq END"
     ),
     set_notify=(
-        "INSERT INTO read_state (account, room, seq, notify, visited_at) VALUES (?, ?, 0, ?, ?) "
+        "INSERT INTO read_state (account, room, seq, notify, visited_at) "
+        "SELECT CAST(? AS TEXT), name, 0, CAST(? AS TEXT), CAST(? AS {integer}) FROM rooms WHERE name = ? "
         "ON CONFLICT (account, room) DO UPDATE SET notify = excluded.notify"
     ),
     public_rooms=(
@@ -914,10 +917,10 @@ class SQLStore(ABC):
         return [Reading(room, int(seq), notify, int(last), int(u), int(m)) for room, seq, notify, last, u, m in rows]
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
-        await self._write_many(self.sql.mark_rooms_read, [(account, room, seq, now) for account, room, seq in entries])
+        await self._write_many(self.sql.mark_rooms_read, [(account, seq, now, room) for account, room, seq in entries])
 
     async def set_notify(self, account: str, room: str, notify: str, now: int) -> None:
-        await self._write(self.sql.set_notify, account, room, notify, now)
+        await self._write(self.sql.set_notify, account, notify, now, room)
 
     async def public_rooms(self, limit: int, offset: int) -> list[RoomActivity]:
         rows = await self._read(self.sql.public_rooms, limit, offset)

@@ -11,6 +11,12 @@ pytestmark = pytest.mark.anyio
 CAP = 1000
 
 
+@pytest.fixture(autouse=True)
+async def rooms(store: MessageStore) -> None:
+    for room in ("dev", "ops", "a", "b", "c"):
+        await store.create_room(room)
+
+
 async def readings(store: MessageStore, account: str = "a-alice", name: str = "alice") -> dict[str, Reading]:
     return {r.room: r for r in await store.readings(account, name, 100, CAP)}
 
@@ -88,6 +94,23 @@ async def test_the_most_recently_opened_rooms_come_first_up_to_the_limit(store: 
     assert await store.readings("a-bob", "bob", 10, CAP) == []
 
 
+async def test_rooms_that_do_not_exist_are_not_kept(store: MessageStore) -> None:
+    await store.mark_rooms_read([("a-alice", "nowhere", 3)], now_us())
+    await store.set_notify("a-alice", "elsewhere", "mute", now_us())
+    assert await readings(store) == {}
+
+
+async def test_an_import_stores_who_its_messages_mention(store: MessageStore) -> None:
+    from dataclasses import replace
+
+    message = await store.append("dev", "bob", "a-bob", "@alice hello")
+    await store.mark_rooms_read([("a-alice", "dev", 0)], now_us())
+    await store.create_room("copy")
+    await store.mark_rooms_read([("a-alice", "copy", 0)], now_us())
+    await store.restore_log([replace(message, room="copy")], [])
+    assert (await readings(store))["copy"].mentions == 1
+
+
 async def test_the_notify_choice_is_kept_per_account_and_room(store: MessageStore) -> None:
     await store.mark_rooms_read([("a-alice", "dev", 3)], now_us())
     await store.set_notify("a-alice", "dev", NOTIFY_MENTIONS, now_us())
@@ -99,7 +122,6 @@ async def test_the_notify_choice_is_kept_per_account_and_room(store: MessageStor
 
 
 async def test_public_rooms_are_paged_most_recently_active_first(store: MessageStore) -> None:
-    await store.create_room("empty")
     for room in ["r1", "r2", "r3"]:
         await store.append(room, "bob", "a-bob", "hi")
     assert [r.name for r in await store.public_rooms(2, 0)] == ["r3", "r2"]

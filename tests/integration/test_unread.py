@@ -46,6 +46,7 @@ async def test_a_room_read_on_one_process_clears_its_count_shown_on_the_other(
     first, second = start_apps(2, DATABASE_URL=database_url, REDIS_URL=redis.url)
     _, alice = post(first, "/signup", {"name": "alice", "password": PASSWORD})
     _, bob = post(first, "/signup", {"name": "bob", "password": PASSWORD})
+    assert post(first, "/rooms", {"name": room}, alice)[0] == 303
     await asyncio.to_thread(open_page, first, f"/rooms/{room}", alice)
     async with connect(f"{second.ws_url}/rooms/lobby/ws", additional_headers={"cookie": alice}) as on_second:
         await on_second.recv()  # the snapshot
