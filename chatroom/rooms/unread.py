@@ -36,6 +36,7 @@ CAP = 100  # a room's count stops here (shown "99+"): reading one costs at most 
 TRACKED = 50  # a person's rooms counted: the ones they opened most recently
 SEND_SECONDS = 0.25
 FLUSH_SECONDS = 1.0
+RELOADS_AT_ONCE = 4
 
 Listing = tuple[list[RoomInfo], dict[str, int]]
 
@@ -104,6 +105,7 @@ class Unread:
         self._sender = Throttle(SEND_SECONDS, self._send)
         self._task: asyncio.Task[None] | None = None
         self._holding: set[asyncio.Task[None]] = set()
+        self._reloads = asyncio.Semaphore(RELOADS_AT_ONCE)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -134,15 +136,18 @@ class Unread:
     async def arrive(self, room: str, account: str, name: str, outbox: Outbox, seq: int) -> None:
         """A person's connection to `room` started at `seq`: the room is read, everywhere."""
         self._start()
-        reader = self.readers.get(account)
-        if reader is None:
-            reader = self.readers[account] = Reader(account, mention_key(name))
-            try:
-                await self._load(reader)
-            finally:
-                reader.loaded.set()
-        else:
-            await reader.loaded.wait()
+        while True:
+            reader = self.readers.get(account)
+            if reader is None:
+                reader = self.readers[account] = Reader(account, mention_key(name))
+                try:
+                    await self._load(reader)
+                finally:
+                    reader.loaded.set()
+            else:
+                await reader.loaded.wait()
+            if self.readers.get(account) is reader:  # not left meanwhile by their last other connection
+                break
         reader.outboxes[outbox] = room
         self.by_outbox[outbox] = reader
         self.opened(account, room, seq, arriving=outbox)
@@ -244,18 +249,20 @@ class Unread:
         count arrives from a feed."""
         try:
             first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+            unheld = [r.room for r in first if not self.counting.get(r.room)]
             for reading in first:
                 self._count(reading.room, reader.account, hold=False)
-            await asyncio.gather(*(self._hold(r.room) for r in first))
+            await asyncio.gather(*(self._hold(room) for room in unheld))
             reader.counts = counts_of(await self.store.readings(reader.account, reader.key, TRACKED, CAP))
         except StoreUnavailable as exc:
             log.warning("unread counts not read account=%s: %s", reader.account, exc)
         for room in reader.counts:
-            self._count(room, reader.account, hold=False)
+            self._count(room, reader.account)  # a room new since the first read is held from here
 
     async def _reload(self, reader: Reader) -> None:
         try:
-            fresh = counts_of(await self.store.readings(reader.account, reader.key, TRACKED, CAP))
+            async with self._reloads:  # after a resync, every person here: a few reads at a time, not all at once
+                fresh = counts_of(await self.store.readings(reader.account, reader.key, TRACKED, CAP))
         except StoreUnavailable as exc:
             log.warning("unread counts not re-read account=%s: %s", reader.account, exc)
             return

@@ -238,3 +238,25 @@ def test_a_message_costs_no_store_query_per_person_counting_it(client: TestClien
         until(ws, lambda f: count(f, "dev") == 5)
     per_message = {name: n for name, n in spy.calls.items() if n >= 5 and name != "append"}
     assert spy.calls["append"] == 5 and spy.calls["readings"] == 0 and per_message == {}, spy.calls
+
+
+def test_a_read_announced_by_another_process_clears_what_it_read(
+    client: TestClient, join: Join, alice: Session, bob: Session
+) -> None:
+    hub: Any = client.app.state.chat.hub  # type: ignore[attr-defined]
+    page(client, "/rooms/dev", alice)
+    tab = join(client, headers=alice)
+    for text in ("one", "two", "three"):
+        say(client, text, "dev", bob)
+    until(tab, lambda f: count(f, "dev") == 3)
+    [account] = hub.unread.readers
+
+    def elsewhere_read(seq: int) -> None:  # as another process does: written, then announced
+        client.portal.call(hub.store.mark_rooms_read, [(account, "dev", seq)], 0)  # type: ignore[union-attr]
+        client.portal.call(hub.bus.publish_reads, [(account, "dev", seq, "")], "another-process")  # type: ignore[union-attr]
+
+    elsewhere_read(1)  # up to "one": two are left, as the store counts them
+    until(tab, lambda f: count(f, "dev") == 2)
+    elsewhere_read(3)
+    frame = until(tab, lambda f: count(f, "dev") == 0)
+    assert title(frame) == "#lobby · chatroom"
