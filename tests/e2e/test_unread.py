@@ -70,13 +70,31 @@ def test_the_title_counts_messages_in_other_rooms_live_and_clears_when_one_is_re
     assert alice.errors == []
 
 
+def test_the_title_is_kept_current_over_server_sent_events_too(
+    people: Callable[..., Person], live_server: LiveServer
+) -> None:
+    dana = account(people, "dana")
+    bob = account(people, "bob")
+    make_rooms(dana, "sse-news")
+    dana.enter("lobby", transport="sse")
+    post(bob, "sse-news", "one")
+    expect(dana.page).to_have_title("(1) #lobby · chatroom")
+    expect(line(dana, "sse-news").locator(".count")).to_have_text(re.compile(r"^1"))
+    assert dana.errors == []
+
+
 def test_screenshots_of_the_room_list_the_new_messages_line_and_browsing(
     people: Callable[..., Person], live_server: LiveServer
 ) -> None:
     bob = account(people, "bob")
     for room in ("ops", "random", "support"):
         post(bob, room, f"welcome to #{room}")
-    for scheme, size, suffix in (("light", None, "desktop-light"), ("dark", PHONE, "phone-dark")):
+    for scheme, size, suffix in (
+        ("light", None, "desktop-light"),
+        ("dark", None, "desktop-dark"),
+        ("light", PHONE, "phone-light"),
+        ("dark", PHONE, "phone-dark"),
+    ):
         context: dict[str, object] = {"color_scheme": scheme}
         if size:
             context["viewport"] = size

@@ -260,3 +260,12 @@ def test_a_read_announced_by_another_process_clears_what_it_read(
     elsewhere_read(3)
     frame = until(tab, lambda f: count(f, "dev") == 0)
     assert title(frame) == "#lobby · chatroom"
+
+
+def test_the_notify_choice_is_limited_per_person(client: TestClient, alice: Session) -> None:
+    answers = [
+        client.post("/rooms/dev/notify", data={"notify": "all"}, headers=alice, follow_redirects=False).status_code
+        for _ in range(35)
+    ]
+    client.cookies.clear()
+    assert answers.count(303) == 30 and answers[-1] == 429
