@@ -26,6 +26,7 @@ from chatroom.files.uploads import Uploads
 from chatroom.identity import ACCOUNT, Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.access import can_read
+from chatroom.rooms.counts import badges, total
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
@@ -41,7 +42,7 @@ from chatroom.rooms.retention import Retention
 from chatroom.rooms.starts import Start, start
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator, Typists
-from chatroom.rooms.unread import Unread, badges, total
+from chatroom.rooms.unread import Unread
 from chatroom.settings import Settings
 from chatroom.store import (
     NOTIFY_ALL,

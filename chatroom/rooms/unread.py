@@ -24,53 +24,21 @@ from dataclasses import dataclass, field
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
 from chatroom.mentions import mention_key, mentioned
+from chatroom.rooms.counts import CAP, Count, badges, counts_of, total
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Badge, Fragments
 from chatroom.rooms.throttle import Throttle
-from chatroom.store import NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_MUTE, Message, MessageStore, Reading, RoomInfo, now_us
+from chatroom.store import NOTIFY_ALL, Message, MessageStore, RoomInfo, now_us
 
 log = logging.getLogger(__name__)
 
-CAP = 100  # a room's count stops here (shown "99+"): reading one costs at most this many rows
 TRACKED = 50  # a person's rooms counted: the ones they opened most recently
 SEND_SECONDS = 0.25
 FLUSH_SECONDS = 1.0
 RELOADS_AT_ONCE = 4
 
 Listing = tuple[list[RoomInfo], dict[str, int]]
-
-
-@dataclass(slots=True)
-class Count:
-    """What a person has not read in a room: messages by others after `seq`, counted up to `last`."""
-
-    seq: int
-    last: int
-    unread: int = 0
-    mentions: int = 0
-    notify: str = NOTIFY_ALL
-
-    @property
-    def badge(self) -> Badge:
-        if self.notify == NOTIFY_MUTE:
-            return Badge(0, False, True)
-        shown = self.mentions if self.notify == NOTIFY_MENTIONS else self.unread
-        return Badge(min(shown, CAP), self.mentions > 0)
-
-    def read(self, seq: int) -> None:
-        self.seq = max(self.seq, seq)
-        self.last = max(self.last, seq)
-        self.unread = self.mentions = 0
-
-
-def counts_of(readings: list[Reading]) -> dict[str, Count]:
-    return {r.room: Count(r.seq, max(r.last_seq, r.seq), r.unread, r.mentions, r.notify) for r in readings}
-
-
-def total(counts: dict[str, Count], current: str) -> int:
-    """What the title counts: the unread messages (as each room's choice says) in the person's other rooms."""
-    return sum(c.badge.unread for room, c in counts.items() if room != current)
 
 
 @dataclass(eq=False, slots=True)
@@ -161,7 +129,7 @@ class Unread:
         if not reader.outboxes:
             del self.readers[account]
             self._dirty.discard(reader)
-            for counted in reader.counts:
+            for counted in [room for room, accounts in self.counting.items() if account in accounts]:
                 self._uncount(counted, account)
 
     def opened(self, account: str, room: str, seq: int, arriving: Outbox | None = None) -> None:
@@ -201,9 +169,9 @@ class Unread:
             return
         names: tuple[str, ...] | None = None
         for account in accounts:
-            reader = self.readers[account]
-            count = reader.counts.get(message.room)
-            if count is None or message.seq <= count.last:  # counted already (by the store's read)
+            reader = self.readers.get(account)
+            count = reader.counts.get(message.room) if reader is not None else None
+            if reader is None or count is None or message.seq <= count.last:  # counted already (by the store's read)
                 continue
             count.last = message.seq
             if reader.reading(message.room) or message.author_id == account:
@@ -381,7 +349,3 @@ class Unread:
         for reader in dirty:
             for outbox, room in list(reader.outboxes.items()):
                 self.send(outbox, room, listing)
-
-
-def badges(counts: dict[str, Count], current: str) -> dict[str, Badge]:
-    return {room: (Badge() if room == current else count.badge) for room, count in counts.items()}
