@@ -218,14 +218,23 @@ class Unread:
         try:
             first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
             unheld = [r.room for r in first if not self.counting.get(r.room)]
+            unready = [r.room for r in first if not self._live(r.room)]
             for reading in first:
                 self._count(reading.room, reader.account, hold=False)
             await asyncio.gather(*(self._hold(room) for room in unheld))
-            reader.counts = counts_of(await self.store.readings(reader.account, reader.key, TRACKED, CAP))
+            if unready:  # what their feeds delivered before they were ready here is in a second read
+                first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+            reader.counts = counts_of(first)
         except StoreUnavailable as exc:
             log.warning("unread counts not read account=%s: %s", reader.account, exc)
         for room in reader.counts:
             self._count(room, reader.account)  # a room new since the first read is held from here
+
+    def _live(self, room: str) -> bool:
+        """Whether the room's feed here delivers every message from now on (a connect storm's later arrivals
+        read their counts once)."""
+        feed = self.feeds.get(room)
+        return feed is not None and feed.alive and feed.ready.is_set()
 
     async def _reload(self, reader: Reader) -> None:
         try:

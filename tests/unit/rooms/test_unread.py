@@ -269,3 +269,13 @@ def test_the_notify_choice_is_limited_per_person(client: TestClient, alice: Sess
     ]
     client.cookies.clear()
     assert answers.count(303) == 30 and answers[-1] == 429
+
+
+def test_counts_are_read_once_at_connect_when_their_rooms_are_live_here(
+    client: TestClient, join: Join, alice: Session, bob: Session
+) -> None:
+    page(client, "/rooms/dev", alice)
+    join(client, "dev", headers=bob)  # the room's feed is live in this process
+    spy = StoreSpy(client.app.state.chat.hub.store)  # type: ignore[attr-defined]
+    join(client, headers=alice)
+    assert spy.calls["readings"] == 1
