@@ -79,4 +79,11 @@ ends (`chatroom.accounts.sessions.Sessions.watch`). A guest's chosen name must n
 
 A page: `chatroom.web.pages.room` asks `chatroom.rooms.hub.Hub.room_view` for the messages, people
 and room list, and renders `templates/room.html` from the same partials that travel on the wire.
+
+Unread counts of signed-in people: who a message mentions is parsed once, as it is stored
+(`chatroom.mentions.mentioned`, in the append's statement). `chatroom.rooms.unread.Unread.arrive` reads a
+person's counts (`chatroom.store.MessageStore.readings`) when their first connection here starts; then
+each new message a feed delivers adds to them in memory (`chatroom.rooms.unread.Unread.message`, no
+query), and reads are written and announced in batches (`chatroom.bus.Bus.publish_reads`). Their list
+and title: `chatroom.rooms.render.Fragments.personal_room_list`, `chatroom.rooms.render.Fragments.title`.
 """

@@ -80,10 +80,13 @@ def create_app(settings: Settings | None = None) -> ChatApp:
     routes = [
         Route("/", pages.lobby),
         Route("/rooms", pages.create_room, methods=["POST"]),
+        Route("/rooms", pages.browse, methods=["GET"]),
+        Route("/rooms/", pages.no_room, methods=["GET"]),
         Route("/rooms/{room}", pages.room),
         Route("/rooms/{room}/messages", pages.older_messages, methods=["GET"]),
         Route("/rooms/{room}/messages", pages.post_message, methods=["POST"]),
         Route("/rooms/{room}/typing", pages.typing, methods=["POST"]),
+        Route("/rooms/{room}/notify", pages.notify, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/actions", message_pages.actions, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/reply", message_pages.reply_page, methods=["GET"]),
         Route("/rooms/{room}/messages/{id}/edit", message_pages.edit_page, methods=["GET"]),

@@ -21,7 +21,9 @@ T = TypeVar("T")
 SNAPSHOT = re.compile(r'^<ul id="messages"[^>]* hx-swap-oob="innerHTML">')
 MESSAGE_ID = re.compile(r'id="msg-(\d+)"')
 # Frames about the people in a room (who is here, who types, the room list), not about its messages.
-PEOPLE_ONLY = re.compile(r'(?:<(ul|p) id="(?:members|typing|room-list)"[^>]*>.*?</\1>)+', re.S)
+PEOPLE_ONLY = re.compile(
+    r'(?:<(ul|p) id="(?:members|typing|room-list)"[^>]*>.*?</\1>|<title hx-swap-oob="true">[^<]*</title>)+', re.S
+)
 MEMBERS = re.compile(r'<ul id="members"[^>]*>(.*?)</ul>', re.S)
 MEMBER = re.compile(r'<li data-uid="[^"]*"><bdi>(.*?)</bdi>')
 TYPING = re.compile(r'<p id="typing"[^>]*>(.*?)</p>', re.S)

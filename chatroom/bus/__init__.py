@@ -7,7 +7,7 @@ resync (after it reconnected).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,14 +29,17 @@ ROOMS_CHANNEL = "rooms"
 ROOMS_CHANGED = orjson.dumps({"v": VERSION, "type": "rooms"}).decode()
 # Nor this one: accounts' sessions that ended, and accounts that changed (name, role).
 ACCOUNTS_CHANNEL = "accounts"
+# And this: accounts that read a room (or chose what counts there), so every process updates their counts.
+READS_CHANNEL = "reads"
+READS_PER_EVENT = 40  # (account, room, seq, notify) entries of one event: well under PostgreSQL's 8000 bytes
 
 
 @dataclass(frozen=True, slots=True)
 class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
     # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`), "rooms",
-    # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty) or
-    # "account" (account `uid` changed: re-read its sessions).
+    # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty),
+    # "account" (account `uid` changed: re-read its sessions) or "reads" (`reads`, from process `name`).
     type: str
     seq: int = 0
     message: Message | None = None
@@ -45,6 +48,7 @@ class BusEvent:
     name: str = ""
     typing: bool = False
     ids: tuple[str, ...] = ()
+    reads: tuple[tuple[str, str, int, str], ...] = ()  # "reads": (account, room, seq, notify or "")
 
 
 def channel(room: str) -> str:
@@ -87,6 +91,10 @@ def encode_account_event(type: str, uid: str, ids: tuple[str, ...] = ()) -> str:
     return orjson.dumps({"v": VERSION, "type": type, "uid": uid, "ids": list(ids)}).decode()
 
 
+def encode_reads(reads: Sequence[tuple[str, str, int, str]], origin: str) -> str:
+    return orjson.dumps({"v": VERSION, "type": "reads", "from": origin, "reads": [list(r) for r in reads]}).decode()
+
+
 def decode(raw: str) -> BusEvent | None:
     """The event, or None for anything this version does not understand (a newer peer's event)."""
     try:
@@ -97,6 +105,9 @@ def decode(raw: str) -> BusEvent | None:
             return BusEvent(data["type"])
         if data["type"] in ("ended", "account"):
             return BusEvent(data["type"], uid=str(data["uid"]), ids=tuple(str(i) for i in data["ids"]))
+        if data["type"] == "reads":
+            reads = tuple((str(a), str(r), int(s), str(n)) for a, r, s, n in data["reads"])
+            return BusEvent("reads", name=str(data["from"]), reads=reads)
         if data["type"] == "members":
             return BusEvent("members", room=str(data["room"]))
         if data["type"] == "typing":
@@ -165,6 +176,12 @@ class Bus:
     async def publish_account_event(self, type: str, uid: str, ids: tuple[str, ...] = ()) -> None:
         await self.broadcast.publish(ACCOUNTS_CHANNEL, encode_account_event(type, uid, ids))
 
+    async def publish_reads(self, reads: Sequence[tuple[str, str, int, str]], origin: str) -> None:
+        """Accounts read rooms up to a `seq` (or chose what counts there: `notify`), in events of a bounded size;
+        `origin` (the event's `name`) is the process that says so."""
+        for start in range(0, len(reads), READS_PER_EVENT):
+            await self.broadcast.publish(READS_CHANNEL, encode_reads(reads[start : start + READS_PER_EVENT], origin))
+
     def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         return self._subscribe(channel(room))
 
@@ -175,6 +192,10 @@ class Bus:
     def subscribe_accounts(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         """Sessions that ended and accounts that changed, and "resync" after the backend reconnected."""
         return self._subscribe(ACCOUNTS_CHANNEL)
+
+    def subscribe_reads(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        """Accounts' reads ("reads" events), and "resync" after the backend reconnected."""
+        return self._subscribe(READS_CHANNEL)
 
     @asynccontextmanager
     async def _subscribe(self, name: str) -> AsyncIterator[AsyncIterator[BusEvent]]:

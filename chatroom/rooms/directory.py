@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from chatroom.bus import Bus
 from chatroom.errors import StoreUnavailable
+from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import Presence, Signal, Viewer
 from chatroom.rooms.render import Fragments
 from chatroom.rooms.throttle import SharedRead, Throttle
@@ -43,6 +45,10 @@ class RoomDirectory:
             INTERVAL_SECONDS, lambda _: self.listing()
         )
         self._task: asyncio.Task[None] | None = None
+        # A signed-in person's list and title, by their connection (None for a guest's: the shared list).
+        self.personal: Callable[[Outbox, str, tuple[list[RoomInfo], dict[str, int]]], str | None] = (
+            lambda outbox, room, listing: None
+        )
 
     def start(self) -> None:
         if self._task is None:
@@ -61,7 +67,11 @@ class RoomDirectory:
         online = await self.store.online_counts(now_us())
         return sorted(rooms, key=lambda r: r.name), online
 
-    async def first_list(self, room: str, viewer: Viewer | None) -> str:
+    async def current(self) -> tuple[list[RoomInfo], dict[str, int]]:
+        """The listed rooms and people online, as this process last read them (shared reads until it follows)."""
+        return self._listing or await self._read_listing(None)
+
+    async def first_list(self, room: str, viewer: Viewer | None, outbox: Outbox | None = None) -> str:
         """The list a viewer arriving in `room` is sent, counting them in already.
 
         Until this process follows the list, arrivals share its reads (a storm of them costs one), so the
@@ -74,7 +84,9 @@ class RoomDirectory:
             return ""
         if viewer is not None:  # the count they see agrees with the list of people they see
             online = {**online, room: viewer.members}
-        html = self.fragments.room_list(rooms, online, room, oob=True)
+        html = None if outbox is None else self.personal(outbox, room, (rooms, online))
+        if html is None:
+            html = self.fragments.room_list(rooms, online, room, oob=True)
         if viewer is not None:
             viewer.rooms_html = html
         return html
@@ -103,6 +115,10 @@ class RoomDirectory:
         for room, viewers in viewed:
             html = lists[room]
             for outbox, viewer in viewers.items():
-                if viewer.rooms_html != html:
-                    viewer.rooms_html = html
-                    outbox.offer(Signal(html))
+                self.send(outbox, viewer, self.personal(outbox, room, (rooms, online)) or html)
+
+    def send(self, outbox: Outbox, viewer: Viewer, html: str) -> None:
+        """The viewer's list, unless it is the one they were sent last."""
+        if viewer.rooms_html != html:
+            viewer.rooms_html = html
+            outbox.offer(Signal(html))

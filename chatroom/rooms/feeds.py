@@ -9,12 +9,26 @@ from collections.abc import Callable
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import FeedUnavailable
 from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.outbox import Frame, Outbox
 from chatroom.rooms.render_cache import RenderCache
 from chatroom.store import Message, MessageStore
 
 # A room's feed outlives its last viewer briefly, so reloads and reconnect storms don't resubscribe.
 FEED_LINGER_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 10.0
+
+
+class _Held(Outbox):
+    """Keeps a feed while no one watches it here but someone counts its messages (`chatroom.rooms.unread`)."""
+
+    def offer(self, frame: Frame) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
+
+
+HELD = _Held(0)
 
 
 class Feeds(dict[str, RoomFeed]):
@@ -39,7 +53,19 @@ class Feeds(dict[str, RoomFeed]):
 
     @property
     def viewer_count(self) -> int:
-        return sum(len(feed.viewers) for feed in self.values())
+        return sum(len(feed.viewers) - (HELD in feed.viewers) for feed in self.values())
+
+    async def hold(self, room: str) -> RoomFeed:
+        """Keep the room's feed, with or without viewers, until `release`: its messages are counted here."""
+        feed = await self.ready(room)
+        feed.viewers.add(HELD)
+        return feed
+
+    def release(self, room: str) -> None:
+        feed = self.get(room)
+        if feed is not None and HELD in feed.viewers:
+            feed.viewers.discard(HELD)
+            self.left(room, feed)
 
     async def ready(self, room: str) -> RoomFeed:
         """The room's feed once it has loaded the latest messages; FeedUnavailable if that takes too long."""

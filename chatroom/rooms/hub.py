@@ -16,16 +16,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from chatroom import metrics
 from chatroom.bus import Bus, BusEvent
 from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused, StoreUnavailable
 from chatroom.files.uploads import Uploads
-from chatroom.identity import Person, guest
+from chatroom.identity import ACCOUNT, Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.access import can_read
+from chatroom.rooms.counts import badges, total
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
@@ -41,8 +42,18 @@ from chatroom.rooms.retention import Retention
 from chatroom.rooms.starts import Start, start
 from chatroom.rooms.throttle import SharedRead
 from chatroom.rooms.typing import TypingIndicator, Typists
+from chatroom.rooms.unread import Unread
 from chatroom.settings import Settings
-from chatroom.store import Attachment, Member, MessageStore, now_us
+from chatroom.store import (
+    NOTIFY_ALL,
+    NOTIFY_LEVELS,
+    Attachment,
+    Member,
+    MessageStore,
+    RoomActivity,
+    RoomInfo,
+    now_us,
+)
 from chatroom.store import Message as Message  # what the doors are given back
 from chatroom.store import Quote as Quote
 from chatroom.store.search import SearchQuery
@@ -64,6 +75,21 @@ class RoomView:
     seen: dict[str, int]  # room -> the last `seq` the person saw there, for unread marks
     members: list[Member]
     typists: Typists = field(default_factory=lambda: Typists([]))
+    unread_total: int = 0  # a signed-in person's unread messages in their other rooms, for the title
+    new_from: int = 0  # the first message they had not read here (the "new messages" line), or 0
+    notify: str = ""  # what counts as unread here for a signed-in person ("" for a guest)
+
+
+BROWSE_PAGE = 30  # rooms on a "browse rooms" page
+BROWSE_PAGES = 100  # pages of it: the 3,000 most recently active rooms (OFFSET costs grow with the page)
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    rooms: list[RoomActivity]
+    online: dict[str, int]
+    page: int
+    more: bool
 
 
 class NameHolders(Protocol):
@@ -86,9 +112,12 @@ class Hub:
         self.history = History(store, self.renders, settings.history_limit)
         self.presence = Presence(store, bus, fragments, settings.presence_lease)
         self.typing = TypingIndicator(bus, fragments, self.presence)
-        on_message = self.typing.message_sent
-        self.feeds = Feeds(store, bus, self.renders, settings.history_limit, self._on_signal, on_message)
+        self.feeds = Feeds(store, bus, self.renders, settings.history_limit, self._on_signal, self._on_message)
         self.directory = RoomDirectory(store, bus, fragments, self.presence)
+        self.unread = Unread(store, bus, self.feeds, fragments)
+        self.unread.listing = self.directory.current
+        self.unread.send = self._send_list
+        self.directory.personal = self.unread.render
         self.presence.on_change = self.directory.touch
         self.retention = Retention(store, settings.retention_days)
         self.retention.on_rooms_removed = self.directory.touch
@@ -105,6 +134,7 @@ class Hub:
 
     async def close(self) -> None:
         await self.retention.close()
+        await self.unread.close()
         await self.directory.close()
         self.typing.close()
         await self.presence.close()
@@ -385,6 +415,8 @@ class Hub:
             if person is not None:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
+                if person.kind == ACCOUNT:
+                    await self.unread.arrive(room, person.uid, person.name, outbox, joined)
             yield await start(
                 feed,
                 outbox,
@@ -400,6 +432,7 @@ class Hub:
         finally:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
+                self.unread.leave(room, person.uid, outbox, feed.last_seq)
             feed.viewers.discard(outbox)
             self.feeds.left(room, feed)
 
@@ -434,7 +467,7 @@ class Hub:
                 seen[info.name] = info.last_seq
             elif info.name in markers:
                 seen[info.name] = markers[info.name]
-        return RoomView(
+        view = RoomView(
             items="".join(m.item_in(zone) for m in messages),
             first_seq=first,
             room_list=self.fragments.room_list(rooms, online, room),
@@ -442,6 +475,77 @@ class Hub:
             members=await self.presence.members(room),
             typists=self.typing.seen_by(room, person.uid),
         )
+        if person.kind != ACCOUNT:
+            return view
+        return await self._personal_view(
+            view, room, person, messages, (rooms, online), live=before is None and around is None
+        )
+
+    async def _personal_view(
+        self,
+        view: RoomView,
+        room: str,
+        person: Person,
+        messages: list[RenderedMessage],
+        listing: tuple[list[RoomInfo], dict[str, int]],
+        live: bool,
+    ) -> RoomView:
+        """A signed-in person's page: their list and title, and where they stopped reading; the latest page
+        read (JavaScript off reads it so) marks the room read everywhere."""
+        counts = await self.unread.readings(person.uid, person.name)
+        place = counts.get(room)
+        new_from = 0
+        if place is not None and live:
+            new_from = next((m.seq for m in messages if m.seq > place.seq and m.message.author_id != person.uid), 0)
+        if live:
+            feed = self.feeds.get(room)
+            last = feed.last_seq if feed is not None and feed.ready.is_set() else await self.store.last_seq(room)
+            # Written now, not with the next flush: the page's own socket reads their places as it connects.
+            await self.store.mark_rooms_read([(person.uid, room, last)], now_us())
+            self.unread.opened(person.uid, room, last)
+        marks = badges(counts, room)
+        rooms, online = listing
+        return replace(
+            view,
+            seen={},
+            room_list=self.fragments.personal_room_list(rooms, online, room, marks),
+            unread_total=total(counts, room),
+            new_from=new_from,
+            notify=place.notify if place is not None else NOTIFY_ALL,
+        )
+
+    def _send_list(self, outbox: Outbox, room: str, listing: tuple[list[RoomInfo], dict[str, int]]) -> None:
+        """A signed-in person's list and title, to one of their connections, if it changed."""
+        viewer = self.presence.viewers.get(room, {}).get(outbox)
+        if viewer is None:
+            return
+        html = self.unread.render(outbox, room, listing)
+        if html is not None:
+            self.directory.send(outbox, viewer, html)
+
+    def _on_message(self, message: Message) -> None:
+        self.typing.message_sent(message)
+        self.unread.message(message)
+
+    async def choose_notify(self, person: Person, room: str, notify: str, address: str | None = None) -> None:
+        """What counts as unread in `room` for a signed-in `person` (one of NOTIFY_LEVELS), in all their tabs."""
+        if person.kind != ACCOUNT:
+            raise Forbidden("Sign in to choose what counts as unread in a room.")
+        if notify not in NOTIFY_LEVELS:
+            raise Refused("invalid_notify", "Choose every message, only mentions, or nothing (muted).")
+        self.limits.notify_choice(person.uid, address)
+        await self._stored(self.unread.choose(person.uid, room, notify))
+
+    async def browse(self, page: int, address: str | None = None) -> BrowsePage:
+        """A page (from 1) of the rooms written in, the most recently active first, with the people in each;
+        limited per client `address`."""
+        if address is not None:
+            self.limits.browse(address)
+        if not 1 <= page <= BROWSE_PAGES:
+            raise Refused("invalid_page", f"page is a whole number from 1 to {BROWSE_PAGES}.")
+        found = await self.store.public_rooms(BROWSE_PAGE + 1, (page - 1) * BROWSE_PAGE)
+        _, online = await self.directory.current()
+        return BrowsePage(found[:BROWSE_PAGE], online, page, len(found) > BROWSE_PAGE and page < BROWSE_PAGES)
 
     async def older_page(self, room: str, before: int, address: str | None = None, zone: str = UTC) -> str:
         """The "load older" fragment: up to a page of messages before `before`, led by the next link.
@@ -469,7 +573,7 @@ class Hub:
         if viewer is None:
             return await self._people_for_guests(room)
         viewer.typing_html = self.typing.html_for(room, viewer.uid)
-        return viewer.members_html + viewer.typing_html + await self.directory.first_list(room, viewer)
+        return viewer.members_html + viewer.typing_html + await self.directory.first_list(room, viewer, outbox)
 
     async def _render_people_for_guests(self, room: str) -> str:
         """A connection without a session is sent no later changes, so in a storm all of them share one."""

@@ -38,6 +38,12 @@ UPLOADS_PER_PERSON_PER_MINUTE = 20
 UPLOADS_PER_PERSON_BURST = 10
 UPLOADS_PER_ADDRESS_PER_MINUTE = 60
 UPLOADS_PER_ADDRESS_BURST = 30
+# The "browse rooms" pages read the store: a person paging through hundreds of rooms, not a script reading all.
+BROWSE_PAGES_PER_ADDRESS_PER_SECOND = 5.0
+BROWSE_PAGES_PER_ADDRESS_BURST = 20
+# A room's unread choice is a write: a person changing their mind, not a loop.
+NOTIFY_PER_PERSON_PER_MINUTE = 30
+NOTIFY_PER_ADDRESS_PER_MINUTE = 120
 
 
 class AddressLimits:
@@ -55,6 +61,9 @@ class AddressLimits:
         self.searches = RateLimiter(SEARCHES_PER_ADDRESS_PER_SECOND, SEARCHES_PER_ADDRESS_BURST, clock)
         self.uploads_by_person = RateLimiter(UPLOADS_PER_PERSON_PER_MINUTE / 60, UPLOADS_PER_PERSON_BURST, clock)
         self.uploads = RateLimiter(UPLOADS_PER_ADDRESS_PER_MINUTE / 60, UPLOADS_PER_ADDRESS_BURST, clock)
+        self.browse_pages = RateLimiter(BROWSE_PAGES_PER_ADDRESS_PER_SECOND, BROWSE_PAGES_PER_ADDRESS_BURST, clock)
+        self.notify_by_person = RateLimiter(NOTIFY_PER_PERSON_PER_MINUTE / 60, NOTIFY_PER_PERSON_PER_MINUTE, clock)
+        self.notify = RateLimiter(NOTIFY_PER_ADDRESS_PER_MINUTE / 60, NOTIFY_PER_ADDRESS_PER_MINUTE, clock)
         self.connections = Connections(settings.max_connections_per_address)
 
     def message(self, address: str) -> None:
@@ -84,6 +93,14 @@ class AddressLimits:
         """An upload by person `uid` from `address` (None: not from the network)."""
         if not self.uploads_by_person.allow(uid) or (address is not None and not self.uploads.allow(address)):
             raise RateLimited("You are sending files too fast; wait a minute and try again.")
+
+    def browse(self, address: str) -> None:
+        if not self.browse_pages.allow(address):
+            raise RateLimited("You are browsing rooms too fast; wait a moment and try again.")
+
+    def notify_choice(self, uid: str, address: str | None) -> None:
+        if not self.notify_by_person.allow(uid) or (address is not None and not self.notify.allow(address)):
+            raise RateLimited("You are changing what counts as unread too fast; wait a minute and try again.")
 
     def history_page(self, address: str) -> None:
         if not self.history.allow(address):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import secrets
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import jinja2
@@ -35,6 +36,17 @@ def thumbnail_url(file: Attachment) -> str:
 
 
 ZONES_KEPT = 4  # zones a message keeps its renderings in besides UTC (the rest render each time): see README
+
+
+class Badge(NamedTuple):
+    """What a signed-in person's line of a room shows: their unread count there, a mark if it mentions them,
+    or that they muted it (`chatroom.rooms.unread.Count.badge`)."""
+
+    unread: int = 0
+    mentioned: bool = False
+    muted: bool = False
+
+
 MEMBERS_SHOWN = 100  # people listed by name in a room's list (templates/_members.html); the rest are counted
 
 
@@ -61,6 +73,8 @@ class Fragments:
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
+        self._room_items_rendered: dict[tuple[object, ...], str] = {}
+        self._title = env.get_template("_title.html")
         self._nonce = env.get_template("_nonce.html")
         self._quote = env.get_template("_quote.html")
         self._replying = env.get_template("_replying.html")
@@ -172,17 +186,57 @@ class Fragments:
     ) -> dict[str, str]:
         """The list (`rooms` by name) as seen from each room in `currents`: each entry is rendered twice,
         not once per room. A room that is not listed is shown to the people in it, in its place by name."""
-        elsewhere = {r.name: self._room_item.render(r=r, online=online, current=False) for r in rooms}
-        here = {r.name: self._room_item.render(r=r, online=online, current=True) for r in rooms}
+        elsewhere = {
+            r.name: self._room_item.render(r=r, online=online, current=False, badge=None, mine=False) for r in rooms
+        }
+        here = {r.name: self._room_item.render(r=r, online=online, current=True, badge=None, mine=False) for r in rooms}
         names = list(elsewhere)
         lists = {}
         for current in currents:
             entries = [here[name] if name == current else elsewhere[name] for name in names]
             if current not in here:
-                item = self._room_item.render(r=RoomInfo(current, 0), online=online, current=True)
+                item = self._room_item.render(
+                    r=RoomInfo(current, 0), online=online, current=True, badge=None, mine=False
+                )
                 entries.insert(bisect.bisect(names, current), item)
             lists[current] = self._room_list.render(items=_escaped("".join(entries)), oob=oob)
         return lists
+
+    def personal_room_list(
+        self,
+        rooms: list[RoomInfo],
+        online: dict[str, int],
+        current: str,
+        badges: Mapping[str, Badge],
+        oob: bool = False,
+    ) -> str:
+        """A signed-in person's list: their rooms (`badges`, by room: the ones they opened or were given) by name
+        with their counts, then the other listed rooms (`rooms`, by name). Each line is rendered once per
+        process for everyone whose line is the same; a person's list is those lines joined."""
+        listed = {r.name: r for r in rooms}
+        lines = [
+            self._room_line(listed.get(name) or RoomInfo(name, 0), online, name == current, badges.get(name), True)
+            for name in sorted({*badges, current})
+        ]
+        lines += [
+            self._room_line(r, online, False, None, False) for r in rooms if r.name not in badges and r.name != current
+        ]
+        return self._room_list.render(items=_escaped("".join(lines)), oob=oob)
+
+    def _room_line(self, r: RoomInfo, online: dict[str, int], current: bool, badge: Badge | None, mine: bool) -> str:
+        key = (r.name, online.get(r.name, 0), current, badge, mine)
+        html = self._room_items_rendered.get(key)
+        if html is None:
+            if len(self._room_items_rendered) >= 4096:
+                self._room_items_rendered.clear()
+            html = self._room_items_rendered[key] = self._room_item.render(
+                r=r, online=online, current=current, badge=badge or Badge(), mine=mine
+            )
+        return html
+
+    def title(self, room: str, unread: int, oob: bool = False) -> str:
+        """The page's `<title>`: `(3) #room · chatroom`, with the unread messages of the person's other rooms."""
+        return self._title.render(room=room, unread=unread, oob=oob)
 
 
 def new_nonce() -> str:

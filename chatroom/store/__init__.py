@@ -139,6 +139,32 @@ class RoomRecord:
     active_at: datetime
 
 
+# How a room counts as unread for a person: every message, only the messages that mention them, or not at all.
+NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_MUTE = "all", "mentions", "mute"
+NOTIFY_LEVELS = (NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_MUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A person's place in a room they opened (or were given): what they have not read there since."""
+
+    room: str
+    seq: int  # the last `seq` they read
+    notify: str  # one of NOTIFY_LEVELS
+    last_seq: int  # the room's last `seq` when this was read: messages up to it are in the counts
+    unread: int  # messages after `seq` by others, not deleted (at most the store's cap)
+    mentions: int  # of those, the ones that mention them
+
+
+@dataclass(frozen=True, slots=True)
+class RoomActivity:
+    """A room on the "browse rooms" page: when it was last written in."""
+
+    name: str
+    last_seq: int
+    active_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     uid: str
@@ -281,6 +307,25 @@ class MessageStore(Protocol):
 
     async def expire_read_markers(self, updated_before: int, limit: int) -> int:
         """Delete up to `limit` markers last written before `updated_before` (people gone); how many."""
+
+    # Unread counts of accounts: their place in each room they opened, and who each message mentions
+    # (`chatroom.mentions`, stored with the message).
+
+    async def readings(self, account: str, name: str, limit: int, cap: int) -> list[Reading]:
+        """The account's places in up to `limit` rooms, the most recently opened first, with the messages
+        by others after each (and those that mention `name`, a `chatroom.mentions.mention_key`), up to `cap`
+        of each counted: a read of at most `limit` * `cap` rows along indexes, however long they were away."""
+
+    async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
+        """(account, room, seq): the account read the room up to `seq` (places never move back) at `now`; a
+        room they had no place in becomes one of theirs (seq 0: everything in it counts as unread). A room
+        that does not exist is left out."""
+
+    async def set_notify(self, account: str, room: str, notify: str, now: int) -> None:
+        """The account's choice of NOTIFY_LEVELS for the room (if the room exists)."""
+
+    async def public_rooms(self, limit: int, offset: int) -> list[RoomActivity]:
+        """Rooms written in, the most recently active first, from place `offset`."""
 
     # Accounts: unique names (by every part of their `NameKey`), server-side sessions, and tokens kept as a
     # hash of their secret. A bot's token is a session of the bot's that does not expire.

@@ -16,6 +16,7 @@ from dataclasses import astuple, dataclass, field, replace
 from typing import Any, ClassVar, TypeAlias
 
 from chatroom.accounts.records import Account, Token
+from chatroom.mentions import mentioned
 from chatroom.store import (
     DELETE,
     EDIT,
@@ -29,6 +30,8 @@ from chatroom.store import (
     NewFile,
     Quote,
     Reaction,
+    Reading,
+    RoomActivity,
     RoomInfo,
     RoomRecord,
     from_us,
@@ -270,6 +273,27 @@ MIGRATIONS: list[str | PerDialect] = [
         zone TEXT NOT NULL
     ){without_rowid};
     """,
+    # Unread counts of accounts: each account's place in the rooms it opened (kept while it exists, unlike
+    # the guests' `read_markers`), with its choice of what counts there; and who each message mentions,
+    # written with the message (a change of its text rewrites them, a deletion removes them).
+    """
+    CREATE TABLE read_state (
+        account TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        notify TEXT NOT NULL DEFAULT 'all',
+        visited_at {integer} NOT NULL,
+        PRIMARY KEY (account, room)
+    ){without_rowid};
+    CREATE INDEX read_state_by_visit ON read_state (account, visited_at);
+    CREATE TABLE mentions (
+        name TEXT NOT NULL,
+        room TEXT NOT NULL,
+        seq {integer} NOT NULL,
+        PRIMARY KEY (name, room, seq)
+    ){without_rowid};
+    CREATE INDEX mentions_by_message ON mentions (room, seq);
+    """,
 ]
 
 # A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.
@@ -330,6 +354,12 @@ class Statements:
     mark_read: str
     read_markers: str
     expire_read_markers: str
+    readings: str
+    mark_rooms_read: str
+    set_notify: str
+    public_rooms: str
+    insert_mention: str
+    delete_mentions: str
     create_account: str
     account: str
     account_by_name: str
@@ -478,6 +508,34 @@ STATEMENTS = Statements(
         " SELECT uid, room FROM read_markers WHERE updated_at < ? ORDER BY updated_at LIMIT ?"
         ") AND updated_at < ?"
     ),
+    # Each count reads at most `cap` rows along a primary key: (room, seq) of messages, (name, room, seq) of mentions.
+    readings=(
+        "SELECT r.room, r.seq, r.notify, COALESCE((SELECT last_seq FROM rooms WHERE name = r.room), 0),"
+        " (SELECT count(*) FROM (SELECT 1 FROM messages AS m WHERE m.room = r.room AND m.seq > r.seq"
+        "  AND m.deleted = 0 AND m.author_id <> ? LIMIT ?) AS unread),"
+        " (SELECT count(*) FROM (SELECT 1 FROM mentions AS n JOIN messages AS m ON m.room = n.room AND m.seq = n.seq"
+        "  WHERE n.name = ? AND n.room = r.room AND n.seq > r.seq AND m.deleted = 0 AND m.author_id <> ? LIMIT ?)"
+        "  AS mentioned)"
+        " FROM read_state AS r WHERE r.account = ? ORDER BY r.visited_at DESC, r.room{binary} LIMIT ?"
+    ),
+    # Only rooms that exist (made at a rate limited per address): any name in a URL would be a row otherwise.
+    mark_rooms_read=(
+        "INSERT INTO read_state (account, room, seq, visited_at) "
+        "SELECT CAST(? AS TEXT), name, CAST(? AS {integer}), CAST(? AS {integer}) FROM rooms WHERE name = ? "
+        "ON CONFLICT (account, room) DO UPDATE SET visited_at = excluded.visited_at, "
+        "seq = CASE WHEN excluded.seq > read_state.seq THEN excluded.seq ELSE read_state.seq END"
+    ),
+    set_notify=(
+        "INSERT INTO read_state (account, room, seq, notify, visited_at) "
+        "SELECT CAST(? AS TEXT), name, 0, CAST(? AS TEXT), CAST(? AS {integer}) FROM rooms WHERE name = ? "
+        "ON CONFLICT (account, room) DO UPDATE SET notify = excluded.notify"
+    ),
+    public_rooms=(
+        "SELECT name, last_seq, active_at FROM rooms WHERE last_seq > 0 ORDER BY active_at DESC, name{binary} "
+        "LIMIT ? OFFSET ?"
+    ),
+    insert_mention="INSERT INTO mentions (name, room, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    delete_mentions="DELETE FROM mentions WHERE room = ? AND seq = ?",
     # Either unique key taken (the name, or a look-alike): no row, and so no id returned.
     create_account=(
         "INSERT INTO accounts (id, name, folded, looks, looks_folded, role, password_hash, created_at) "
@@ -819,11 +877,17 @@ class SQLStore(ABC):
         return [(int(at), by, action, target, detail) for at, by, action, target, detail in rows]
 
     async def edit(self, room: str, id: int, author_id: str, text: str) -> Message | None:
-        change = Change(mutations=[(self.sql.edit_text, (text, now_us(), room, id, author_id))])
+        change = Change(
+            mutations=[(self.sql.edit_text, (text, now_us(), room, id, author_id))],
+            then=[(self.sql.delete_mentions, (room, id)), *self._mentions_of(room, id, text)],
+        )
         return await self._changed(room, id, EDIT, change)
 
     async def delete(self, room: str, id: int) -> Message | None:
-        change = Change(mutations=[(self.sql.delete_text, (room, id))], then=[(self.sql.delete_reactions, (room, id))])
+        change = Change(
+            mutations=[(self.sql.delete_text, (room, id))],
+            then=[(self.sql.delete_reactions, (room, id)), (self.sql.delete_mentions, (room, id))],
+        )
         return await self._changed(room, id, DELETE, change)
 
     async def react(self, room: str, id: int, uid: str, emoji: str, most: int) -> Message | None:
@@ -840,6 +904,10 @@ class SQLStore(ABC):
             ],
         )
         return await self._changed(room, id, REACTIONS, change)
+
+    def _mentions_of(self, room: str, seq: int, text: str) -> list[tuple[str, tuple[Any, ...]]]:
+        """The `insert_mention` statements of a message's text."""
+        return [(self.sql.insert_mention, (name, room, seq)) for name in mentioned(text)]
 
     async def _changed(self, room: str, id: int, kind: str, change: Change) -> Message | None:
         """Apply `change` to message `id` and give it the log's next place: that entry, as the message is now."""
@@ -921,6 +989,20 @@ class SQLStore(ABC):
 
     async def expire_read_markers(self, updated_before: int, limit: int) -> int:
         return await self._count(self.sql.expire_read_markers, updated_before, limit, updated_before)
+
+    async def readings(self, account: str, name: str, limit: int, cap: int) -> list[Reading]:
+        rows = await self._read(self.sql.readings, account, cap, name, account, cap, account, limit)
+        return [Reading(room, int(seq), notify, int(last), int(u), int(m)) for room, seq, notify, last, u, m in rows]
+
+    async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
+        await self._write_many(self.sql.mark_rooms_read, [(account, seq, now, room) for account, room, seq in entries])
+
+    async def set_notify(self, account: str, room: str, notify: str, now: int) -> None:
+        await self._write(self.sql.set_notify, account, notify, now, room)
+
+    async def public_rooms(self, limit: int, offset: int) -> list[RoomActivity]:
+        rows = await self._read(self.sql.public_rooms, limit, offset)
+        return [RoomActivity(name, int(last), from_us(at)) for name, last, at in rows]
 
     # Accounts, sessions and tokens.
 
@@ -1035,6 +1117,10 @@ class SQLStore(ABC):
                     ],
                 ),
                 (self.sql.restore_last_seq, [(seq, room, seq) for room, seq in highest.items()]),
+                (
+                    self.sql.insert_mention,
+                    [(name, m.room, m.seq) for m in new if not m.deleted for name in mentioned(m.text)],
+                ),
             ]
         )
 

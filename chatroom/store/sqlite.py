@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chatroom.errors import CommandError, StoreUnavailable
+from chatroom.mentions import mentioned
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, Take, ThreadGroupCommit
 from chatroom.store.sql import MESSAGE, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
@@ -65,6 +66,9 @@ class SQLiteStore(SQLStore):
         (seq,) = db.execute(self.sql.next_seq, (a.room, a.sent_at, a.sent_at)).fetchone()
         row = (a.room, seq, a.author, a.author_id, a.text, a.sent_at, a.nonce, a.reply_to)
         db.execute(self.sql.insert_message, row)
+        names = mentioned(a.text)
+        if names:
+            db.executemany(self.sql.insert_mention, [(name, a.room, seq) for name in names])
         if a.files:
             db.executemany(self.sql.insert_file, file_rows(a.room, seq, a.files))
         files = tuple(f.attachment for f in a.files)

@@ -59,6 +59,39 @@ async def create_room(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{name}", status_code=303)
 
 
+async def browse(request: Request) -> Response:
+    """GET /rooms: the rooms written in, the most recently active first, a page at a time (`?page=N`)."""
+    raw = request.query_params.get("page", "1")
+    page = positive(raw, "page")
+    me = signed_in(request) or from_session(request.session)
+    found = await _hub(request).browse(page, _address(request))
+    context: dict[str, Any] = {
+        "me": me,
+        "here": "/rooms",
+        "found": found,
+        "scripts": [],
+        "profile_error": "",
+        "profile_value": "",
+    }
+    return state_of(request).templates.TemplateResponse(request, "browse.html", context)
+
+
+async def no_room(request: Request) -> Response:
+    """GET /rooms/: no room's name (without it, the slash would be redirected to the browse page)."""
+    raise NotFound("A room's name is 1 to 50 of a-z, 0-9, - and _.")
+
+
+async def notify(request: Request) -> Response:
+    """POST /rooms/{room}/notify (field `notify`: all, mentions or mute): a signed-in person's choice; 303 back."""
+    room = room_in_path(request)
+    form = await _form(request)
+    me = signed_in(request)
+    if me is None:
+        raise Forbidden("Sign in to choose what counts as unread in a room.")
+    await _hub(request).choose_notify(me, room, str(form.get("notify", "")), _address(request))
+    return RedirectResponse(f"/rooms/{room}", status_code=303)
+
+
 async def profile(request: Request) -> Response:
     form = await _form(request)
     back = str(form.get("next", "/"))
@@ -179,6 +212,9 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "live": before is None and around is None,
         "room_list": Markup(view.room_list),  # noqa: S704 - our own autoescaped partial
         "seen": view.seen,
+        "unread_total": view.unread_total,
+        "new_from": view.new_from,
+        "notify": view.notify,
         "members": view.members,
         "typists": view.typists,
         "items": Markup(view.items),  # noqa: S704 - our own autoescaped message partials
