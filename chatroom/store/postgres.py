@@ -21,6 +21,7 @@ import asyncpg
 from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, GroupCommit, Take
+from chatroom.store.private import private_statements
 from chatroom.store.sql import (
     COLUMNS,
     POSTGRES,
@@ -84,6 +85,7 @@ SELECT room, seq, author, author_id, text, sent_at, edited_at, deleted, fresh FR
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
     search_sql = render(search.query(search.POSTGRES_QUERY, COLUMNS), POSTGRES)
+    private_sql = private_statements(lambda template: render(template, POSTGRES))
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:

@@ -35,6 +35,8 @@ from chatroom.store import (
     to_us,
 )
 from chatroom.store.group_commit import GroupCommit, ThreadGroupCommit
+from chatroom.store.private import MIGRATION as PRIVATE_ROOMS
+from chatroom.store.private import PrivateRoomsStore
 
 Row: TypeAlias = Sequence[Any]
 
@@ -256,6 +258,9 @@ MIGRATIONS: list[str | PerDialect] = [
     CREATE TABLE room_retention (room TEXT PRIMARY KEY, days {integer} NOT NULL);
     CREATE INDEX messages_by_time ON messages (sent_at) WHERE deleted = 0;
     """,
+    # Private rooms and direct conversations, and their members (chatroom/store/private.py). Public lists read
+    # the rooms whose names cannot be private ones along indexes of their own.
+    PRIVATE_ROOMS,
 ]
 
 COLUMNS = "room, seq, author, author_id, text, sent_at, edited_at, deleted"
@@ -353,15 +358,16 @@ STATEMENTS = Statements(
         "SELECT name, last_seq FROM ("
         " SELECT name, last_seq, 0 AS tier, 0 AS at FROM rooms WHERE name = ?"
         " UNION ALL SELECT * FROM (SELECT name, last_seq, 1, active_at FROM rooms"
-        "  WHERE last_seq > 0 AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
+        "  WHERE last_seq > 0 AND substr(name, 1, 1) <> '_' AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
         " UNION ALL SELECT * FROM (SELECT name, last_seq, 2, created_at FROM rooms"
-        "  WHERE last_seq = 0 AND name <> ? ORDER BY created_at DESC LIMIT ?) AS never_written"
+        "  WHERE last_seq = 0 AND substr(name, 1, 1) <> '_' AND name <> ? ORDER BY created_at DESC LIMIT ?)"
+        " AS never_written"
         ") AS ranked ORDER BY tier, at DESC, name LIMIT ?"
     ),
     # `last_seq = 0` again outside: a room written in meanwhile (PostgreSQL re-checks a row it waited for) stays.
     expire_rooms=(
         "DELETE FROM rooms WHERE name IN ("
-        " SELECT name FROM rooms WHERE last_seq = 0 AND created_at < ? AND name <> ?"
+        " SELECT name FROM rooms WHERE last_seq = 0 AND substr(name, 1, 1) <> '_' AND created_at < ? AND name <> ?"
         " AND NOT EXISTS (SELECT 1 FROM presence WHERE presence.room = rooms.name)"
         " ORDER BY created_at LIMIT ?"
         ") AND last_seq = 0"
@@ -619,7 +625,7 @@ class Change:
     then: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
 
-class SQLStore(ABC):
+class SQLStore(PrivateRoomsStore, ABC):
     """The `MessageStore` methods that are the same SQL and the same result on either database.
 
     A store provides `sql` in its dialect, four ways to run a statement, and `_appends`: how its appends
