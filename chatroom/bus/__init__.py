@@ -29,6 +29,8 @@ ROOMS_CHANNEL = "rooms"
 ROOMS_CHANGED = orjson.dumps({"v": VERSION, "type": "rooms"}).decode()
 # Nor this one: accounts' sessions that ended, and accounts that changed (name, role).
 ACCOUNTS_CHANNEL = "accounts"
+# Nor this one: people added to a private room or removed from it.
+MEMBERSHIPS_CHANNEL = "memberships"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,8 @@ class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
     # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`), "rooms",
     # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty) or
-    # "account" (account `uid` changed: re-read its sessions).
+    # "account" (account `uid` changed: re-read its sessions), or "membership" (private room `room` changed:
+    # account `uid` was added, or account `removed` left it).
     type: str
     seq: int = 0
     message: Message | None = None
@@ -45,6 +48,7 @@ class BusEvent:
     name: str = ""
     typing: bool = False
     ids: tuple[str, ...] = ()
+    removed: str = ""
 
 
 def channel(room: str) -> str:
@@ -86,6 +90,10 @@ def encode_account_event(type: str, uid: str, ids: tuple[str, ...] = ()) -> str:
     return orjson.dumps({"v": VERSION, "type": type, "uid": uid, "ids": list(ids)}).decode()
 
 
+def encode_membership(room: str, added: str, removed: str) -> str:
+    return orjson.dumps({"v": VERSION, "type": "membership", "room": room, "added": added, "removed": removed}).decode()
+
+
 def decode(raw: str) -> BusEvent | None:
     """The event, or None for anything this version does not understand (a newer peer's event)."""
     try:
@@ -96,6 +104,8 @@ def decode(raw: str) -> BusEvent | None:
             return BusEvent(data["type"])
         if data["type"] in ("ended", "account"):
             return BusEvent(data["type"], uid=str(data["uid"]), ids=tuple(str(i) for i in data["ids"]))
+        if data["type"] == "membership":
+            return BusEvent("membership", room=str(data["room"]), uid=str(data["added"]), removed=str(data["removed"]))
         if data["type"] == "members":
             return BusEvent("members", room=str(data["room"]))
         if data["type"] == "typing":
@@ -164,6 +174,9 @@ class Bus:
     async def publish_account_event(self, type: str, uid: str, ids: tuple[str, ...] = ()) -> None:
         await self.broadcast.publish(ACCOUNTS_CHANNEL, encode_account_event(type, uid, ids))
 
+    async def publish_membership(self, room: str, added: str = "", removed: str = "") -> None:
+        await self.broadcast.publish(MEMBERSHIPS_CHANNEL, encode_membership(room, added, removed))
+
     def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         return self._subscribe(channel(room))
 
@@ -174,6 +187,10 @@ class Bus:
     def subscribe_accounts(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         """Sessions that ended and accounts that changed, and "resync" after the backend reconnected."""
         return self._subscribe(ACCOUNTS_CHANNEL)
+
+    def subscribe_memberships(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        """Private rooms whose members changed, and "resync" after the backend reconnected."""
+        return self._subscribe(MEMBERSHIPS_CHANNEL)
 
     @asynccontextmanager
     async def _subscribe(self, name: str) -> AsyncIterator[AsyncIterator[BusEvent]]:

@@ -25,7 +25,7 @@ from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused
 from chatroom.files.uploads import Uploads
 from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
-from chatroom.rooms.access import can_read
+from chatroom.rooms.access import PRIVATE, Access, is_private
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
@@ -34,6 +34,7 @@ from chatroom.rooms.history import History
 from chatroom.rooms.limits import AddressLimits, Slot
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
+from chatroom.rooms.private import PrivateRooms
 from chatroom.rooms.ratelimit import RateLimiter
 from chatroom.rooms.render import Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
@@ -44,6 +45,7 @@ from chatroom.rooms.typing import TypingIndicator, Typists
 from chatroom.settings import Settings
 from chatroom.store import Attachment, Member, MessageStore, now_us
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store import PrivateRoom as PrivateRoom
 from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
 from chatroom.validation import MAX_REACTIONS, emoji, message_text, send_nonce
@@ -94,14 +96,18 @@ class Hub:
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
-        self.finder = Finder(store)
+        self.access = Access(store, bus)
+        self.private = PrivateRooms(store, self.access, lambda: self.limits)
+        self.finder = Finder(store, self.access)
         self.uploads = Uploads(settings)
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
         self.retention.start()
+        self.access.start()
 
     async def close(self) -> None:
+        await self.access.close()
         await self.retention.close()
         await self.directory.close()
         self.typing.close()
@@ -129,6 +135,7 @@ class Hub:
         or NotStored (nothing was stored).
         """
         arrived = time.perf_counter()
+        await self.readable(person, room)
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
@@ -156,12 +163,14 @@ class Hub:
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             raise Refused("empty_message", "A message cannot be empty: delete it instead.")
+        await self.readable(person, room)
         await self._own_or_moderated(room, person, id, moderators=False)
         self._allow(sender, address)
         return await self._changed(room, id, await self._stored(self.store.edit(room, id, person.uid, text)))
 
     async def delete(self, room: str, person: Person, id: int, sender: str, address: str | None = None) -> Message:
         """Delete a message (the author's own, or anyone's by a moderator or admin): its text leaves the store."""
+        await self.readable(person, room)
         message = await self._own_or_moderated(room, person, id, moderators=True)
         self._allow(sender, address)
         entry = await self._changed(room, id, await self._stored(self.store.delete(room, id)))
@@ -173,6 +182,7 @@ class Hub:
         self, room: str, person: Person, id: int, raw_emoji: object, sender: str, address: str | None = None
     ) -> Message:
         """Add the person's emoji under a message, or take it back."""
+        await self.readable(person, room)
         chosen = emoji(raw_emoji)
         self._allow(sender, address)
         entry = await self._stored(self.store.react(room, id, person.uid, chosen, MAX_REACTIONS))
@@ -255,6 +265,7 @@ class Hub:
         """A message with `files` ((name, bytes) as uploaded) and an optional text: checked, limited like a
         message and as an upload, then stored whole (the message and every file, or nothing) and announced.
         With the form's `nonce`, an upload sent again (a double click) is stored once."""
+        await self.readable(person, room)
         text = message_text(raw_text, self.settings.max_message_length) or ""
         if not files and not text:
             raise Refused("no_files", "Choose a file to send.")
@@ -279,7 +290,7 @@ class Hub:
         """A file (or its thumbnail) and its bytes, for someone who may read its room; NotFound otherwise,
         the same answer as for a file that does not exist."""
         found = await self._stored(self.store.file(file_id, thumbnail))
-        if found is None or (thumbnail and not found[1].is_image) or not await can_read(person, found[0]):
+        if found is None or (thumbnail and not found[1].is_image) or not await self.access.can_read(person, found[0]):
             raise NotFound("There is no such file, or it was deleted.")
         return found[1], found[2]
 
@@ -309,9 +320,16 @@ class Hub:
 
     async def create_room(self, room: str, uid: str | None = None, address: str | None = None) -> None:
         """Create `room` if new. Asked from the network (an `address`), limited per session `uid` and per address."""
+        if is_private(room):
+            raise Refused("reserved_room", f"Room names starting with {PRIVATE} are kept for private rooms.")
         if address is not None:
             self.limits.room(address, uid)
         await self.store.create_room(room)
+
+    async def readable(self, person: Person | None, room: str) -> None:
+        """NotFound unless `person` may read `room`: for anyone else a private room does not exist."""
+        if is_private(room) and not await self.access.can_read(person, room):
+            raise NotFound("There is no such room.")
 
     def may_start_session(self, address: str | None) -> bool:
         """Whether a visitor without a session, from `address`, may be given a guest session now."""
@@ -378,6 +396,7 @@ class Hub:
 
         A page of older messages is limited per client `address`.
         """
+        await self.readable(person, room)
         if address is not None and (before is not None or around is not None):
             self.limits.history_page(address)
         if before is not None:

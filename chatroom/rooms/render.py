@@ -13,6 +13,7 @@ import orjson
 from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
+from chatroom.rooms.access import is_private
 from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import DELETE, REACTIONS, Attachment, Member, Message, RoomInfo
 
@@ -152,7 +153,7 @@ class Fragments:
         lists = {}
         for current in currents:
             entries = [here[name] if name == current else elsewhere[name] for name in names]
-            if current not in here:
+            if current not in here and not is_private(current):  # a private room is never in the public list
                 item = self._room_item.render(r=RoomInfo(current, 0), online=online, current=True)
                 entries.insert(bisect.bisect(names, current), item)
             lists[current] = self._room_list.render(items=_escaped("".join(entries)), oob=oob)

@@ -70,6 +70,8 @@ class RoomSocket:
             if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
                 raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
             self.known = await self._identify()
+            if not await self.hub.access.can_read(self.known, self.room):  # a private room: members only
+                raise Forbidden("reason=not_a_member")
         except Forbidden as error:
             self._log("refused", str(error))
             await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
@@ -94,7 +96,11 @@ class RoomSocket:
             await self._close(error.close)
             return
         watching = self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer)
-        with slot, watching, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
+        # Removed from a private room (or left it) in any process: closed as a session that ended is.
+        membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
+        with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
+            if not await self.hub.access.can_read(self.known, self.room):  # removed since the handshake's check
+                self._session_ended()
             await self._accept_and_serve()
 
     async def _identify(self) -> Person | None:

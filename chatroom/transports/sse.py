@@ -43,7 +43,10 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
 
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
+            with (
+                state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext(),
+                hub.access.watch(room, person.uid if person else "", end),
+            ):
                 async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
                     for event in _first_events(start, hub.fragments.live):
                         yield event

@@ -32,6 +32,8 @@ async def post_message(request: Request) -> Response:
         room = _room(request)
         data = await _json(request)
         state = state_of(request)
+        if not await state.hub.access.can_read(person, room):  # a private room the bot is not a member of
+            raise Forbidden("This bot may not post in that room.")
         sender = f"session:{person.uid}"
         message = await state.hub.post(room, person, data.get("message", ""), sender, address, data.get("nonce"))
         if message is None:

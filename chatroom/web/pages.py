@@ -17,7 +17,7 @@ from chatroom.errors import ChatError, Forbidden, NotFound, RateLimited, Refused
 from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
 from chatroom.refusals import log_refusal
-from chatroom.rooms.hub import Hub
+from chatroom.rooms.hub import Hub, PrivateRoom
 from chatroom.rooms.render import new_nonce
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
@@ -42,8 +42,13 @@ async def create_room(request: Request) -> Response:
     form = await _form(request)
     me = signed_in(request) or from_session(request.session)
     try:
-        name = room_name(form.get("name", ""))
-        await _hub(request).create_room(name, me.uid if me else None, _address(request))
+        if form.get("private") == "on":
+            if me is None or not me.signed_in:
+                raise Forbidden("Sign in to make a private room: only accounts can be members of one.")
+            name = await _hub(request).private.create(me, form.get("name", ""), _address(request))
+        else:
+            name = room_name(form.get("name", ""))
+            await _hub(request).create_room(name, me.uid if me else None, _address(request))
     except Refused as refused:
         log_refusal(
             log,
@@ -133,6 +138,10 @@ async def _refused_page(request: Request, room: str, refused: ChatError, **extra
     return await _room_page(request, room, refused.status, **extra)
 
 
+async def room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
+    return await _room_page(request, room, status, **extra)
+
+
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     state = state_of(request)
     me = await visitor(request, room, reading=True)
@@ -149,8 +158,14 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         around=None if around is None else positive(around, "around"),
         address=_address(request),
     )
+    private = await state.hub.private.room(me, room)
     context = {
         "room": room,
+        "private": private,
+        "room_title": _title(room, private, me),
+        "conversations": await state.hub.private.conversations(me),
+        "member_error": "",
+        "member_value": "",
         "me": me,
         "here": request.url.path,
         "transport": transport,
@@ -193,6 +208,16 @@ async def visitor(request: Request, room: str = LOBBY, *, reading: bool = False)
         return await _hub(request).new_guest(room)
     log_refusal(log, _address(request), "new_session", "refused new session address=%s", _address(request))
     raise RateLimited("Too many new visitors from your network right now; wait a minute and try again.")
+
+
+def _title(room: str, private: PrivateRoom | None, me: Person) -> str:
+    """What the page calls the room: #name, a private room's title, or the other person of a direct conversation."""
+    if private is None:
+        return f"#{room}"
+    if private.direct:
+        others = [m.name for m in private.members if m.uid != me.uid]
+        return others[0] if others else me.name
+    return private.title
 
 
 def _address(request: Request) -> str | None:
