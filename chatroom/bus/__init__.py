@@ -38,8 +38,8 @@ class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
     # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`), "rooms",
     # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty) or
-    # "account" (account `uid` changed: re-read its sessions), or "membership" (private room `room` changed:
-    # account `uid` was added, or account `removed` left it).
+    # "account" (account `uid` changed: re-read its sessions), "membership" (private room `room` changed:
+    # account `uid` was added, or account `removed` left it) or "activity" (private room `room` has a new message).
     type: str
     seq: int = 0
     message: Message | None = None
@@ -106,6 +106,8 @@ def decode(raw: str) -> BusEvent | None:
             return BusEvent(data["type"], uid=str(data["uid"]), ids=tuple(str(i) for i in data["ids"]))
         if data["type"] == "membership":
             return BusEvent("membership", room=str(data["room"]), uid=str(data["added"]), removed=str(data["removed"]))
+        if data["type"] == "activity":
+            return BusEvent("activity", room=str(data["room"]))
         if data["type"] == "members":
             return BusEvent("members", room=str(data["room"]))
         if data["type"] == "typing":
@@ -176,6 +178,11 @@ class Bus:
 
     async def publish_membership(self, room: str, added: str = "", removed: str = "") -> None:
         await self.broadcast.publish(MEMBERSHIPS_CHANNEL, encode_membership(room, added, removed))
+
+    async def publish_activity(self, room: str) -> None:
+        await self.broadcast.publish(
+            MEMBERSHIPS_CHANNEL, orjson.dumps({"v": VERSION, "type": "activity", "room": room}).decode()
+        )
 
     def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         return self._subscribe(channel(room))

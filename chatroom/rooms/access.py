@@ -51,6 +51,7 @@ class Access:
         self._generation = 0  # moves on each change: a read that began before it is not cached
         self._task: asyncio.Task[None] | None = None
         self.on_added: Callable[[str, str], object] = lambda room, uid: None  # (room, uid): tell the person
+        self.on_active: Callable[[str], object] = lambda uid: None  # a direct conversation of `uid` has news
 
     def start(self) -> None:
         if self._task is None:
@@ -108,6 +109,16 @@ class Access:
         except Exception as exc:  # the others' caches catch up within the TTL
             log.warning("membership change not announced room=%s: %r", room, exc)
 
+    async def active(self, room: str) -> None:
+        """A new message in private room `room`: a direct conversation's two people are told, in every process."""
+        found = await self.room(room)
+        if found is None or not found.direct:
+            return
+        try:
+            await self.bus.publish_activity(room)
+        except Exception as exc:  # their lists are current again on their next page
+            log.info("activity not announced room=%s: %r", room, exc)
+
     @contextmanager
     def watch(self, room: str, uid: str, end: Callable[[], object]) -> Iterator[None]:
         """While inside, `end` is called if `uid` stops being a member of private room `room`, in any process."""
@@ -143,6 +154,10 @@ class Access:
     async def _on_event(self, event: BusEvent) -> None:
         if event.type == "membership":
             self._apply(event.room, event.uid, event.removed)
+        elif event.type == "activity":
+            found = await self.room(event.room)
+            for member in found.members if found is not None and found.direct else ():
+                self.on_active(member.uid)
         elif event.type == "resync":  # events may have been lost: check every connection to a private room here
             self._generation += 1
             self._cache.clear()

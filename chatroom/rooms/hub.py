@@ -26,6 +26,7 @@ from chatroom.files.uploads import Uploads
 from chatroom.identity import Person, guest
 from chatroom.names import first_clash, refuse_if_held
 from chatroom.rooms.access import PRIVATE, Access, is_private
+from chatroom.rooms.conversation_list import ConversationLists
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
@@ -97,6 +98,9 @@ class Hub:
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
         self.access = Access(store, bus)
+        self.lists = ConversationLists(store, fragments.env)
+        self.access.on_added = lambda room, uid: self.lists.changed(uid)
+        self.access.on_active = self.lists.changed
         self.private = PrivateRooms(store, self.access, lambda: self.limits)
         self.finder = Finder(store, self.access)
         self.uploads = Uploads(settings)
@@ -108,6 +112,7 @@ class Hub:
 
     async def close(self) -> None:
         await self.access.close()
+        await self.lists.close()
         await self.retention.close()
         await self.directory.close()
         self.typing.close()
@@ -317,6 +322,8 @@ class Hub:
             await self.bus.publish_message(entry)
         except Exception as exc:  # stored already: other processes catch up when the bus is back
             log.warning("bus publish failed room=%s seq=%s: %r", entry.room, entry.seq, exc)
+        if is_private(entry.room) and not entry.kind:
+            await self.access.active(entry.room)
 
     async def create_room(self, room: str, uid: str | None = None, address: str | None = None) -> None:
         """Create `room` if new. Asked from the network (an `address`), limited per session `uid` and per address."""
@@ -367,6 +374,8 @@ class Hub:
             if person is not None:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
+                if person.signed_in:
+                    self.lists.arrive(person.uid, room, outbox)
             yield await start(
                 feed,
                 outbox,
@@ -381,6 +390,7 @@ class Hub:
         finally:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
+                self.lists.leave(person.uid, outbox)
             feed.viewers.discard(outbox)
             self.feeds.left(room, feed)
 

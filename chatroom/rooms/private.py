@@ -60,10 +60,7 @@ class PrivateRooms:
             self.limits.direct(person.uid, address)
         while True:
             name = await self.store.direct_room((person.uid, other), new_room_name(), now_us())
-            if name:
-                found = await self.access.room(name)
-                if found is None or not found.has(other):  # made just now (or not known here yet)
-                    await self.access.changed(name, added=other)
+            if name:  # the other person's list shows it from its first message (`Access.active`)
                 return name
 
     async def add(self, by: Person, room: str, raw_name: object, address: str | None) -> str:

@@ -3,11 +3,13 @@ and a member who is removed or leaves loses their sockets and streams to the roo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.people import Session, sign_up
+from tests.people import Session, say, sign_up
 from tests.unit.conftest import Join
 from tests.unit.web.test_private_rooms import post, private_room
 from tests.wire import recv
@@ -77,3 +79,29 @@ def test_a_member_who_leaves_does_not_close_the_others_sockets(
     at_alice.send_json({"message": "still here", "headers": {}})
     while "still here" not in recv(at_alice):
         pass
+
+
+CONVERSATIONS = re.compile(r'<section id="conversations"[^>]*hx-swap-oob="true">(.*?)</section>', re.S)
+
+
+def next_list(ws: object) -> str:
+    while True:
+        found = CONVERSATIONS.search(recv(ws))  # type: ignore[arg-type]
+        if found:
+            return found.group(1)
+
+
+def test_a_persons_list_is_sent_again_when_they_are_added_and_when_a_direct_message_arrives(
+    client: TestClient, join: Join, alice: Session, bob: Session
+) -> None:
+    at_bob = join(client, headers=bob)  # in the lobby
+    room = private_room(client, alice, "plans")
+    post(client, f"/rooms/{room}/members", alice, name="Bob")
+    assert f'data-room="{room}"' in next_list(at_bob)
+    direct = client.get("/dm/Bob", headers=alice, follow_redirects=False).headers["location"].removeprefix("/rooms/")
+    client.cookies.clear()
+    say(client, "psst", direct, alice)
+    listed = next_list(at_bob)
+    while direct not in listed:
+        listed = next_list(at_bob)
+    assert listed.index(direct) < listed.index(room) and "<bdi>Alice</bdi>" in listed
