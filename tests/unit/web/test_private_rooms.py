@@ -59,7 +59,7 @@ def test_an_account_makes_a_private_room_and_is_its_first_member(client: TestCli
     client.cookies.clear()
     assert "<title>plans · chatroom</title>" in html
     assert 'action="/rooms/' + room + '/members"' in html and 'action="/rooms/' + room + '/leave"' in html
-    assert '<ul class="members room-members"><li data-uid="' in html and "<bdi>Alice</bdi>" in html
+    assert '<ul class="room-members"><li data-uid="' in html and "<bdi>Alice</bdi>" in html
     assert f'<li data-room="{room}">' in html  # in her own list, apart from the public one
 
 
