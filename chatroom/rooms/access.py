@@ -50,6 +50,7 @@ class Access:
         self._ids = iter(range(1, 1 << 62))
         self._generation = 0  # moves on each change: a read that began before it is not cached
         self._task: asyncio.Task[None] | None = None
+        self._reading: set[asyncio.Task[None]] = set()
         self.on_added: Callable[[str, str], object] = lambda room, uid: None  # (room, uid): tell the person
         self.on_active: Callable[[str], object] = lambda uid: None  # a direct conversation of `uid` has news
 
@@ -82,7 +83,9 @@ class Access:
         waiting = self._pending.get(name)
         if waiting is None:
             waiting = self._pending[name] = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().create_task(self._read(name, waiting))
+            reading = asyncio.get_running_loop().create_task(self._read(name, waiting))
+            self._reading.add(reading)  # held until done: the loop keeps only a weak reference to a task
+            reading.add_done_callback(self._reading.discard)
         return await asyncio.shield(waiting)
 
     async def _read(self, name: str, waiting: asyncio.Future[PrivateRoom | None]) -> None:

@@ -105,3 +105,17 @@ def test_a_persons_list_is_sent_again_when_they_are_added_and_when_a_direct_mess
     while direct not in listed:
         listed = next_list(at_bob)
     assert listed.index(direct) < listed.index(room) and "<bdi>Alice</bdi>" in listed
+
+
+@pytest.mark.timeout(20)  # a stream that is not closed fails, not hangs
+def test_a_member_who_leaves_loses_the_sse_stream_at_once(client: TestClient, alice: Session, bob: Session) -> None:
+    room = private_room(client, alice)
+    post(client, f"/rooms/{room}/members", alice, name="Bob")
+    with client.stream("GET", f"/rooms/{room}/events", headers=bob) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(line for line in lines if line.startswith("data:"))  # the snapshot
+        assert post(client, f"/rooms/{room}/leave", bob) == 303
+        say(client, "after you left", room, alice)
+        rest = list(lines)  # ends: the stream was closed
+    assert not any("after you left" in line for line in rest)

@@ -106,6 +106,7 @@ def test_every_door_of_a_private_room_is_a_404_for_a_non_member_and_a_guest(
             (f"/rooms/{room}/messages/1/reactions", {"emoji": "👍"}),
             (f"/rooms/{room}/members", {"name": "Bob"}),
             (f"/rooms/{room}/leave", {}),
+            (f"/rooms/{room}/typing", {"message": "typing"}),
         ):
             assert post(client, url, who or None, **data) == 404, (url, who)
     html = client.get(f"/rooms/{room}", headers=alice).text
