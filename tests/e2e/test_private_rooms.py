@@ -57,7 +57,7 @@ def test_two_people_talk_directly_and_a_third_cannot_see_it(
 
     alice.screenshot("60-direct-message")
     bob.screenshot("61-direct-message-dark")
-    carol.screenshot("63-lobby-without-it-phone")
+    carol.screenshot("63-search-without-it-phone")
     assert alice.errors == [] and bob.errors == []
     assert [e for e in carol.errors if f"404 (Not Found) at {live_server.url}/rooms/{room}" not in e] == []
 
