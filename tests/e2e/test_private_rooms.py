@@ -8,6 +8,7 @@ from collections.abc import Callable
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import WAIT, LiveServer, Person
+from tests.e2e.test_first_day import AXE
 from tests.people import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -103,3 +104,27 @@ def test_a_private_room_is_made_shared_and_read_with_javascript_off(
     # The refusals this test asked for (a name nobody has, a room left) are the browser's only complaints.
     assert [e for e in alice.errors if "422 (Unprocessable Entity)" not in e] == []
     assert [e for e in bob.errors if "404 (Not Found)" not in e] == []
+
+
+def test_a_private_room_page_has_no_serious_accessibility_violations(
+    people: Callable[..., Person], live_server: LiveServer
+) -> None:
+    for scheme in ("light", "dark"):
+        account(people, f"Peer{scheme}")
+        owner = account(people, f"Axe{scheme}", color_scheme=scheme, bypass_csp=True)
+        owner.page.goto(f"{live_server.url}/dm/Peer{scheme}")  # a direct conversation in the list, then a private room
+        owner.page.goto(f"{live_server.url}/rooms/lobby")
+        owner.page.locator("#room-name").fill("checked")
+        owner.page.locator("input[name=private]").check()
+        with owner.page.expect_navigation(timeout=WAIT):
+            owner.page.locator(".new-room button", has_text="Go").click()
+        owner.say("checked by axe-core")
+        owner.sees("checked by axe-core")
+        owner.page.add_script_tag(path=str(AXE))
+        results = owner.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], serious
