@@ -22,6 +22,7 @@ from chatroom.errors import (
     OutboxOverflow,
     Refused,
     SignedOut,
+    StoreUnavailable,
     TooManyConnections,
     Unavailable,
 )
@@ -99,8 +100,7 @@ class RoomSocket:
         # Removed from a private room (or left it) in any process: closed as a session that ended is.
         membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
         with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
-            if not await self.hub.access.can_read(self.known, self.room):  # removed since the handshake's check
-                self._session_ended()
+            await self._still_a_member()
             await self._accept_and_serve()
 
     async def _identify(self) -> Person | None:
@@ -115,6 +115,13 @@ class RoomSocket:
         if account is None and accounts.members_only:
             raise Forbidden("reason=members_only")
         return account or (from_session(self.session) if "sid" not in self.session else None)
+
+    async def _still_a_member(self) -> None:
+        """Removed from the private room since the handshake's check (before the watch began): closed as ended.
+        A store that stopped answering meanwhile is no reason to close: the check a moment ago let them in."""
+        with contextlib.suppress(StoreUnavailable):
+            if not await self.hub.access.can_read(self.known, self.room):
+                self._session_ended()
 
     def _session_ended(self) -> None:
         """Signed out, deactivated, a bot's token replaced: stop, and close with 1008."""
