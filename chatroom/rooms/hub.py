@@ -485,6 +485,8 @@ class Hub:
         """
         await self.names.claim(person, person.name)
         for room in dict.fromkeys(rooms):
+            if is_private(room) and not await self.access.can_read(person, room):
+                continue  # who is in a private room is none of a non-member's business
             refuse_if_held(person.name, [m.name for m in await self.presence.holders(room) if m.uid != person.uid])
 
     def chat_frame(self, message: Message) -> str:

@@ -63,8 +63,8 @@ class PrivateRooms:
             if name:  # the other person's list shows it from its first message (`Access.active`)
                 return name
 
-    async def add(self, by: Person, room: str, raw_name: object, address: str | None) -> str:
-        """Add the account called `raw_name` to `room` (by a member): its name as it is now."""
+    async def add(self, by: Person, room: str, raw_name: object, address: str | None) -> None:
+        """Add the account called `raw_name` to `room` (by a member)."""
         found = await self._mine(by, room)
         if found.direct:
             raise Refused("direct_room", "A direct conversation is between its two people: make a private room.")
@@ -77,7 +77,6 @@ class PrivateRooms:
             raise Refused("too_many_members", f"A private room can have at most {MAX_MEMBERS} people.")
         await self.store.add_member(room, uid, now_us())
         await self.access.changed(room, added=uid)
-        return str(raw_name).strip()
 
     async def leave(self, person: Person, room: str) -> None:
         found = await self._mine(person, room)
