@@ -288,3 +288,19 @@ def make(client: TestClient, who: Session, where: dict[str, str]) -> int:
     )
     client.cookies.clear()
     return made.status_code
+
+
+def test_member_adds_and_direct_conversations_are_limited_per_address(settings: Settings) -> None:
+    with behind_proxy(settings) as (client, _):
+        adders = [sign_up(client, f"adder{n}") for n in range(4)]
+        for n in range(25):
+            sign_up(client, f"t{n}")
+        there = at("203.0.113.9")
+        added = []
+        for adder in adders:
+            room = private_room(client, adder)
+            added += [post(client, f"/rooms/{room}/members", {**adder, **there}, name=f"t{n}") for n in range(16)]
+        assert added == [303] * 60 + [429] * 4, "no one of them passed 20, their address passed 60"
+        opened = [get(client, f"/dm/t{n}", {**adders[k], **there}) for k in range(3) for n in range(25)]
+        assert opened == [303] * 60 + [429] * 15
+        assert get(client, "/dm/t0", {**adders[3], **at("198.51.100.7")}) == 303
