@@ -77,6 +77,13 @@ per-process cache filled in batches: `chatroom.accounts.sessions.Sessions.accoun
 ends (`chatroom.accounts.sessions.Sessions.watch`). A guest's chosen name must not be an account's
 (`chatroom.accounts.service.Accounts.claim`, asked by `chatroom.rooms.hub.Hub.post`).
 
+Who may read a room: `chatroom.rooms.access.Access.can_read`, asked at every door. A public room costs nothing; a
+private room (its name starts with `chatroom.rooms.access.PRIVATE`) is its members' only, from a per-process cache
+that the bus keeps exact. Every HTTP door of a private room passes `chatroom.web.private_doors.PrivateRoomDoors`
+(404 for anyone else), the sockets ask at their handshake (`chatroom.transports.socket.RoomSocket.run`, 403), and a
+member who leaves loses their connections in every process (`chatroom.rooms.access.Access.watch`). Private rooms
+and direct conversations are made and shared in `chatroom.rooms.private.PrivateRooms`.
+
 A page: `chatroom.web.pages.room` asks `chatroom.rooms.hub.Hub.room_view` for the messages, people
 and room list, and renders `templates/room.html` from the same partials that travel on the wire.
 

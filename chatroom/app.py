@@ -30,13 +30,26 @@ from chatroom.store import open_store
 from chatroom.transports.htmx_ws import htmx_socket
 from chatroom.transports.seed_ws import seed_socket
 from chatroom.validation import LOBBY
-from chatroom.web import account_pages, admin, api, files, health, message_pages, moderation, pages, search, time_zones
+from chatroom.web import (
+    account_pages,
+    admin,
+    api,
+    files,
+    health,
+    message_pages,
+    moderation,
+    pages,
+    private_pages,
+    search,
+    time_zones,
+)
 from chatroom.web import metrics as web_metrics
 from chatroom.web.access import Visitors
 from chatroom.web.assets import Htmx
 from chatroom.web.error_pages import chat_error, http_error
 from chatroom.web.hosts import host_allowed, refuse_host
 from chatroom.web.paths import STATIC
+from chatroom.web.private_doors import PrivateRoomDoors
 from chatroom.web.security_headers import SecurityHeaders
 from chatroom.web.state import AppState
 from chatroom.web.templating import template_environment
@@ -94,6 +107,10 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/messages/{id}/delete", message_pages.delete, methods=["POST"]),
         Route("/rooms/{room}/messages/{id}/reactions", message_pages.react, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
+        Route("/rooms/{room}/members", private_pages.add_member, methods=["POST"]),
+        Route("/rooms/{room}/leave", private_pages.leave, methods=["POST"]),
+        Route("/dm", private_pages.direct_form, methods=["GET"]),
+        Route("/dm/{name}", private_pages.direct, methods=["GET"]),
         Route("/profile", pages.profile, methods=["POST"]),
         Route("/profile/time-zone", time_zones.time_zone_page, methods=["GET"]),
         Route("/profile/time-zone", time_zones.set_time_zone, methods=["POST"]),
@@ -141,6 +158,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
             https_only=settings.https_only,
         ),
         Middleware(Visitors),  # who is signed in; the gate when the chat is for members
+        Middleware(PrivateRoomDoors),  # a private room's pages and forms: its members' only
     ]
     handlers: Any = {HTTPException: http_error, ChatError: chat_error, SignInFirst: account_pages.sign_in_first}
     sockets = [

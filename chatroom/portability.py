@@ -11,10 +11,13 @@ saying its `kind`:
     (a reply also has "reply_to": the id of the message of its room it answers; its quote is never copied)
     {"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍", "uid": "…"}
     {"kind": "change", "room": "lobby", "seq": 2, "message": 1, "change": "edit"}
+    {"kind": "private_room", "name": "_0a1b…", "title": "plans", "pair": null, "members": ["a…", "a…"]}
 
-Every room comes before its log. A room's log follows in `seq` order: each message as it is now (a
-deleted one has no text: it is gone from the store, and so from every export), its reactions right
-after it, and each change (an edit, a deletion, a reaction) that took a place in the log, by what it
+Every room comes before its log. A private room's (or a direct conversation's) record, with its members'
+account ids, comes after its room's record and before any log, so the room is never imported without who
+may read it. A room's log follows in `seq` order: each message as it is now (a deleted one has no text: it
+is gone from the store, and so from every export), its reactions right after it, and each change (an edit,
+a deletion, a reaction) that took a place in the log, by what it
 changed. Accounts come first (a whole export only, not one room's): their names, roles and whether
 they are active, never a password hash or a session, so an imported person signs in again after an
 administrator's reset link. Later releases add what they keep as records of new kinds, placed where
@@ -45,7 +48,19 @@ import orjson
 from chatroom.accounts.records import ROLES, Account
 from chatroom.errors import CommandError, Refused
 from chatroom.names import chosen_name, key
-from chatroom.store import DELETE, EDIT, NEW, REACTIONS, Message, MessageStore, Reaction, RoomRecord
+from chatroom.rooms.access import is_private
+from chatroom.store import (
+    DELETE,
+    EDIT,
+    NEW,
+    REACTIONS,
+    Member,
+    Message,
+    MessageStore,
+    PrivateRoom,
+    Reaction,
+    RoomRecord,
+)
 from chatroom.validation import ROOM_NAME
 from chatroom.version import VERSION
 
@@ -56,7 +71,8 @@ MAX_LINE_BYTES = 1 << 20  # far above any record this release writes; a longer l
 MAX_FIELD_CHARS = 100_000  # a name or a text (the source may have allowed longer messages than this server does)
 CHANGES = (EDIT, DELETE, REACTIONS)
 
-Record = RoomRecord | Message | Reaction | Account
+MAX_MEMBERS = 10_000  # of one private room in a file: far above what a server lets a room have
+Record = RoomRecord | Message | Reaction | Account | PrivateRoom
 
 
 @dataclass
@@ -67,11 +83,12 @@ class Counts:
     changes: int = 0
     reactions: int = 0
     skipped: int = 0  # log entries already in the store
+    private_rooms: int = 0
 
     def __str__(self) -> str:
         return (
             f"accounts={self.accounts} rooms={self.rooms} messages={self.messages} changes={self.changes} "
-            f"reactions={self.reactions} already_there={self.skipped}"
+            f"reactions={self.reactions} already_there={self.skipped} private_rooms={self.private_rooms}"
         )
 
 
@@ -96,6 +113,11 @@ async def export(store: MessageStore, out: TextIO, room: str | None = None) -> C
             names.append(record.name)
     if room is not None and not names:
         raise CommandError(f"There is no room {room!r} to export.")
+    for name in names:
+        private = await store.private_room(name) if is_private(name) else None
+        if private is not None:
+            _write(out, _private_record(private))
+            counts.private_rooms += 1
     for name in names:
         counts.rooms += 1
         seq = 0
@@ -147,6 +169,16 @@ def _account_record(account: Account) -> dict[str, Any]:
     }
 
 
+def _private_record(room: PrivateRoom) -> dict[str, Any]:
+    return {
+        "kind": "private_room",
+        "name": room.name,
+        "title": room.title,
+        "pair": room.pair,
+        "members": [m.uid for m in room.members],
+    }
+
+
 def _room_record(room: RoomRecord) -> dict[str, Any]:
     return {
         "kind": "room",
@@ -194,6 +226,7 @@ class Reader:
             "message": _parse_message,
             "change": _parse_change,
             "reaction": _parse_reaction,
+            "private_room": _parse_private_room,
         }
 
     def records(self) -> Iterator[Record]:
@@ -216,6 +249,13 @@ class Reader:
                         continue
                     if isinstance(record, RoomRecord):
                         rooms.add(record.name)
+                        yield record
+                        continue
+                    if isinstance(record, PrivateRoom):
+                        if record.name not in rooms or record.name in last_seq:
+                            raise CommandError(
+                                f"{where}: a private room's record belongs after its room's, before its log"
+                            )
                         yield record
                         continue
                     if record.room not in rooms:
@@ -352,6 +392,27 @@ def _parse_change(f: Fields) -> Message:
     return Message(room, seq, "", "", "", datetime.fromtimestamp(0, UTC), target=target, kind=kind)
 
 
+def _parse_private_room(f: Fields) -> PrivateRoom:
+    name = f.text("name", ROOM_NAME)
+    if not is_private(name):
+        raise CommandError(f"{f.where}: 'name' is not a private room's name: {name!r}")
+    members = f.data.get("members")
+    if not isinstance(members, list) or len(members) > MAX_MEMBERS:
+        raise CommandError(f"{f.where}: 'members' must be a list of account ids")
+    for uid in members:
+        if not isinstance(uid, str) or not ACCOUNT_ID.fullmatch(uid):
+            raise CommandError(f"{f.where}: 'members' holds something that is not an account's id: {uid!r}")
+    pair = f.data.get("pair")
+    if pair is not None and (
+        not isinstance(pair, str) or sorted(pair.split(" ")) != sorted(members) or len(members) > 2
+    ):
+        raise CommandError(f"{f.where}: 'pair' must be null, or a direct conversation's members' ids")
+    title = f.text("title", empty=True)
+    if (pair is None and not ROOM_NAME.fullmatch(title)) or (pair is not None and title):
+        raise CommandError(f"{f.where}: 'title' must be a room name (a direct conversation has none): {title!r}")
+    return PrivateRoom(name, title, pair, tuple(Member(uid, "") for uid in members))
+
+
 def _parse_reaction(f: Fields) -> Reaction:
     return Reaction(f.text("room", ROOM_NAME), f.number("message", 1), f.text("emoji"), f.text("uid"))
 
@@ -382,6 +443,12 @@ class Importer:
         for record in Reader(self.path).records():
             if isinstance(record, Account):
                 await self._account(record)
+                continue
+            if isinstance(record, PrivateRoom):
+                await self._rooms(rooms)
+                if self._writing:
+                    await self.store.restore_private_rooms([record])
+                self.counts.private_rooms += 1
                 continue
             if isinstance(record, RoomRecord):
                 rooms.append(record)

@@ -32,6 +32,8 @@ ACCOUNTS_CHANNEL = "accounts"
 # And this: accounts that read a room (or chose what counts there), so every process updates their counts.
 READS_CHANNEL = "reads"
 READS_PER_EVENT = 40  # (account, room, seq, notify) entries of one event: well under PostgreSQL's 8000 bytes
+# Nor this one: people added to a private room or removed from it.
+MEMBERSHIPS_CHANNEL = "memberships"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,9 @@ class BusEvent:
     # "message" (with `message`, or only `seq` when sent by reference), "resync", "members" (the room's
     # people changed: re-read them), "typing" (`uid`, `name` started or stopped `typing`), "rooms",
     # "ended" (the sessions `ids` ended, or every session of account `uid` when `ids` is empty),
-    # "account" (account `uid` changed: re-read its sessions) or "reads" (`reads`, from process `name`).
+    # "account" (account `uid` changed: re-read its sessions), "reads" (`reads`, from process `name`),
+    # "membership" (private room `room` changed: account `uid` was added, or account `removed` left it) or
+    # "activity" (private room `room` has a new message).
     type: str
     seq: int = 0
     message: Message | None = None
@@ -49,6 +53,7 @@ class BusEvent:
     typing: bool = False
     ids: tuple[str, ...] = ()
     reads: tuple[tuple[str, str, int, str], ...] = ()  # "reads": (account, room, seq, notify or "")
+    removed: str = ""
 
 
 def channel(room: str) -> str:
@@ -95,6 +100,10 @@ def encode_reads(reads: Sequence[tuple[str, str, int, str]], origin: str) -> str
     return orjson.dumps({"v": VERSION, "type": "reads", "from": origin, "reads": [list(r) for r in reads]}).decode()
 
 
+def encode_membership(room: str, added: str, removed: str) -> str:
+    return orjson.dumps({"v": VERSION, "type": "membership", "room": room, "added": added, "removed": removed}).decode()
+
+
 def decode(raw: str) -> BusEvent | None:
     """The event, or None for anything this version does not understand (a newer peer's event)."""
     try:
@@ -108,6 +117,10 @@ def decode(raw: str) -> BusEvent | None:
         if data["type"] == "reads":
             reads = tuple((str(a), str(r), int(s), str(n)) for a, r, s, n in data["reads"])
             return BusEvent("reads", name=str(data["from"]), reads=reads)
+        if data["type"] == "membership":
+            return BusEvent("membership", room=str(data["room"]), uid=str(data["added"]), removed=str(data["removed"]))
+        if data["type"] == "activity":
+            return BusEvent("activity", room=str(data["room"]))
         if data["type"] == "members":
             return BusEvent("members", room=str(data["room"]))
         if data["type"] == "typing":
@@ -182,6 +195,14 @@ class Bus:
         for start in range(0, len(reads), READS_PER_EVENT):
             await self.broadcast.publish(READS_CHANNEL, encode_reads(reads[start : start + READS_PER_EVENT], origin))
 
+    async def publish_membership(self, room: str, added: str = "", removed: str = "") -> None:
+        await self.broadcast.publish(MEMBERSHIPS_CHANNEL, encode_membership(room, added, removed))
+
+    async def publish_activity(self, room: str) -> None:
+        await self.broadcast.publish(
+            MEMBERSHIPS_CHANNEL, orjson.dumps({"v": VERSION, "type": "activity", "room": room}).decode()
+        )
+
     def subscribe(self, room: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         return self._subscribe(channel(room))
 
@@ -196,6 +217,10 @@ class Bus:
     def subscribe_reads(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
         """Accounts' reads ("reads" events), and "resync" after the backend reconnected."""
         return self._subscribe(READS_CHANNEL)
+
+    def subscribe_memberships(self) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]:
+        """Private rooms whose members changed, and "resync" after the backend reconnected."""
+        return self._subscribe(MEMBERSHIPS_CHANNEL)
 
     @asynccontextmanager
     async def _subscribe(self, name: str) -> AsyncIterator[AsyncIterator[BusEvent]]:

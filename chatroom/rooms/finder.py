@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatroom.identity import Person
-from chatroom.rooms.access import can_read
+from chatroom.rooms.access import Access
 from chatroom.search import PAGE_SIZE
 from chatroom.store import Message, MessageStore
 from chatroom.store.search import SearchQuery
@@ -18,8 +18,9 @@ class SearchResults:
 
 
 class Finder:
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(self, store: MessageStore, access: Access) -> None:
         self.store = store
+        self.access = access
 
     async def search(self, person: Person | None, query: SearchQuery, before: int | None) -> SearchResults:
         """A page of messages with every word of `query`, newest first, from rooms `person` may read.
@@ -28,5 +29,5 @@ class Finder:
         goes on from the last one looked at.
         """
         found = await self.store.search(query, before, PAGE_SIZE)
-        readable = [f.message for f in found if await can_read(person, f.message.room)]
+        readable = [f.message for f in found if await self.access.can_read(person, f.message.room)]
         return SearchResults(readable, found[-1].position if len(found) == PAGE_SIZE else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
@@ -25,7 +25,8 @@ from chatroom.errors import Forbidden, NotFound, NotStored, RateLimited, Refused
 from chatroom.files.uploads import Uploads
 from chatroom.identity import ACCOUNT, Person, guest
 from chatroom.names import first_clash, refuse_if_held
-from chatroom.rooms.access import can_read
+from chatroom.rooms.access import PRIVATE, Access, is_private
+from chatroom.rooms.conversation_list import ConversationLists
 from chatroom.rooms.counts import badges, total
 from chatroom.rooms.directory import RoomDirectory
 from chatroom.rooms.feeds import Feeds
@@ -35,8 +36,9 @@ from chatroom.rooms.history import History
 from chatroom.rooms.limits import AddressLimits, Slot
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
+from chatroom.rooms.private import PrivateRooms, title_of
 from chatroom.rooms.ratelimit import RateLimiter
-from chatroom.rooms.render import Fragments, RenderedMessage
+from chatroom.rooms.render import Badge, Fragments, RenderedMessage
 from chatroom.rooms.render_cache import RenderCache
 from chatroom.rooms.retention import Retention
 from chatroom.rooms.starts import Start, start
@@ -55,6 +57,7 @@ from chatroom.store import (
     now_us,
 )
 from chatroom.store import Message as Message  # what the doors are given back
+from chatroom.store import PrivateRoom as PrivateRoom
 from chatroom.store import Quote as Quote
 from chatroom.store.search import SearchQuery
 from chatroom.store.sql import MIGRATIONS
@@ -78,6 +81,7 @@ class RoomView:
     unread_total: int = 0  # a signed-in person's unread messages in their other rooms, for the title
     new_from: int = 0  # the first message they had not read here (the "new messages" line), or 0
     notify: str = ""  # what counts as unread here for a signed-in person ("" for a guest)
+    badges: Mapping[str, Badge] = field(default_factory=dict)  # a signed-in person's, by room (private ones too)
 
 
 BROWSE_PAGE = 30  # rooms on a "browse rooms" page
@@ -125,14 +129,23 @@ class Hub:
         self._people_for_guests = SharedRead(MEMBERS_REFRESH_SECONDS, self._render_people_for_guests)
         self._health = HealthCheck(store, bus)
         self._epoch: str | None = None
-        self.finder = Finder(store)
+        self.access = Access(store, bus)
+        self.lists = ConversationLists(store, fragments.env, self.unread.badges)
+        self.access.on_added = self._member_added
+        self.access.on_removed = self.unread.removed
+        self.access.on_active = self._conversation_active
+        self.private = PrivateRooms(store, self.access, lambda: self.limits)
+        self.finder = Finder(store, self.access)
         self.uploads = Uploads(settings)
 
     def start(self) -> None:
         """Start what runs whether or not anyone is connected: forgetting what the store need not keep."""
         self.retention.start()
+        self.access.start()
 
     async def close(self) -> None:
+        await self.access.close()
+        await self.lists.close()
         await self.retention.close()
         await self.unread.close()
         await self.directory.close()
@@ -163,6 +176,7 @@ class Hub:
         fault: RateLimited among them) or NotStored (nothing was stored).
         """
         arrived = time.perf_counter()
+        await self.readable(person, room)
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             return None
@@ -193,12 +207,14 @@ class Hub:
         text = message_text(raw_text, self.settings.max_message_length)
         if text is None:
             raise Refused("empty_message", "A message cannot be empty: delete it instead.")
+        await self.readable(person, room)
         await self._own_or_moderated(room, person, id, moderators=False)
         self._allow(sender, address)
         return await self._changed(room, id, await self._stored(self.store.edit(room, id, person.uid, text)))
 
     async def delete(self, room: str, person: Person, id: int, sender: str, address: str | None = None) -> Message:
         """Delete a message (the author's own, or anyone's by a moderator or admin): its text leaves the store."""
+        await self.readable(person, room)
         message = await self._own_or_moderated(room, person, id, moderators=True)
         self._allow(sender, address)
         entry = await self._changed(room, id, await self._stored(self.store.delete(room, id)))
@@ -210,6 +226,7 @@ class Hub:
         self, room: str, person: Person, id: int, raw_emoji: object, sender: str, address: str | None = None
     ) -> Message:
         """Add the person's emoji under a message, or take it back."""
+        await self.readable(person, room)
         chosen = emoji(raw_emoji)
         self._allow(sender, address)
         entry = await self._stored(self.store.react(room, id, person.uid, chosen, MAX_REACTIONS))
@@ -225,7 +242,7 @@ class Hub:
         Refused otherwise, saying which. Asked by a page (an `address`), a read limited as a page of history is."""
         if address is not None:
             self.limits.history_page(address)
-        target = await self._stored(self.store.message(room, id)) if await can_read(person, room) else None
+        target = await self._stored(self.store.message(room, id)) if await self.access.can_read(person, room) else None
         if target is None:
             raise Refused("reply_not_found", "There is no such message in this room to reply to.")
         if target.deleted:
@@ -320,6 +337,7 @@ class Hub:
         """A message with `files` ((name, bytes) as uploaded) and an optional text: checked, limited like a
         message and as an upload, then stored whole (the message and every file, or nothing) and announced.
         With the form's `nonce`, an upload sent again (a double click) is stored once."""
+        await self.readable(person, room)
         text = message_text(raw_text, self.settings.max_message_length) or ""
         if not files and not text:
             raise Refused("no_files", "Choose a file to send.")
@@ -344,7 +362,7 @@ class Hub:
         """A file (or its thumbnail) and its bytes, for someone who may read its room; NotFound otherwise,
         the same answer as for a file that does not exist."""
         found = await self._stored(self.store.file(file_id, thumbnail))
-        if found is None or (thumbnail and not found[1].is_image) or not await can_read(person, found[0]):
+        if found is None or (thumbnail and not found[1].is_image) or not await self.access.can_read(person, found[0]):
             raise NotFound("There is no such file, or it was deleted.")
         return found[1], found[2]
 
@@ -371,12 +389,21 @@ class Hub:
             await self.bus.publish_message(entry)
         except Exception as exc:  # stored already: other processes catch up when the bus is back
             log.warning("bus publish failed room=%s seq=%s: %r", entry.room, entry.seq, exc)
+        if is_private(entry.room) and not entry.kind:
+            await self.access.active(entry.room)
 
     async def create_room(self, room: str, uid: str | None = None, address: str | None = None) -> None:
         """Create `room` if new. Asked from the network (an `address`), limited per session `uid` and per address."""
+        if is_private(room):
+            raise Refused("reserved_room", f"Room names starting with {PRIVATE} are kept for private rooms.")
         if address is not None:
             self.limits.room(address, uid)
         await self.store.create_room(room)
+
+    async def readable(self, person: Person | None, room: str) -> None:
+        """NotFound unless `person` may read `room`: for anyone else a private room does not exist."""
+        if is_private(room) and not await self.access.can_read(person, room):
+            raise NotFound("There is no such room.")
 
     def may_start_session(self, address: str | None) -> bool:
         """Whether a visitor without a session, from `address`, may be given a guest session now."""
@@ -416,7 +443,10 @@ class Hub:
                 self.directory.start()
                 await self.presence.arrive(room, person, outbox)
                 if person.kind == ACCOUNT:
-                    await self.unread.arrive(room, person.uid, person.name, outbox, joined)
+                    title = await self._tab_title(person, room)
+                    await self.unread.arrive(room, person.uid, person.name, outbox, joined, title)
+                if person.signed_in:
+                    self.lists.arrive(person.uid, room, outbox)
             yield await start(
                 feed,
                 outbox,
@@ -433,8 +463,26 @@ class Hub:
             if person is not None:
                 self.presence.leave(room, person.uid, outbox, feed.last_seq)
                 self.unread.leave(room, person.uid, outbox, feed.last_seq)
+                self.lists.leave(person.uid, outbox)
             feed.viewers.discard(outbox)
             self.feeds.left(room, feed)
+
+    def _member_added(self, room: str, uid: str) -> None:
+        self.lists.changed(uid)
+        self.unread.joined(uid)
+
+    def _conversation_active(self, room: str, uid: str) -> None:
+        self.lists.changed(uid)
+        self.unread.active(room, uid)
+
+    async def _tab_title(self, person: Person, room: str) -> str:
+        """What a member's tab calls private room `room` (its title, or the other person); "" for a public room."""
+        if not is_private(room):
+            return ""
+        try:
+            return title_of(room, await self.private.room(person, room), person)
+        except NotFound:
+            return ""
 
     async def room_view(
         self,
@@ -448,6 +496,7 @@ class Hub:
         """What the page of `room` shows `person`: the latest messages, or a page `before` or `around` a `seq`,
         with their times in `zone`. A page of older messages is limited per client `address`.
         """
+        await self.readable(person, room)
         if address is not None and (before is not None or around is not None):
             self.limits.history_page(address)
         if before is not None:
@@ -512,6 +561,7 @@ class Hub:
             unread_total=total(counts, room),
             new_from=new_from,
             notify=place.notify if place is not None else NOTIFY_ALL,
+            badges=marks,
         )
 
     def _send_list(self, outbox: Outbox, room: str, listing: tuple[list[RoomInfo], dict[str, int]]) -> None:
@@ -521,6 +571,7 @@ class Hub:
             return
         html = self.unread.render(outbox, room, listing)
         if html is not None:
+            html += self.lists.render_for(outbox)
             self.directory.send(outbox, viewer, html)
 
     def _on_message(self, message: Message) -> None:
@@ -597,6 +648,8 @@ class Hub:
         """
         await self.names.claim(person, person.name)
         for room in dict.fromkeys(rooms):
+            if is_private(room) and not await self.access.can_read(person, room):
+                continue  # who is in a private room is none of a non-member's business
             refuse_if_held(person.name, [m.name for m in await self.presence.holders(room) if m.uid != person.uid])
 
     def chat_frame(self, message: Message) -> str:

@@ -28,6 +28,11 @@ TYPING_PER_PERSON_BURST = 3
 # Enough for a classroom or an office behind one NAT, typing at a browser's pace.
 TYPING_PER_ADDRESS_PER_SECOND = 20.0
 TYPING_PER_ADDRESS_BURST = 40
+# Private rooms: opening a direct conversation writes to the store; adding someone tells every process.
+DIRECT_PER_PERSON_PER_MINUTE = 30
+DIRECT_PER_ADDRESS_PER_MINUTE = 60
+MEMBER_ADDS_PER_PERSON_PER_MINUTE = 20
+MEMBER_ADDS_PER_ADDRESS_PER_MINUTE = 60
 # A search reads the index and renders a page of results: a person searching, not a script paging through all.
 SEARCHES_PER_PERSON_PER_SECOND = 1.0
 SEARCHES_PER_PERSON_BURST = 5
@@ -64,6 +69,12 @@ class AddressLimits:
         self.browse_pages = RateLimiter(BROWSE_PAGES_PER_ADDRESS_PER_SECOND, BROWSE_PAGES_PER_ADDRESS_BURST, clock)
         self.notify_by_person = RateLimiter(NOTIFY_PER_PERSON_PER_MINUTE / 60, NOTIFY_PER_PERSON_PER_MINUTE, clock)
         self.notify = RateLimiter(NOTIFY_PER_ADDRESS_PER_MINUTE / 60, NOTIFY_PER_ADDRESS_PER_MINUTE, clock)
+        self.direct_by_person = RateLimiter(DIRECT_PER_PERSON_PER_MINUTE / 60, DIRECT_PER_PERSON_PER_MINUTE, clock)
+        self.direct_opens = RateLimiter(DIRECT_PER_ADDRESS_PER_MINUTE / 60, DIRECT_PER_ADDRESS_PER_MINUTE, clock)
+        self.adds_by_person = RateLimiter(
+            MEMBER_ADDS_PER_PERSON_PER_MINUTE / 60, MEMBER_ADDS_PER_PERSON_PER_MINUTE, clock
+        )
+        self.adds = RateLimiter(MEMBER_ADDS_PER_ADDRESS_PER_MINUTE / 60, MEMBER_ADDS_PER_ADDRESS_PER_MINUTE, clock)
         self.connections = Connections(settings.max_connections_per_address)
 
     def message(self, address: str) -> None:
@@ -77,6 +88,16 @@ class AddressLimits:
     def room(self, address: str, uid: str | None) -> None:
         if (uid is not None and not self.rooms_by_session.allow(uid)) or not self.rooms.allow(address):
             raise RateLimited("You are creating rooms too fast; wait a minute and try again.")
+
+    def direct(self, uid: str, address: str) -> None:
+        """A direct conversation opened by person `uid` from `address`."""
+        if not self.direct_by_person.allow(uid) or not self.direct_opens.allow(address):
+            raise RateLimited("You are opening conversations too fast; wait a minute and try again.")
+
+    def member(self, uid: str, address: str) -> None:
+        """Someone added to a private room by person `uid` from `address`."""
+        if not self.adds_by_person.allow(uid) or not self.adds.allow(address):
+            raise RateLimited("You are adding people too fast; wait a minute and try again.")
 
     def typing_event(self, uid: str, address: str | None) -> bool:
         """Whether a typing event of person `uid` is shown: one bucket per person (all their sockets and the

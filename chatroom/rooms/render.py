@@ -14,6 +14,7 @@ import orjson
 from markupsafe import Markup
 
 from chatroom.identity import is_bot, is_guest
+from chatroom.rooms.access import is_private
 from chatroom.rooms.conversation import continues, starts_day
 from chatroom.store import DELETE, EDIT, REACTIONS, Attachment, Member, Message, Quote, RoomInfo
 from chatroom.time_zones import UTC
@@ -194,7 +195,7 @@ class Fragments:
         lists = {}
         for current in currents:
             entries = [here[name] if name == current else elsewhere[name] for name in names]
-            if current not in here:
+            if current not in here and not is_private(current):  # a private room is never in the public list
                 item = self._room_item.render(
                     r=RoomInfo(current, 0), online=online, current=True, badge=None, mine=False
                 )
@@ -217,6 +218,7 @@ class Fragments:
         lines = [
             self._room_line(listed.get(name) or RoomInfo(name, 0), online, name == current, badges.get(name), True)
             for name in sorted({*badges, current})
+            if not is_private(name)  # in the person's own list of private rooms, with its badge there
         ]
         lines += [
             self._room_line(r, online, False, None, False) for r in rooms if r.name not in badges and r.name != current
@@ -234,9 +236,9 @@ class Fragments:
             )
         return html
 
-    def title(self, room: str, unread: int, oob: bool = False) -> str:
+    def title(self, room: str, unread: int, oob: bool = False, label: str = "") -> str:
         """The page's `<title>`: `(3) #room · chatroom`, with the unread messages of the person's other rooms."""
-        return self._title.render(room=room, unread=unread, oob=oob)
+        return self._title.render(room=room, unread=unread, oob=oob, label=label)
 
 
 def new_nonce() -> str:

@@ -49,6 +49,7 @@ class Reader:
     key: str  # their name as mentions are stored (`chatroom.mentions.mention_key`)
     counts: dict[str, Count] = field(default_factory=dict)
     outboxes: dict[Outbox, str] = field(default_factory=dict)
+    titles: dict[Outbox, str] = field(default_factory=dict)  # what a connection's tab calls its room, if not #room
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reading(self, room: str) -> bool:
@@ -101,8 +102,9 @@ class Unread:
                 counts[room].read(seen)
         return counts
 
-    async def arrive(self, room: str, account: str, name: str, outbox: Outbox, seq: int) -> None:
-        """A person's connection to `room` started at `seq`: the room is read, everywhere."""
+    async def arrive(self, room: str, account: str, name: str, outbox: Outbox, seq: int, title: str = "") -> None:
+        """A person's connection to `room` started at `seq`: the room is read, everywhere. `title` is what the
+        tab calls the room when it is not `#room` (a private room's title, the other person of a direct one)."""
         self._start()
         while True:
             reader = self.readers.get(account)
@@ -117,6 +119,8 @@ class Unread:
             if self.readers.get(account) is reader:  # not left meanwhile by their last other connection
                 break
         reader.outboxes[outbox] = room
+        if title:
+            reader.titles[outbox] = title
         self.by_outbox[outbox] = reader
         self.opened(account, room, seq, arriving=outbox)
 
@@ -124,6 +128,7 @@ class Unread:
         reader = self.readers.get(account)
         if reader is None or reader.outboxes.pop(outbox, None) is None:
             return
+        reader.titles.pop(outbox, None)
         self.by_outbox.pop(outbox, None)
         self.opened(account, room, seq)
         if not reader.outboxes:
@@ -152,6 +157,27 @@ class Unread:
         seen, notify = self._pending.get((account, room), (0, ""))
         self._pending[(account, room)] = (max(seen, seq), notify)
         self._flush()
+
+    def joined(self, account: str) -> None:
+        """The account was made a member of a private room: its counts here are read again, that room's with them."""
+        reader = self.readers.get(account)
+        if reader is not None:
+            self._reload_soon(reader)
+
+    def active(self, room: str, account: str) -> None:
+        """A direct conversation of the account has a new message: counted from now on, if it was not yet."""
+        reader = self.readers.get(account)
+        if reader is not None and room not in reader.counts:
+            self._reload_soon(reader)
+
+    def removed(self, room: str, account: str) -> None:
+        """The account is no longer a member of private `room`: it counts there no more, in any of its tabs here."""
+        reader = self.readers.get(account)
+        if reader is None or reader.counts.pop(room, None) is None:
+            return
+        self._uncount(room, account)
+        self._dirty.add(reader)
+        self._sender()
 
     async def choose(self, account: str, room: str, notify: str) -> None:
         """The account's choice of what counts in `room`: stored now, announced with the next flush."""
@@ -204,9 +230,9 @@ class Unread:
             return None
         rooms, online = listing
         marks, count = found
-        return self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + self.fragments.title(
-            room, count, oob=True
-        )
+        label = self.by_outbox[outbox].titles.get(outbox, "")
+        title = self.fragments.title(room, count, oob=True, label=label)
+        return self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + title
 
     def _start(self) -> None:
         if self._task is None:

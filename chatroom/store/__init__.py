@@ -171,6 +171,36 @@ class Member:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class PrivateRoom:
+    """A room only its members may know: a private room (its `title` chosen by its creator), or a direct
+    conversation between the two accounts of `pair` ("uid uid", sorted)."""
+
+    name: str
+    title: str
+    pair: str | None
+    members: tuple[Member, ...]  # each an account: its id and its name now, by name
+
+    @property
+    def direct(self) -> bool:
+        return self.pair is not None
+
+    def has(self, uid: str) -> bool:
+        return any(m.uid == uid for m in self.members)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A private room or direct conversation of one person's, for their list: what it is called for them (a
+    direct conversation by the other person's name) and its last message."""
+
+    room: str
+    title: str
+    direct: bool
+    last_seq: int
+    active_at: int
+
+
 class MessageStore(Protocol):
     async def open(self, migrate: bool = True) -> None:
         """Connect, and with `migrate` bring the schema up to date (the server does; a command that only
@@ -267,6 +297,34 @@ class MessageStore(Protocol):
     async def search(self, query: SearchQuery, before: int | None, limit: int) -> list[Found]:
         """Up to `limit` messages with every word of `query` (and its room and author, if it names them),
         newest first, below position `before` (None: from the newest)."""
+
+    # Private rooms and direct conversations (names starting with `chatroom.rooms.access.PRIVATE`): who may know
+    # them. Their rooms are never listed by `rooms` nor expired by `expire_rooms`.
+
+    async def create_private_room(self, name: str, title: str, creator: str, now: int) -> bool:
+        """Make private room `name` with its creator as its first member; False (nothing made) if `name` is taken."""
+
+    async def direct_room(self, pair: tuple[str, str], name: str, now: int) -> str:
+        """The direct conversation of the two accounts of `pair`: made as `name` with both as members if they
+        have none yet, in one transaction. Concurrent first uses, in any process, get the same room."""
+
+    async def private_room(self, name: str) -> PrivateRoom | None:
+        """The private room (or direct conversation) called `name` with its members; None when there is none."""
+
+    async def add_member(self, room: str, uid: str, now: int) -> bool:
+        """Add account `uid` to private room `room`; False if it was a member already or there is no such room."""
+
+    async def remove_member(self, room: str, uid: str) -> bool:
+        """False if `uid` was not a member."""
+
+    async def conversations(self, uid: str, limit: int) -> list[Conversation]:
+        """Up to `limit` of the person's private rooms and direct conversations, the latest active first."""
+
+    async def private_rooms(self, after: str, limit: int) -> list[PrivateRoom]:
+        """For export: up to `limit` private rooms whose names sort after `after` (by code point), in that order."""
+
+    async def restore_private_rooms(self, rooms: list[PrivateRoom]) -> None:
+        """For import: make the private rooms that are missing (their `rooms` rows too) and add their members."""
 
     # Presence: one lease row per (room, person, process), so every process sees who is connected where.
     # Times are microseconds since the epoch, given by the caller.

@@ -22,6 +22,7 @@ from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.mentions import mentioned
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, GroupCommit, Take
+from chatroom.store.private import private_statements
 from chatroom.store.sql import (
     MESSAGE,
     POSTGRES,
@@ -99,6 +100,7 @@ INSERT INTO mentions (name, room, seq) SELECT name, stored.room, stored.seq FROM
 class PostgresStore(SQLStore):
     sql = statements(POSTGRES)
     search_sql = render(search.query(search.POSTGRES_QUERY, MESSAGE), POSTGRES)
+    private_sql = private_statements(lambda template: render(template, POSTGRES))
 
     @staticmethod
     def _matched(words: tuple[str, ...]) -> str:

@@ -40,6 +40,8 @@ from chatroom.store import (
     to_us,
 )
 from chatroom.store.group_commit import GroupCommit, ThreadGroupCommit
+from chatroom.store.private import MIGRATION as PRIVATE_ROOMS
+from chatroom.store.private import PrivateRoomsStore
 
 Row: TypeAlias = Sequence[Any]
 
@@ -294,6 +296,9 @@ MIGRATIONS: list[str | PerDialect] = [
     ){without_rowid};
     CREATE INDEX mentions_by_message ON mentions (room, seq);
     """,
+    # Private rooms and direct conversations, and their members (chatroom/store/private.py). Public lists read
+    # the rooms whose names cannot be private ones along indexes of their own.
+    PRIVATE_ROOMS,
 ]
 
 # A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.
@@ -405,15 +410,16 @@ STATEMENTS = Statements(
         "SELECT name, last_seq FROM ("
         " SELECT name, last_seq, 0 AS tier, 0 AS at FROM rooms WHERE name = ?"
         " UNION ALL SELECT * FROM (SELECT name, last_seq, 1, active_at FROM rooms"
-        "  WHERE last_seq > 0 AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
+        "  WHERE last_seq > 0 AND substr(name, 1, 1) <> '_' AND name <> ? ORDER BY active_at DESC LIMIT ?) AS written"
         " UNION ALL SELECT * FROM (SELECT name, last_seq, 2, created_at FROM rooms"
-        "  WHERE last_seq = 0 AND name <> ? ORDER BY created_at DESC LIMIT ?) AS never_written"
+        "  WHERE last_seq = 0 AND substr(name, 1, 1) <> '_' AND name <> ? ORDER BY created_at DESC LIMIT ?)"
+        " AS never_written"
         ") AS ranked ORDER BY tier, at DESC, name LIMIT ?"
     ),
     # `last_seq = 0` again outside: a room written in meanwhile (PostgreSQL re-checks a row it waited for) stays.
     expire_rooms=(
         "DELETE FROM rooms WHERE name IN ("
-        " SELECT name FROM rooms WHERE last_seq = 0 AND created_at < ? AND name <> ?"
+        " SELECT name FROM rooms WHERE last_seq = 0 AND substr(name, 1, 1) <> '_' AND created_at < ? AND name <> ?"
         " AND NOT EXISTS (SELECT 1 FROM presence WHERE presence.room = rooms.name)"
         " ORDER BY created_at LIMIT ?"
         ") AND last_seq = 0"
@@ -516,7 +522,14 @@ STATEMENTS = Statements(
         " (SELECT count(*) FROM (SELECT 1 FROM mentions AS n JOIN messages AS m ON m.room = n.room AND m.seq = n.seq"
         "  WHERE n.name = ? AND n.room = r.room AND n.seq > r.seq AND m.deleted = 0 AND m.author_id <> ? LIMIT ?)"
         "  AS mentioned)"
-        " FROM read_state AS r WHERE r.account = ? ORDER BY r.visited_at DESC, r.room{binary} LIMIT ?"
+        # Their places; a private room's only while they are in it, and counted from its start until they
+        # open it (a direct conversation written to them counts before they ever looked).
+        " FROM (SELECT room, seq, notify, visited_at FROM read_state AS s WHERE s.account = ?"
+        "  AND (substr(s.room, 1, 1) <> '_' OR EXISTS (SELECT 1 FROM room_members AS rm"
+        "   WHERE rm.room = s.room AND rm.uid = s.account))"
+        "  UNION ALL SELECT rm.room, 0, 'all', rm.added_at FROM room_members AS rm WHERE rm.uid = ?"
+        "  AND NOT EXISTS (SELECT 1 FROM read_state AS s WHERE s.account = rm.uid AND s.room = rm.room)) AS r"
+        " ORDER BY r.visited_at DESC, r.room{binary} LIMIT ?"
     ),
     # Only rooms that exist (made at a rate limited per address): any name in a URL would be a row otherwise.
     mark_rooms_read=(
@@ -531,7 +544,8 @@ STATEMENTS = Statements(
         "ON CONFLICT (account, room) DO UPDATE SET notify = excluded.notify"
     ),
     public_rooms=(
-        "SELECT name, last_seq, active_at FROM rooms WHERE last_seq > 0 ORDER BY active_at DESC, name{binary} "
+        "SELECT name, last_seq, active_at FROM rooms WHERE last_seq > 0 AND substr(name, 1, 1) <> '_' "
+        "ORDER BY active_at DESC, name{binary} "
         "LIMIT ? OFFSET ?"
     ),
     insert_mention="INSERT INTO mentions (name, room, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -737,7 +751,7 @@ class Change:
     then: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
 
-class SQLStore(ABC):
+class SQLStore(PrivateRoomsStore, ABC):
     """The `MessageStore` methods that are the same SQL and the same result on either database.
 
     A store provides `sql` in its dialect, four ways to run a statement, and `_appends`: how its appends
@@ -991,7 +1005,7 @@ class SQLStore(ABC):
         return await self._count(self.sql.expire_read_markers, updated_before, limit, updated_before)
 
     async def readings(self, account: str, name: str, limit: int, cap: int) -> list[Reading]:
-        rows = await self._read(self.sql.readings, account, cap, name, account, cap, account, limit)
+        rows = await self._read(self.sql.readings, account, cap, name, account, cap, account, account, limit)
         return [Reading(room, int(seq), notify, int(last), int(u), int(m)) for room, seq, notify, last, u, m in rows]
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:

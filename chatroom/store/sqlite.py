@@ -20,7 +20,19 @@ from chatroom.errors import CommandError, StoreUnavailable
 from chatroom.mentions import mentioned
 from chatroom.store import Message, from_us, now_us, search
 from chatroom.store.group_commit import Appending, Take, ThreadGroupCommit
-from chatroom.store.sql import MESSAGE, SQLITE, Change, Row, SQLStore, file_rows, message, migrations, statements
+from chatroom.store.private import private_statements
+from chatroom.store.sql import (
+    MESSAGE,
+    SQLITE,
+    Change,
+    Row,
+    SQLStore,
+    file_rows,
+    message,
+    migrations,
+    render,
+    statements,
+)
 
 T = TypeVar("T")
 
@@ -29,6 +41,7 @@ MIGRATIONS = migrations(SQLITE)
 
 class SQLiteStore(SQLStore):
     sql = statements(SQLITE)
+    private_sql = private_statements(lambda template: render(template, SQLITE))
     search_sql = search.query(search.SQLITE_QUERY, MESSAGE)
 
     @staticmethod

@@ -22,6 +22,7 @@ from chatroom.errors import (
     OutboxOverflow,
     Refused,
     SignedOut,
+    StoreUnavailable,
     TooManyConnections,
     Unavailable,
 )
@@ -72,6 +73,8 @@ class RoomSocket:
             if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
                 raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
             self.known = await self._identify()
+            if not await self.hub.access.can_read(self.known, self.room):  # a private room: members only
+                raise Forbidden("reason=not_a_member")
         except Forbidden as error:
             self._log("refused", str(error))
             await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
@@ -96,7 +99,10 @@ class RoomSocket:
             await self._close(error.close)
             return
         watching = self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer)
-        with slot, watching, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
+        # Removed from a private room (or left it) in any process: closed as a session that ended is.
+        membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
+        with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
+            await self._still_a_member()
             await self._accept_and_serve()
 
     async def _identify(self) -> Person | None:
@@ -111,6 +117,13 @@ class RoomSocket:
         if account is None and accounts.members_only:
             raise Forbidden("reason=members_only")
         return account or (from_session(self.session) if "sid" not in self.session else None)
+
+    async def _still_a_member(self) -> None:
+        """Removed from the private room since the handshake's check (before the watch began): closed as ended.
+        A store that stopped answering meanwhile is no reason to close: the check a moment ago let them in."""
+        with contextlib.suppress(StoreUnavailable):
+            if not await self.hub.access.can_read(self.known, self.room):
+                self._session_ended()
 
     def _session_ended(self) -> None:
         """Signed out, deactivated, a bot's token replaced: stop, and close with 1008."""

@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from chatroom import metrics
 from chatroom.addresses import client_address
-from chatroom.errors import OutboxOverflow, SignedOut, TooManyConnections
+from chatroom.errors import OutboxOverflow, SignedOut, StoreUnavailable, TooManyConnections
 from chatroom.identity import from_session
 from chatroom.rooms.limits import Slot
 from chatroom.rooms.outbox import Outbox, html_in
@@ -45,7 +45,13 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
 
         log.info("connect transport=sse room=%s peer=%s last-event-id=%r", room, peer, last_event_id)
         try:
-            with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
+            with (
+                state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext(),
+                hub.access.watch(room, person.uid if person else "", end),
+            ):
+                with contextlib.suppress(StoreUnavailable):  # removed since the doors' check, before the watch
+                    if not await hub.access.can_read(person, room):
+                        return
                 async with hub.connect(room, outbox, person, resume=resume, address=address, zone=zone) as start:
                     for event in _first_events(start, hub.fragments.live, zone):
                         yield event

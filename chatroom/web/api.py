@@ -32,6 +32,8 @@ async def post_message(request: Request) -> Response:
         room = _room(request)
         data = await _json(request)
         state = state_of(request)
+        if not await state.hub.access.can_read(person, room):  # a private room the bot is not a member of
+            raise Forbidden("This bot may not post in that room.")
         sender = f"session:{person.uid}"
         text, nonce, reply_to = data.get("message", ""), data.get("nonce"), data.get("reply_to")
         message = await state.hub.post(room, person, text, sender, address, nonce, reply_to)

@@ -18,6 +18,7 @@ from chatroom.identity import Person, from_session, remember
 from chatroom.names import chosen_name
 from chatroom.refusals import log_refusal
 from chatroom.rooms.hub import Hub, Quote
+from chatroom.rooms.private import title_of
 from chatroom.rooms.render import new_nonce
 from chatroom.transports.sse import room_events
 from chatroom.validation import LOBBY, room_name, whole_number
@@ -43,8 +44,13 @@ async def create_room(request: Request) -> Response:
     form = await _form(request)
     me = signed_in(request) or from_session(request.session)
     try:
-        name = room_name(form.get("name", ""))
-        await _hub(request).create_room(name, me.uid if me else None, _address(request))
+        if form.get("private") == "on":
+            if me is None or not me.signed_in:
+                raise Forbidden("Sign in to make a private room: only accounts can be members of one.")
+            name = await _hub(request).private.create(me, form.get("name", ""), _address(request))
+        else:
+            name = room_name(form.get("name", ""))
+            await _hub(request).create_room(name, me.uid if me else None, _address(request))
     except Refused as refused:
         log_refusal(
             log,
@@ -185,6 +191,10 @@ async def _refused_page(request: Request, room: str, refused: ChatError, **extra
     return await _room_page(request, room, refused.status, **extra)
 
 
+async def room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
+    return await _room_page(request, room, status, **extra)
+
+
 async def _room_page(request: Request, room: str, status: int = 200, **extra: Any) -> Response:
     state = state_of(request)
     me = await visitor(request, room, reading=True)
@@ -203,9 +213,15 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         address=_address(request),
         zone=zone,
     )
+    private = await state.hub.private.room(me, room)
     context = {
         "room": room,
         "zone": zone,
+        "private": private,
+        "room_title": title_of(room, private, me),
+        "conversations": await state.hub.private.conversations(me),
+        "member_error": "",
+        "member_value": "",
         "me": me,
         "here": request.url.path,
         "transport": transport,
@@ -215,6 +231,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "unread_total": view.unread_total,
         "new_from": view.new_from,
         "notify": view.notify,
+        "badges": view.badges,
         "members": view.members,
         "typists": view.typists,
         "items": Markup(view.items),  # noqa: S704 - our own autoescaped message partials

@@ -283,3 +283,52 @@ async def test_an_account_whose_name_is_taken_here_stops_the_import(
 def keys(name: str) -> tuple[str, str, str]:
     k = key(name)
     return k.folded, k.looks, k.looks_folded
+
+
+async def test_private_rooms_move_with_their_members(target: MessageStore, tmp_path: Path) -> None:
+    source = await opened(tmp_path / "private.sqlite3")
+    alice, bob = "a" + "1" * 16, "a" + "2" * 16
+    for id, name in ((alice, "Alice"), (bob, "Bob")):
+        k = key(name)
+        await source.create_account(Account(id, name, "member", True, "", 1), (k.folded, k.looks, k.looks_folded))
+    await source.create_private_room("_0123456789abcdef", "plans", alice, 1)
+    await source.add_member("_0123456789abcdef", bob, 2)
+    direct = await source.direct_room((alice, bob), "_fedcba9876543210", 3)
+    await source.append(direct, "Alice", alice, "psst")
+    path = tmp_path / "export.jsonl"
+    counts = await exported(source, path)
+    await source.close()
+    assert counts.private_rooms == 2
+    records = [r for r in lines(path) if r["kind"] == "private_room"]
+    assert {r["name"]: r["members"] for r in records} == {"_0123456789abcdef": [alice, bob], direct: [alice, bob]}
+    kinds = [r["kind"] for r in lines(path)]
+    assert kinds.index("private_room") > max(i for i, k in enumerate(kinds) if k == "room")
+    assert kinds.index("message") > max(i for i, k in enumerate(kinds) if k == "private_room")
+    imported = await import_file(target, path)
+    assert imported.private_rooms == 2 and "private_rooms=2" in str(imported)
+    plans = await target.private_room("_0123456789abcdef")
+    assert plans is not None and plans.title == "plans" and [m.uid for m in plans.members] == [alice, bob]
+    assert await target.direct_room((bob, alice), "_another", 4) == direct
+    assert [m.text for m in await target.latest(direct, 10)] == ["psst"]
+    assert [r.name for r in await target.rooms(50, "lobby")] == []
+
+
+async def test_a_private_room_record_that_is_not_one_is_refused(target: MessageStore, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    header = {
+        "kind": "chatroom-export",
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": "2026-12-01T09:00:00.000000Z",
+    }
+    room = {
+        "kind": "room",
+        "name": "lobby",
+        "last_seq": 0,
+        "created_at": header["exported_at"],
+        "active_at": header["exported_at"],
+    }
+    bad: dict[str, object] = {"kind": "private_room", "name": "lobby", "title": "plans", "pair": None, "members": []}
+    path.write_text("\n".join(orjson.dumps(r).decode() for r in (header, room, bad)) + "\n")
+    with pytest.raises(CommandError, match="not a private room's name"):
+        await import_file(target, path)

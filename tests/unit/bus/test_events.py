@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chatroom.bus import MAX_INLINE_BYTES, RESYNC, decode, encode_message
+from chatroom.bus import MAX_INLINE_BYTES, RESYNC, decode, encode_membership, encode_message
 from chatroom.store import EDIT, Message, Quote
 
 
@@ -42,3 +42,17 @@ def test_unknown_events_are_ignored(raw: str) -> None:
 def test_resync_decodes() -> None:
     event = decode(RESYNC)
     assert event is not None and event.type == "resync"
+
+
+def test_membership_events_round_trip() -> None:
+    added = decode(encode_membership("_0123456789abcdef", "a" + "1" * 16, ""))
+    assert added is not None and (added.type, added.room, added.uid, added.removed) == (
+        "membership",
+        "_0123456789abcdef",
+        "a" + "1" * 16,
+        "",
+    )
+    left = decode(encode_membership("_0123456789abcdef", "", "a" + "2" * 16))
+    assert left is not None and (left.uid, left.removed) == ("", "a" + "2" * 16)
+    activity = decode('{"v": 1, "type": "activity", "room": "_0123456789abcdef"}')
+    assert activity is not None and (activity.type, activity.room) == ("activity", "_0123456789abcdef")

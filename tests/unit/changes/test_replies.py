@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.portability import export
+from chatroom.rooms.access import Access
 from chatroom.settings import Settings
 from tests.addresses import at, behind_proxy
 from tests.people import Session, page, say, session, sign_up
@@ -211,10 +212,10 @@ def test_a_message_the_person_may_not_read_cannot_be_answered(
     alice = sign_up(client, "Alice")
     say(client, "members only", who=alice)
 
-    async def cannot_read(person: object, room: str) -> bool:
+    async def cannot_read(self: Access, person: object, room: str) -> bool:
         return False
 
-    monkeypatch.setattr("chatroom.rooms.hub.can_read", cannot_read)
+    monkeypatch.setattr(Access, "can_read", cannot_read)
     answer = client.post("/rooms/lobby/messages", data={"message": "re", "reply_to": "1"}, headers={**alice, **HTMX})
     client.cookies.clear()
     assert answer.status_code == 422 and "There is no such message in this room to reply to." in answer.text

@@ -14,7 +14,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from chatroom.identity import Person
-from chatroom.rooms import hub as hub_module
+from chatroom.rooms.access import Access
 from chatroom.settings import Settings
 from tests.addresses import at, behind_proxy
 from tests.images import CAMERA, SVG_WITH_SCRIPT, photo, png, png_claiming
@@ -254,10 +254,10 @@ def test_files_are_served_only_to_those_who_may_read_the_room(
     [message] = stored(client)
     file = message.files[0]
 
-    async def nobody(person: Person | None, room: str) -> bool:
+    async def nobody(access: Access, person: Person | None, room: str) -> bool:
         return False
 
-    monkeypatch.setattr(hub_module, "can_read", nobody)
+    monkeypatch.setattr(Access, "can_read", nobody)
     for url in (f"/files/{file.id}/a.png", f"/files/thumbnails/{file.id}"):
         refused = client.get(url, headers=alice)
         assert refused.status_code == 404 and refused.content != png()

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.identity import Person
-from chatroom.rooms import finder
+from chatroom.rooms.access import Access
 from chatroom.settings import Settings
 from tests.addresses import at, behind_proxy
 from tests.inprocess import hub_of, in_app
@@ -81,10 +81,10 @@ def test_results_only_come_from_rooms_the_viewer_may_read(client: TestClient, mo
     say(client, "shared words")
     say(client, "shared words", room="secret")
 
-    async def only_public(person: Person | None, room: str) -> bool:
+    async def only_public(access: Access, person: Person | None, room: str) -> bool:
         return room != "secret"
 
-    monkeypatch.setattr(finder, "can_read", only_public)
+    monkeypatch.setattr(Access, "can_read", only_public)
     assert results(client.get("/search", params={"q": "shared"}).text) == ["lobby: <p>shared words</p>"]
 
 
