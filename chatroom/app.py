@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         Route("/rooms/{room}/messages/{id}/reactions", message_pages.react, methods=["POST"]),
         Route("/rooms/{room}/events", pages.events),
         Route("/rooms/{room}/members", private_pages.add_member, methods=["POST"]),
+        Route("/rooms/{room}/members/remove", private_pages.remove_member, methods=["POST"]),
         Route("/rooms/{room}/leave", private_pages.leave, methods=["POST"]),
         Route("/dm", private_pages.direct_form, methods=["GET"]),
         Route("/dm/{name}", private_pages.direct, methods=["GET"]),

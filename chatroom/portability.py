@@ -11,7 +11,8 @@ saying its `kind`:
     (a reply also has "reply_to": the id of the message of its room it answers; its quote is never copied)
     {"kind": "reaction", "room": "lobby", "message": 1, "emoji": "👍", "uid": "…"}
     {"kind": "change", "room": "lobby", "seq": 2, "message": 1, "change": "edit"}
-    {"kind": "private_room", "name": "_0a1b…", "title": "plans", "pair": null, "members": ["a…", "a…"]}
+    {"kind": "private_room", "name": "_0a1b…", "title": "plans", "pair": null, "members": ["a…", "a…"],
+     "created_by": "a…"}
 
 Every room comes before its log. A private room's (or a direct conversation's) record, with its members'
 account ids, comes after its room's record and before any log, so the room is never imported without who
@@ -176,6 +177,7 @@ def _private_record(room: PrivateRoom) -> dict[str, Any]:
         "title": room.title,
         "pair": room.pair,
         "members": [m.uid for m in room.members],
+        "created_by": room.created_by,
     }
 
 
@@ -410,7 +412,10 @@ def _parse_private_room(f: Fields) -> PrivateRoom:
     title = f.text("title", empty=True)
     if (pair is None and not ROOM_NAME.fullmatch(title)) or (pair is not None and title):
         raise CommandError(f"{f.where}: 'title' must be a room name (a direct conversation has none): {title!r}")
-    return PrivateRoom(name, title, pair, tuple(Member(uid, "") for uid in members))
+    created_by = f.data.get("created_by", "")  # not in exports made before it was kept
+    if not isinstance(created_by, str) or (created_by and not ACCOUNT_ID.fullmatch(created_by)):
+        raise CommandError(f"{f.where}: 'created_by' must be an account's id: {created_by!r}")
+    return PrivateRoom(name, title, pair, tuple(Member(uid, "") for uid in members), created_by)
 
 
 def _parse_reaction(f: Fields) -> Reaction:

@@ -88,6 +88,22 @@ class PrivateRooms:
         await self.store.add_member(room, uid, now_us())
         await self.access.changed(room, added=uid)
 
+    async def remove(self, by: Person, room: str, raw_name: object) -> None:
+        """Take the account called `raw_name` out of `room`: by the member who made the room, or a member who is a
+        moderator or administrator. Their sockets and streams to it close at once, in every process."""
+        found = await self._mine(by, room)
+        if found.direct:
+            raise Refused("direct_room", "A direct conversation is between its two people: nobody is removed.")
+        if by.uid != found.created_by and not by.may("moderator"):
+            raise Forbidden("Only the person who made this room (or a moderator) can remove someone from it.")
+        uid = await self._account(raw_name)
+        if uid == by.uid:
+            raise Refused("remove_self", "To go, leave the room.")
+        if not found.has(uid):
+            raise Refused("not_member", "They are not in this room.")
+        await self.store.remove_member(room, uid)
+        await self.access.changed(room, removed=uid)
+
     async def leave(self, person: Person, room: str) -> None:
         found = await self._mine(person, room)
         if found.direct:

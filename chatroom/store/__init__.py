@@ -180,6 +180,7 @@ class PrivateRoom:
     title: str
     pair: str | None
     members: tuple[Member, ...]  # each an account: its id and its name now, by name
+    created_by: str = ""  # the account that made it (a direct conversation: whichever of the two opened it first)
 
     @property
     def direct(self) -> bool:

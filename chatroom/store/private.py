@@ -81,7 +81,7 @@ PRIVATE = PrivateStatements(
         "FROM private_rooms WHERE pair = ? ON CONFLICT DO NOTHING"
     ),
     pair_name="SELECT name FROM private_rooms WHERE pair = ?",
-    private_room="SELECT title, pair FROM private_rooms WHERE name = ?",
+    private_room="SELECT title, pair, created_by FROM private_rooms WHERE name = ?",
     members=_MEMBERS,
     add_member=(
         "INSERT INTO room_members (room, uid, added_at) SELECT name, CAST(? AS TEXT), CAST(? AS {integer}) "
@@ -153,7 +153,7 @@ class PrivateRoomsStore(ABC):
         if not rows:
             return None
         members = tuple(Member(uid, member) for uid, member in await self._read(self.private_sql.members, name))
-        return PrivateRoom(name, rows[0][0], rows[0][1], members)
+        return PrivateRoom(name, rows[0][0], rows[0][1], members, rows[0][2])
 
     async def add_member(self, room: str, uid: str, now: int) -> bool:
         return await self._count(self.private_sql.add_member, uid, now, room) > 0
@@ -179,7 +179,7 @@ class PrivateRoomsStore(ABC):
     async def restore_private_rooms(self, rooms: list[PrivateRoom]) -> None:
         now = now_us()
         sql = self.private_sql
-        made = [(r.name, r.title, r.pair, r.members[0].uid if r.members else "", now) for r in rooms]
+        made = [(r.name, r.title, r.pair, r.created_by or (r.members[0].uid if r.members else ""), now) for r in rooms]
         await self._write_batches(
             [
                 (sql.insert_private, made),

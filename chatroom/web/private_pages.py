@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from chatroom.addresses import client_address
-from chatroom.errors import NotFound, RateLimited, Refused, SignInFirst
+from chatroom.errors import Forbidden, NotFound, RateLimited, Refused, SignInFirst
 from chatroom.rooms.access import is_private
 from chatroom.web.access import signed_in
 from chatroom.web.forms import read_form
@@ -35,6 +35,22 @@ async def add_member(request: Request) -> Response:
             raise
         value = form.get("name", "")
         return await room_page(request, room, refused.status, member_error=refused.detail, member_value=value)
+    return RedirectResponse(f"/rooms/{room}", status_code=303)
+
+
+async def remove_member(request: Request) -> Response:
+    room = room_in_path(request)
+    form = await read_form(request)
+    me = signed_in(request)
+    _private_only(room)
+    if me is None:
+        raise NotFound("There is no such room.")
+    try:
+        await state_of(request).hub.private.remove(me, room, form.get("name", ""))
+    except Refused as refused:
+        if isinstance(refused, NotFound | Forbidden):
+            raise
+        return await room_page(request, room, refused.status, member_error=refused.detail)
     return RedirectResponse(f"/rooms/{room}", status_code=303)
 
 

@@ -1,5 +1,5 @@
-"""Private rooms across real processes on PostgreSQL and Redis: a member who leaves in one process loses their
-socket in the other, someone added in one is let in by the other at once, and both sides of a direct
+"""Private rooms across real processes on PostgreSQL and Redis: a member who leaves (or is removed) in one process
+loses their socket in the other, someone added in one is let in by the other at once, and both sides of a direct
 conversation opened at the same time in two processes land in one room."""
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ def account(app: AppServer, name: str) -> str:
     return cookie
 
 
-async def test_a_member_who_leaves_in_one_process_loses_the_socket_in_the_other(
-    redis: RedisServer, database_url: str, start_apps: AppFactory
+@pytest.mark.parametrize("removed_by", ["themselves", "the room's maker"])
+async def test_a_member_who_leaves_or_is_removed_in_one_process_loses_the_socket_in_the_other(
+    redis: RedisServer, database_url: str, start_apps: AppFactory, removed_by: str
 ) -> None:
     first, second = start_apps(2, DATABASE_URL=database_url, REDIS_URL=redis.url)
     alice, bob, carol = account(first, "Alice"), account(first, "Bob"), account(first, "Carol")
@@ -58,7 +59,10 @@ async def test_a_member_who_leaves_in_one_process_loses_the_socket_in_the_other(
     ):
         await at_bob.recv()
         await at_alice.recv()
-        assert go(first, f"/rooms/{room}/leave", bob, {})[0] == 303
+        if removed_by == "themselves":
+            assert go(first, f"/rooms/{room}/leave", bob, {})[0] == 303
+        else:
+            assert go(first, f"/rooms/{room}/members/remove", alice, {"name": "Bob"})[0] == 303
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(10):
                 while True:

@@ -160,6 +160,52 @@ def test_a_member_who_leaves_finds_no_room(client: TestClient, alice: Session, b
     assert get(client, f"/rooms/{room}", alice) == 200
 
 
+def test_the_maker_of_a_room_removes_someone_who_then_finds_no_room(
+    client: TestClient, alice: Session, bob: Session, carol: Session
+) -> None:
+    room = private_room(client, alice)
+    for name in ("Bob", "Carol"):
+        assert post(client, f"/rooms/{room}/members", alice, name=name) == 303
+    page = client.get(f"/rooms/{room}", headers=alice).text
+    client.cookies.clear()
+    assert 'aria-label="Remove Bob from this room"' in page and 'aria-label="Remove Alice' not in page
+    page = client.get(f"/rooms/{room}", headers=carol).text
+    client.cookies.clear()
+    assert "Remove Bob" not in page  # only the maker (or a moderator) is offered it
+    assert post(client, f"/rooms/{room}/members/remove", carol, name="Bob") == 403
+    assert post(client, f"/rooms/{room}/members/remove", alice, name="Bob") == 303
+    assert get(client, f"/rooms/{room}", bob) == 404
+    assert post(client, f"/rooms/{room}/messages", bob, message="still here?") == 404
+    assert post(client, f"/rooms/{room}/members/remove", bob, name="Carol") == 404
+    assert get(client, f"/rooms/{room}", carol) == 200
+
+
+def test_removing_refuses_oneself_non_members_unknown_names_direct_conversations_and_guests(
+    client: TestClient, alice: Session, bob: Session
+) -> None:
+    room = private_room(client, alice)
+    answer = client.post(f"/rooms/{room}/members/remove", data={"name": "Bob"}, headers=alice)
+    client.cookies.clear()
+    assert answer.status_code == 422 and "They are not in this room" in answer.text
+    assert post(client, f"/rooms/{room}/members/remove", alice, name="Alice") == 422
+    assert post(client, f"/rooms/{room}/members/remove", alice, name="nobody") == 422
+    assert post(client, f"/rooms/{room}/members/remove", alice, name="") == 422
+    assert post(client, f"/rooms/{room}/members/remove", None, name="Alice") == 404
+    assert post(client, "/rooms/lobby/members/remove", alice, name="Bob") == 422
+    direct = client.get("/dm/Bob", headers=alice, follow_redirects=False).headers["location"]
+    client.cookies.clear()
+    assert post(client, f"{direct}/members/remove", alice, name="Bob") == 422
+
+
+def test_a_moderator_who_is_a_member_may_remove_someone(client: TestClient, alice: Session, bob: Session) -> None:
+    ada = admin(client)
+    room = private_room(client, alice)
+    for name in ("Bob", "Ada"):
+        assert post(client, f"/rooms/{room}/members", alice, name=name) == 303
+    assert post(client, f"/rooms/{room}/members/remove", ada, name="Bob") == 303
+    assert get(client, f"/rooms/{room}", bob) == 404
+
+
 def test_private_rooms_are_in_no_public_list_nor_search(client: TestClient, alice: Session, bob: Session) -> None:
     room = private_room(client, alice)
     say(client, "zanzibar rendezvous", room, alice)
