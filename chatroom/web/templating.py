@@ -26,9 +26,29 @@ def charref(text: str) -> Markup:
     return Markup("".join(c if ord(c) < 256 else f"&#x{ord(c):X};" for c in escaped))  # noqa: S704 - escaped above
 
 
+class CompiledOnce(jinja2.BytecodeCache):
+    """Each template compiled once per process, however many environments load it: an app makes one, but the
+    test suite makes hundreds. A changed template's source no longer matches its checksum and is compiled anew."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledOnce()
+
+
 def template_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
+        bytecode_cache=COMPILED,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
