@@ -45,8 +45,10 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
         try:
             with state.accounts.watch(request.session, person, end) if person else contextlib.nullcontext():
                 async with hub.connect(room, outbox, person, resume=resume, address=address) as start:
-                    for event in _first_events(start, hub.fragments.live):
-                        yield event
+                    first = _first_events(start, hub.fragments.live)
+                    del start  # kept, it would hold the first event's text for the stream's life (as `first` would)
+                    while first:
+                        yield first.pop(0)
                     while True:
                         for frame in await outbox.take():
                             yield ServerSentEvent(data=frame.html, id=str(frame.seq) if frame.seq else None)
