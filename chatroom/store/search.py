@@ -140,9 +140,15 @@ class Found:
     message: Message
 
 
+# Whether a result has files, so that only those are looked up: one query per result was 20 round trips a page,
+# most of a page's time (PostgreSQL over a million messages: 6.9 ms at p50 for a common word).
+HAS_FILES = "EXISTS (SELECT 1 FROM files AS f WHERE f.room = m.room AND f.seq = m.seq)"
+
+
 def query(template: str, columns: str) -> str:
-    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, then a message's `columns`."""
-    return template.replace("{found}", "s.position, " + ", ".join(f"m.{column}" for column in columns.split(", ")))
+    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, a message's `columns`, then `HAS_FILES`."""
+    found = ", ".join(["s.position", *(f"m.{column}" for column in columns.split(", ")), HAS_FILES])
+    return template.replace("{found}", found)
 
 
 def fts5_words(words: tuple[str, ...]) -> str:

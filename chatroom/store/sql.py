@@ -676,11 +676,13 @@ class SQLStore(ABC):
     async def search(self, query: search.SearchQuery, before: int | None, limit: int) -> list[search.Found]:
         arguments = search.arguments(query, self._matched(query.words), before, limit)
         rows = await self._read(self.search_sql, *arguments)
-        # Each result's files: one lookup along the files' index per result, `limit` at most.
+        # The files of each result that has some: one lookup along the files' index each.
         found = []
         for row in rows:
-            result = message(row[1:])
-            found.append(search.Found(row[0], (await self._with_files(result.room, [result], result.id, result.id))[0]))
+            result = message(row[1:-1])
+            if row[-1]:
+                result = (await self._with_files(result.room, [result], result.id, result.id))[0]
+            found.append(search.Found(row[0], result))
         return found
 
     async def create_room(self, room: str) -> None:
