@@ -26,17 +26,17 @@ class Watcher:
 
     __slots__ = ("_watchers", "account", "end", "session")
 
-    def __init__(self, watchers: set[Watcher], session: str, account: str, end: Callable[[], object]) -> None:
+    def __init__(self, watchers: dict[Watcher, None], session: str, account: str, end: Callable[[], object]) -> None:
         self._watchers = watchers
         self.session = session  # the session's id (a hash of its token)
         self.account = account
         self.end = end  # closes the connection
 
     def __enter__(self) -> None:
-        self._watchers.add(self)
+        self._watchers[self] = None
 
     def __exit__(self, *exc: object) -> None:
-        self._watchers.discard(self)
+        self._watchers.pop(self, None)
 
 
 class Sessions:
@@ -50,7 +50,7 @@ class Sessions:
         self._cache: dict[str, tuple[Account | None, float]] = {}
         self._pending: dict[str, asyncio.Future[Account | None]] = {}
         self._flushing: asyncio.Task[None] | None = None
-        self._watchers: set[Watcher] = set()
+        self._watchers: dict[Watcher, None] = {}  # in the order they began: ended in that order
         self._generation = 0  # moves on each forget: a lookup that began before it is not cached
 
     async def account(self, session: str) -> Account | None:
