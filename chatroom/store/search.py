@@ -78,11 +78,13 @@ POSTGRES_INDEX = """
         FOR EACH ROW EXECUTE FUNCTION messages_searched();
 """
 
-# GIN's "fast update" keeps new rows' words in a pending list (up to 4 MB) until a vacuum merges it, and every
-# search reads all of it: over a million messages 434 pages, 3.4 ms of a word nobody wrote (0.13 ms without)
-# and the long tail of PostgreSQL's p99 while messages arrive. Each insert updates the index itself instead.
-POSTGRES_INDEX_DIRECT = """
-    ALTER INDEX search_rows_words SET (fastupdate = off);
+# GIN's "fast update" keeps new rows' words in a pending list until it passes `gin_pending_list_limit` (4 MB by
+# default) or a vacuum merges it, and every search reads all of it: over a million messages 434 pages, 3.4 ms of a
+# word nobody wrote (0.13 ms without) and the long tail of PostgreSQL's p99 while messages arrive. Without the
+# list (fastupdate off) each insert updates the index itself, which cost 50 senders a quarter of their messages/s
+# (bench.ingest); a list of at most 128 kB keeps the inserts' batching and bounds what a search reads to 16 pages.
+POSTGRES_INDEX_PENDING = """
+    ALTER INDEX search_rows_words SET (gin_pending_list_limit = 128);
     SELECT gin_clean_pending_list('search_rows_words'::regclass);
 """
 

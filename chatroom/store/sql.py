@@ -256,8 +256,8 @@ MIGRATIONS: list[str | PerDialect] = [
     CREATE TABLE room_retention (room TEXT PRIMARY KEY, days {integer} NOT NULL);
     CREATE INDEX messages_by_time ON messages (sent_at) WHERE deleted = 0;
     """,
-    # PostgreSQL's search index without a pending list (chatroom/store/search.py); SQLite's FTS5 has none.
-    PerDialect(sqlite="", postgres=search.POSTGRES_INDEX_DIRECT),
+    # PostgreSQL's search index with a small pending list (chatroom/store/search.py); SQLite's FTS5 has none.
+    PerDialect(sqlite="", postgres=search.POSTGRES_INDEX_PENDING),
     # PostgreSQL's search rows name their author, for searches by one person (chatroom/store/search.py).
     PerDialect(sqlite="", postgres=search.POSTGRES_AUTHOR),
 ]
