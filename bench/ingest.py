@@ -316,7 +316,11 @@ async def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
     products = {"product": spec}
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as directory:
         if args.baseline:
-            products[f"product@{args.baseline}"] = replace(spec, cwd=exported(args.baseline, Path(directory)))
+            # Started as its own Procfile says: flags name modules of the build they belong to.
+            baseline = product_spec(exported(args.baseline, Path(directory)))
+            if baseline is None:
+                raise SystemExit(f"bench: no Procfile web: line at {args.baseline}")
+            products[f"product@{args.baseline}"] = baseline
         runs = []
         for n in range(args.runs):
             print(f"bench: ingest run {n + 1}/{args.runs}", file=sys.stderr, flush=True)

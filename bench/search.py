@@ -5,12 +5,16 @@ of 20,000 with Zipf's law (as words are used in text), spread over 50 rooms and 
 the triggers that keep the index (one transaction per 20,000 messages), then times each kind of search
 200 times through the store's own `search`: one common word, one rare word, two words, a word in one
 room, a word by one author, a word that no message has, and the second page of a common word. Prints
-the p50 and p99 of each, in milliseconds. PostgreSQL is analysed after the load, as autovacuum would;
-it uses the test server's database `test` in a schema of its own, dropped at the end.
+the p50 and p99 of each, in milliseconds, and the same for what a room's page and "load older" read
+(the latest 51 messages of a room, and the 51 before a position in its middle). PostgreSQL is analysed
+after the load, as autovacuum would; it uses `--postgres` (default: the test server's database `test`) in
+a schema of its own, dropped at the end unless `--keep`; `--schema NAME` times a schema kept before
+without filling it again (to compare query plans over the same rows).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import random
@@ -35,6 +39,7 @@ ROOMS = 50
 AUTHORS = 200
 BATCH = 20_000
 RUNS = 200
+PAGE = 51  # a room's page: HISTORY_LIMIT (50) and one more, to know whether there are older ones
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -78,19 +83,20 @@ async def timed(search: Callable[[], Awaitable[object]]) -> tuple[float, float]:
     return statistics.median(took), took[int(len(took) * 0.99) - 1]
 
 
-async def measure(url: str, count: int) -> None:
+async def measure(url: str, count: int, filled: bool = False) -> None:
     store = open_store(url)
     await store.open()
     try:
         vocabulary = words()
-        for room in range(ROOMS):
-            await store.create_room(f"room{room}")
-        started = time.perf_counter()
-        await fill(store, count, vocabulary)
-        if type(store).__name__ == "PostgresStore":
-            assert isinstance(store, SQLStore)
-            await store._write("ANALYZE")  # what autovacuum does after a load this size: the planner's statistics
-        print(f"filled {count:,} messages in {time.perf_counter() - started:.0f} s")
+        if not filled:
+            for room in range(ROOMS):
+                await store.create_room(f"room{room}")
+            started = time.perf_counter()
+            await fill(store, count, vocabulary)
+            if type(store).__name__ == "PostgresStore":
+                assert isinstance(store, SQLStore)
+                await store._write("ANALYZE messages, search_rows")  # as autovacuum would after a load this size
+            print(f"filled {count:,} messages in {time.perf_counter() - started:.0f} s")
         common, rare = vocabulary[0], vocabulary[-1]
         first_page = await store.search(SearchQuery((common,)), None, 20)
         cases: dict[str, Callable[[], Awaitable[object]]] = {
@@ -101,6 +107,8 @@ async def measure(url: str, count: int) -> None:
             "common word, one author": lambda: store.search(SearchQuery((common,), author="person9"), None, 20),
             "no such word": lambda: store.search(SearchQuery(("zzzzzzzzzz",)), None, 20),
             "second page": lambda: store.search(SearchQuery((common,)), first_page[-1].position, 20),
+            f"room page (latest {PAGE})": lambda: store.latest("room7", PAGE),
+            f"load older ({PAGE} before the middle)": lambda: store.before("room7", count // ROOMS // 2, PAGE),
         }
         print(f"| search over {count:,} messages ({url.split(':')[0]}) | p50 ms | p99 ms |\n|---|---|---|")
         for name, search in cases.items():
@@ -111,28 +119,36 @@ async def measure(url: str, count: int) -> None:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    kind = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
-    if kind == "sqlite":
+    p = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    p.add_argument("messages", type=int, nargs="?", default=1_000_000)
+    p.add_argument("kind", nargs="?", default="sqlite", choices=("sqlite", "postgres"))
+    p.add_argument("--postgres", default=POSTGRES_URL, help="the PostgreSQL database to fill a schema of")
+    p.add_argument("--keep", action="store_true", help="PostgreSQL: keep the filled schema (its name is printed)")
+    p.add_argument("--schema", help="PostgreSQL: time this schema, filled and kept before, without filling it")
+    args = p.parse_args()
+    if args.kind == "sqlite":
         with tempfile.TemporaryDirectory() as data:
-            asyncio.run(measure(f"sqlite:///{Path(data) / 'chat.sqlite3'}", count))
+            asyncio.run(measure(f"sqlite:///{Path(data) / 'chat.sqlite3'}", args.messages))
         return
     import asyncpg
 
-    schema = f"bench_search_{uuid.uuid4().hex[:8]}"
+    schema = args.schema or f"bench_search_{uuid.uuid4().hex[:8]}"
 
     async def schema_sql(sql: str) -> None:
-        db = await asyncpg.connect(POSTGRES_URL)
+        db = await asyncpg.connect(args.postgres)
         try:
             await db.execute(sql)
         finally:
             await db.close()
 
-    asyncio.run(schema_sql(f"CREATE SCHEMA {schema}"))
+    if args.schema is None:
+        asyncio.run(schema_sql(f"CREATE SCHEMA {schema}"))
+    print(f"schema {schema} of {args.postgres}", file=sys.stderr)
     try:
-        asyncio.run(measure(f"{POSTGRES_URL}?search_path={schema}", count))
+        asyncio.run(measure(f"{args.postgres}?search_path={schema}", args.messages, filled=args.schema is not None))
     finally:
-        asyncio.run(schema_sql(f"DROP SCHEMA {schema} CASCADE"))
+        if not (args.keep or args.schema):
+            asyncio.run(schema_sql(f"DROP SCHEMA {schema} CASCADE"))
 
 
 if __name__ == "__main__":

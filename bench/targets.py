@@ -67,8 +67,8 @@ class ServerSpec:
     note: str = ""
 
 
-def procfile_web_line() -> str | None:
-    procfile = ROOT / "Procfile"
+def procfile_web_line(root: Path = ROOT) -> str | None:
+    procfile = root / "Procfile"
     if not procfile.exists():
         return None
     for line in procfile.read_text().splitlines():
@@ -82,12 +82,13 @@ def _local_only(command: str) -> str:
     return re.sub(r"--host(=|\s+)\S+", r"--host\g<1>127.0.0.1", command).replace("0.0.0.0", "127.0.0.1")
 
 
-def product_spec() -> ServerSpec | None:
-    line = procfile_web_line()
-    if line is None or not (ROOT / "chatroom").exists():
+def product_spec(root: Path = ROOT) -> ServerSpec | None:
+    """The product in `root` (another build's export, say), started as its own Procfile says."""
+    line = procfile_web_line(root)
+    if line is None or not (root / "chatroom").exists():
         return None
     env = dict(PRODUCT_ENV)
-    return ServerSpec("product", _local_only(line), ROOT, "/healthz", env, note="the Procfile's web: line")
+    return ServerSpec("product", _local_only(line), root, "/healthz", env, note="the Procfile's web: line")
 
 
 def bare_spec() -> ServerSpec:

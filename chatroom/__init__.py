@@ -7,7 +7,8 @@ The parts, outermost first; each layer calls only the ones below it:
 
     app.py          `chatroom.app.create_app`: routes, middleware, and the lifespan that opens the store and the bus
     web/            the HTTP side: pages and forms, error pages, security headers, /healthz, htmx's files,
-                    and the server's bounds on request heads (`chatroom.web.http_protocol.BoundedHeadProtocol`)
+                    the server's bounds on request heads (`chatroom.web.http_protocol.BoundedHeadProtocol`)
+                    and its lean WebSocket protocol (`chatroom.web.ws_protocol.LeanWebSocketProtocol`)
     transports/     the live wires: the htmx WebSocket, the seed's JSON WebSocket, Server-Sent Events
     rooms/          the room runtime of one process; `chatroom.rooms.hub.Hub` is its only door
     accounts/       who is speaking: accounts, sessions, invites, bots; `chatroom.accounts.service.Accounts`

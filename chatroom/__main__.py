@@ -29,6 +29,7 @@ from chatroom.errors import ChatError, StartupError
 from chatroom.settings import Settings
 from chatroom.transports.socket import MAX_FRAME_BYTES
 from chatroom.web.http_protocol import BoundedHeadProtocol
+from chatroom.web.ws_protocol import LeanWebSocketProtocol
 
 
 def add_user_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,6 +94,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         http=BoundedHeadProtocol,
+        ws=LeanWebSocketProtocol,
         proxy_headers=True,
         timeout_graceful_shutdown=20,
         ws_per_message_deflate=settings.ws_per_message_deflate,

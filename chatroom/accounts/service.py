@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -98,17 +98,14 @@ class Accounts:
         account = await self.sessions.account(session_id)
         return _person(account) if account is not None else None
 
-    @contextmanager
     def watch(
         self, session: dict[str, Any] | None, person: Person, end: Callable[[], object], bearer: str | None = None
-    ) -> Iterator[None]:
+    ) -> AbstractContextManager[None]:
         """While inside, `end` is called when the session of `person` (a signed-in one) ends anywhere."""
         session_id = _session_id(session, bearer)
         if not person.signed_in or session_id is None:
-            yield
-            return
-        with self.sessions.watch(session_id, person.uid, end):
-            yield
+            return _UNWATCHED
+        return self.sessions.watch(session_id, person.uid, end)
 
     # Names: an account holds its name everywhere.
 
@@ -426,6 +423,9 @@ class Accounts:
             except StoreUnavailable:
                 return
             self.sessions.end([s for s in watched if s not in live])
+
+
+_UNWATCHED: AbstractContextManager[None] = nullcontext()  # reusable: a guest's connections all share it
 
 
 def _session_id(session: dict[str, Any] | None, bearer: str | None = None) -> str | None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 
 from chatroom.accounts.records import Account
 
@@ -20,11 +18,25 @@ TTL = 60.0  # seconds an answer is kept; events make it exact, the TTL bounds a 
 MAX_CACHED = 100_000
 
 
-@dataclass(slots=True)
 class Watcher:
-    session: str  # the session's id (a hash of its token)
-    account: str
-    end: Callable[[], object]  # closes the connection
+    """A connection that is closed (`end`) when its session ends, while inside `with`.
+
+    Every signed-in connection holds one for its whole life: a plain object, not a generator's frame.
+    """
+
+    __slots__ = ("_watchers", "account", "end", "session")
+
+    def __init__(self, watchers: dict[Watcher, None], session: str, account: str, end: Callable[[], object]) -> None:
+        self._watchers = watchers
+        self.session = session  # the session's id (a hash of its token)
+        self.account = account
+        self.end = end  # closes the connection
+
+    def __enter__(self) -> None:
+        self._watchers[self] = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._watchers.pop(self, None)
 
 
 class Sessions:
@@ -38,8 +50,7 @@ class Sessions:
         self._cache: dict[str, tuple[Account | None, float]] = {}
         self._pending: dict[str, asyncio.Future[Account | None]] = {}
         self._flushing: asyncio.Task[None] | None = None
-        self._watchers: dict[int, Watcher] = {}
-        self._ids = iter(range(1, 1 << 62))
+        self._watchers: dict[Watcher, None] = {}  # in the order they began: ended in that order
         self._generation = 0  # moves on each forget: a lookup that began before it is not cached
 
     async def account(self, session: str) -> Account | None:
@@ -71,24 +82,18 @@ class Sessions:
         """These sessions ended, or all of `account`'s: forget them, and close their connections; how many."""
         self.forget(sessions, account)
         ended = set(sessions)
-        closing = [w for w in self._watchers.values() if w.session in ended or w.account == account]
+        closing = [w for w in self._watchers if w.session in ended or w.account == account]
         for watcher in closing:
             watcher.end()
         return len(closing)
 
-    @contextmanager
-    def watch(self, session: str, account: str, end: Callable[[], object]) -> Iterator[None]:
+    def watch(self, session: str, account: str, end: Callable[[], object]) -> Watcher:
         """While inside, `end` is called if the session ends (sign-out, new password, deactivation, revoked bot)."""
-        key = next(self._ids)
-        self._watchers[key] = Watcher(session, account, end)
-        try:
-            yield
-        finally:
-            del self._watchers[key]
+        return Watcher(self._watchers, session, account, end)
 
     def watched(self) -> list[str]:
         """The sessions that hold connections here."""
-        return list({w.session for w in self._watchers.values()})
+        return list({w.session for w in self._watchers})
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # lookups that arrive in the same turn of the loop join this batch

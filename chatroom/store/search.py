@@ -78,7 +78,41 @@ POSTGRES_INDEX = """
         FOR EACH ROW EXECUTE FUNCTION messages_searched();
 """
 
-_FILTERS = "AND (CAST(? AS TEXT) IS NULL OR s.room = ?) AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
+# GIN's "fast update" keeps new rows' words in a pending list until it passes `gin_pending_list_limit` (4 MB by
+# default) or a vacuum merges it, and every search reads all of it: over a million messages 434 pages, 3.4 ms of a
+# word nobody wrote (0.13 ms without) and the long tail of PostgreSQL's p99 while messages arrive. Without the
+# list (fastupdate off) each insert updates the index itself, which cost 50 senders a quarter of their messages/s
+# (bench.ingest); a list of at most 128 kB keeps the inserts' batching and bounds what a search reads to 16 pages.
+POSTGRES_INDEX_PENDING = """
+    ALTER INDEX search_rows_words SET (gin_pending_list_limit = 128);
+    SELECT gin_clean_pending_list('search_rows_words'::regclass);
+"""
+
+# PostgreSQL: the author's name as the filter folds it, beside the words (names on messages never change), so a
+# search by one person walks the index's rows alone and reads only the page's messages: over a million messages a
+# common word by one of 200 people read every candidate's message, 14,017 buffers (15 ms quiet, 155 ms at p99 on
+# the busy machine), against 5,409 and 2.8 ms with the column added by this UPDATE, which leaves the table's rows
+# out of order; rows stored in order, as the triggers store them, read fewer.
+POSTGRES_AUTHOR = """
+    ALTER TABLE search_rows ADD COLUMN author TEXT;
+    UPDATE search_rows AS s SET author = lower(m.author) FROM messages AS m WHERE m.room = s.room AND m.seq = s.seq;
+    CREATE OR REPLACE FUNCTION messages_searched() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO search_rows (room, seq, words, author)
+                VALUES (NEW.room, NEW.seq, to_tsvector('simple', NEW.text), lower(NEW.author));
+        ELSIF TG_OP = 'UPDATE' THEN
+            UPDATE search_rows SET words = to_tsvector('simple', NEW.text) WHERE room = NEW.room AND seq = NEW.seq;
+        ELSE
+            DELETE FROM search_rows WHERE room = OLD.room AND seq = OLD.seq;
+        END IF;
+        RETURN NULL;
+    END $$;
+"""
+
+_ROOM = "AND (CAST(? AS TEXT) IS NULL OR s.room = ?) "
+_FILTERS = _ROOM + "AND (CAST(? AS TEXT) IS NULL OR lower(m.author) = lower(?)) "
+_POSTGRES_FILTERS = _ROOM + "AND (CAST(? AS TEXT) IS NULL OR s.author = lower(?)) "
 # Ordered by the FTS5 table's own rowid (the position), which FTS5 walks newest first and stops at the limit.
 SQLITE_QUERY = (
     "SELECT {found} FROM search_words JOIN search_rows AS s ON s.position = search_words.rowid "
@@ -87,7 +121,8 @@ SQLITE_QUERY = (
 )
 POSTGRES_QUERY = (
     "SELECT {found} FROM search_rows AS s JOIN messages AS m ON m.room = s.room AND m.seq = s.seq {quoted} "
-    f"WHERE s.words @@ plainto_tsquery('simple', ?) AND s.position < ? {_FILTERS}ORDER BY s.position DESC LIMIT ?"
+    "WHERE s.words @@ plainto_tsquery('simple', ?) AND s.position < ? "
+    f"{_POSTGRES_FILTERS}ORDER BY s.position DESC LIMIT ?"
 )
 END = 2**62  # a position past every one: the first page
 
@@ -107,11 +142,16 @@ class Found:
     message: Message
 
 
+# Whether a result has files, so that only those are looked up: one query per result was 20 round trips a page,
+# most of a page's time (PostgreSQL over a million messages: 6.9 ms at p50 for a common word).
+HAS_FILES = "EXISTS (SELECT 1 FROM files AS f WHERE f.room = m.room AND f.seq = m.seq)"
+
+
 def query(template: str, columns: str) -> str:
-    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, then a message's `columns` (of `m`, and of
-    `q`: the message it replies to, as it is now)."""
+    """`SQLITE_QUERY` or `POSTGRES_QUERY` selecting a result's position, a message's `columns` (of `m`, and of
+    `q`: the message it replies to, as it is now), then `HAS_FILES`."""
     quoted = "LEFT JOIN messages AS q ON q.room = m.room AND q.seq = m.reply_to"
-    return template.replace("{found}", "s.position, " + columns).replace("{quoted}", quoted)
+    return template.replace("{found}", f"s.position, {columns}, {HAS_FILES}").replace("{quoted}", quoted)
 
 
 def fts5_words(words: tuple[str, ...]) -> str:

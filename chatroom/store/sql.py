@@ -299,6 +299,10 @@ MIGRATIONS: list[str | PerDialect] = [
     # Private rooms and direct conversations, and their members (chatroom/store/private.py). Public lists read
     # the rooms whose names cannot be private ones along indexes of their own.
     PRIVATE_ROOMS,
+    # PostgreSQL's search index with a small pending list (chatroom/store/search.py); SQLite's FTS5 has none.
+    PerDialect(sqlite="", postgres=search.POSTGRES_INDEX_PENDING),
+    # PostgreSQL's search rows name their author, for searches by one person (chatroom/store/search.py).
+    PerDialect(sqlite="", postgres=search.POSTGRES_AUTHOR),
 ]
 
 # A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.
@@ -822,11 +826,13 @@ class SQLStore(PrivateRoomsStore, ABC):
     async def search(self, query: search.SearchQuery, before: int | None, limit: int) -> list[search.Found]:
         arguments = search.arguments(query, self._matched(query.words), before, limit)
         rows = await self._read(self.search_sql, *arguments)
-        # Each result's files: one lookup along the files' index per result, `limit` at most.
+        # The files of each result that has some: one lookup along the files' index each.
         found = []
         for row in rows:
-            result = message(row[1:])
-            found.append(search.Found(row[0], (await self._with_files(result.room, [result], result.id, result.id))[0]))
+            result = message(row[1:-1])
+            if row[-1]:
+                result = (await self._with_files(result.room, [result], result.id, result.id))[0]
+            found.append(search.Found(row[0], result))
         return found
 
     async def create_room(self, room: str) -> None:

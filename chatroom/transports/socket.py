@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from starlette.requests import cookie_parser
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatroom import metrics
@@ -56,8 +57,7 @@ class RoomSocket:
         self.state = state_of(websocket)
         self.hub: Hub = self.state.hub
         self.id = next(_connection_ids)
-        self.session = session_of(websocket.cookies, self.state.settings.secret_key) or {}
-        self.zone = zone_or_utc(self.session.get(ZONE_KEY))  # the viewer's time zone: messages' times are read in it
+        self.zone = zone_or_utc(None)  # the viewer's time zone (from their session, in `run`): times are read in it
         self.bearer: str | None = None  # a bot's token
         self.known: Person | None = None  # only a session is a person in the room's list of people
         self.person = guest()  # until `run` knows who it is
@@ -69,10 +69,12 @@ class RoomSocket:
         self._reading: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
+        session = self._session()
         try:
             if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
                 raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
-            self.known = await self._identify()
+            self.zone = zone_or_utc(session.get(ZONE_KEY))
+            self.known = await self._identify(session)
             if not await self.hub.access.can_read(self.known, self.room):  # a private room: members only
                 raise Forbidden("reason=not_a_member")
         except Forbidden as error:
@@ -98,25 +100,33 @@ class RoomSocket:
             self._log("refused", f"reason={error.code} address={self.address}")
             await self._close(error.close)
             return
-        watching = self.state.accounts.watch(self.session, self.person, self._session_ended, self.bearer)
+        watching = self.state.accounts.watch(session, self.person, self._session_ended, self.bearer)
+        del session  # known from here on: not kept for the connection's life
         # Removed from a private room (or left it) in any process: closed as a session that ended is.
         membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
         with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
             await self._still_a_member()
             await self._accept_and_serve()
 
-    async def _identify(self) -> Person | None:
+    def _session(self) -> dict[str, Any]:
+        """The signed session in the cookie, parsed without keeping the cookies (Starlette's `cookies` would)."""
+        cookies: dict[str, str] = {}
+        for header in self.websocket.headers.getlist("cookie"):
+            cookies.update(cookie_parser(header))
+        return session_of(cookies, self.state.settings.secret_key) or {}
+
+    async def _identify(self, session: dict[str, Any]) -> Person | None:
         """The account (or bot) behind the cookie's session or the bearer token, else the cookie's guest; None
         for a visitor without either. Forbidden: a token that is not a live one, or a visitor who is not
         signed in when the chat is for members."""
         accounts = self.state.accounts
         self.bearer = bearer_token(self.websocket.headers, self.websocket.query_params)
-        account = await accounts.person(self.session, self.bearer)
+        account = await accounts.person(session, self.bearer)
         if account is None and self.bearer is not None:
             raise Forbidden("reason=unknown_token")
         if account is None and accounts.members_only:
             raise Forbidden("reason=members_only")
-        return account or (from_session(self.session) if "sid" not in self.session else None)
+        return account or (from_session(session) if "sid" not in session else None)
 
     async def _still_a_member(self) -> None:
         """Removed from the private room since the handshake's check (before the watch began): closed as ended.
@@ -151,6 +161,9 @@ class RoomSocket:
             ) as start:
                 await self.started(start)
                 self._log("connect", f"viewers={start.viewers}")
+                # Sent: kept for the connection's life it would hold its first frame's people (a list of up to
+                # 100 names, 6-8 KB in a big room) once per connection.
+                del start
                 await self._serve()
         except (FeedUnavailable, FrameTooBig, OutboxOverflow, SignedOut) as error:
             self._log("refused", f"reason={error.code}")

@@ -53,8 +53,10 @@ async def room_events(request: Request, room: str) -> EventSourceResponse:
                     if not await hub.access.can_read(person, room):
                         return
                 async with hub.connect(room, outbox, person, resume=resume, address=address, zone=zone) as start:
-                    for event in _first_events(start, hub.fragments.live, zone):
-                        yield event
+                    first = _first_events(start, hub.fragments.live, zone)
+                    del start  # kept, it would hold the first event's text for the stream's life (as `first` would)
+                    while first:
+                        yield first.pop(0)
                     while True:
                         for frame in await outbox.take():
                             yield ServerSentEvent(data=html_in(frame, zone), id=str(frame.seq) if frame.seq else None)

@@ -6,6 +6,7 @@ import pytest
 
 from chatroom.errors import StoreUnavailable
 from chatroom.store import Attachment, MessageStore, NewFile
+from chatroom.store.search import SearchQuery
 from chatroom.store.sql import SQLStore, numbered
 
 pytestmark = pytest.mark.anyio
@@ -73,3 +74,15 @@ async def test_a_message_row_removed_takes_its_files(store: MessageStore) -> Non
     sql = "DELETE FROM messages WHERE room = ? AND seq = ?"
     await store._write(sql if type(store).__name__ == "SQLiteStore" else numbered(sql), "lobby", 1)
     assert await store.file("f1") is None
+
+
+async def test_search_results_carry_their_files_and_only_theirs(store: MessageStore) -> None:
+    await store.append("lobby", "alice", "uid-alice", "report plain")
+    sent = await store.append("lobby", "alice", "uid-alice", "report attached", files=[new_file("r1", "r.png")])
+    await store.append("lobby", "alice", "uid-alice", "report again")
+    found = await store.search(SearchQuery(("report",)), None, 20)
+    assert [(f.message.text, f.message.files) for f in found] == [
+        ("report again", ()),
+        ("report attached", sent.files),
+        ("report plain", ()),
+    ]

@@ -28,7 +28,7 @@ async def test_a_private_room_has_its_creator_as_first_member_and_is_never_liste
     await accounts(store)
     assert await store.create_private_room("_secret1", "plans", ALICE, now_us())
     room = await store.private_room("_secret1")
-    assert room == PrivateRoom("_secret1", "plans", None, (Member(ALICE, "Alice"),))
+    assert room == PrivateRoom("_secret1", "plans", None, (Member(ALICE, "Alice"),), created_by=ALICE)
     await store.append("_secret1", "Alice", ALICE, "hello")
     await store.create_room("lobby")
     assert [r.name for r in await store.rooms(50, "lobby")] == ["lobby"]

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from chatroom.store import MessageStore, open_store, sql
+from chatroom.store import MessageStore, open_store, search, sql
 from chatroom.store.search import SearchQuery
 
 pytestmark = pytest.mark.anyio
@@ -109,5 +109,38 @@ async def test_messages_stored_before_the_index_existed_are_found_after_the_upgr
         assert await texts(upgraded, "words") == ["old words", "older words"]
         await upgraded.append("lobby", "alice", "uid-alice", "new words")
         assert await texts(upgraded, "words") == ["new words", "old words", "older words"]
+    finally:
+        await upgraded.close()
+
+
+async def test_postgres_keeps_its_index_pending_list_small(store: MessageStore, store_url: str) -> None:
+    """A small pending list of new rows' words: every search reads all of it until it is merged."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite's FTS5 index has no pending list")
+    assert isinstance(store, sql.SQLStore)
+    await store.append("lobby", "alice", "uid-alice", "fresh words")
+    rows = await store._read("SELECT reloptions FROM pg_class WHERE oid = 'search_rows_words'::regclass")
+    assert "gin_pending_list_limit=128" in rows[0][0]
+    assert await texts(store, "fresh") == ["fresh words"]
+
+
+async def test_messages_stored_before_searches_named_their_author_are_found_by_author_after_the_upgrade(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(f"chatroom.store.{'sqlite' if store_url.startswith('sqlite') else 'postgres'}")
+    index = next(n for n, m in enumerate(sql.MIGRATIONS) if getattr(m, "postgres", "") == search.POSTGRES_AUTHOR)
+    with monkeypatch.context() as before_authors:
+        before_authors.setattr(module, "MIGRATIONS", module.MIGRATIONS[:index])
+        old = open_store(store_url)
+        await old.open()
+        await old.append("lobby", "Alice", "uid-alice", "old words")
+        await old.append("lobby", "bob", "uid-bob", "bob's old words")
+        await old.close()
+    upgraded = open_store(store_url)
+    await upgraded.open()
+    try:
+        await upgraded.append("lobby", "ALICE", "uid-alice", "new words")
+        assert await texts(upgraded, "words", author="alice") == ["new words", "old words"]
+        assert await texts(upgraded, "words", author="Bob") == ["bob's old words"]
     finally:
         await upgraded.close()
