@@ -44,6 +44,7 @@ DEFAULT_TARGETS = (
     "product-htmx-signed",
     "product-json",
     "bare",
+    "raw",
     "channels",
     "channels-async",
 )

@@ -47,6 +47,7 @@ TARGETS = {
         Target("product-htmx-signed", "product", "/rooms/{room}/ws", "htmx", session="account"),
         Target("product-json", "product", "/ws/rooms/{room}/", "json"),
         Target("bare", "bare", "/ws/rooms/{room}/", "json"),
+        Target("raw", "raw", "/ws/rooms/{room}/", "json"),
         Target("channels", "channels", "/ws/socket-server/", "json"),
         Target("channels-async", "channels", "/ws/async-socket-server/", "json"),
         Target("blaster", "blaster", "/ws/socket-server/", "json"),
@@ -54,7 +55,7 @@ TARGETS = {
 }
 
 
-PEERS = ("bare", "channels")
+PEERS = ("bare", "raw", "channels")
 
 
 @dataclass
@@ -78,8 +79,10 @@ def procfile_web_line(root: Path = ROOT) -> str | None:
 
 
 def _local_only(command: str) -> str:
-    # The bench never listens beyond loopback, whatever a deploy line binds to.
-    return re.sub(r"--host(=|\s+)\S+", r"--host\g<1>127.0.0.1", command).replace("0.0.0.0", "127.0.0.1")
+    # The bench never listens beyond loopback, whatever a deploy line binds to (an address on its own, not
+    # the end of a network such as `10.0.0.0/8` in `--forwarded-allow-ips`).
+    command = re.sub(r"--host(=|\s+)\S+", r"--host\g<1>127.0.0.1", command)
+    return re.sub(r"(?<![\w.])0\.0\.0\.0(?![\w./])", "127.0.0.1", command)
 
 
 def product_spec(root: Path = ROOT) -> ServerSpec | None:
@@ -91,17 +94,23 @@ def product_spec(root: Path = ROOT) -> ServerSpec | None:
     return ServerSpec("product", _local_only(line), root, "/healthz", env, note="the Procfile's web: line")
 
 
-def bare_spec() -> ServerSpec:
+def peer_spec(name: str, app_path: str) -> ServerSpec:
+    """A peer app (`module:app`) run by uvicorn with the Procfile's flags: the same server, HTTP and WebSocket
+    implementation as the product, so the difference is the application alone."""
     line = procfile_web_line()
     words = shlex.split(line) if line else []
     if (words and Path(words[0]).name == "uvicorn") or words[:3] == ["python", "-m", "uvicorn"]:
         app = UVICORN_APP.search(line or "")
         if app:
-            command = (line or "")[: app.start()] + "bench.peers.bare:app" + (line or "")[app.end() :]
+            command = (line or "")[: app.start()] + app_path + (line or "")[app.end() :]
             command = re.sub(r"\s--factory\b", "", command)
-            return ServerSpec("bare", _local_only(command), ROOT, "/healthz", note="the product's uvicorn flags")
-    command = "uvicorn bench.peers.bare:app --host 127.0.0.1 --port $PORT"
-    return ServerSpec("bare", command, ROOT, "/healthz", note="uvicorn defaults: the Procfile runs no uvicorn")
+            return ServerSpec(name, _local_only(command), ROOT, "/healthz", note="the product's uvicorn flags")
+    command = f"uvicorn {app_path} --host 127.0.0.1 --port $PORT"
+    return ServerSpec(name, command, ROOT, "/healthz", note="uvicorn defaults: the Procfile runs no uvicorn")
+
+
+def bare_spec() -> ServerSpec:
+    return peer_spec("bare", "bench.peers.bare:app")
 
 
 def channels_spec() -> ServerSpec:
@@ -115,7 +124,12 @@ def blaster_spec() -> ServerSpec:
 
 
 def specs() -> dict[str, ServerSpec]:
-    found = {"bare": bare_spec(), "channels": channels_spec(), "blaster": blaster_spec()}
+    found = {
+        "bare": bare_spec(),
+        "raw": peer_spec("raw", "bench.peers.raw:app"),
+        "channels": channels_spec(),
+        "blaster": blaster_spec(),
+    }
     product = product_spec()
     if product is not None:
         found["product"] = product

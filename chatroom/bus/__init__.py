@@ -34,6 +34,8 @@ READS_CHANNEL = "reads"
 READS_PER_EVENT = 40  # (account, room, seq, notify) entries of one event: well under PostgreSQL's 8000 bytes
 # Nor this one: people added to a private room or removed from it.
 MEMBERSHIPS_CHANNEL = "memberships"
+# Held by the process from first use to stop, whoever is connected: not a room's.
+PROCESS_CHANNELS = frozenset({ACCOUNTS_CHANNEL, READS_CHANNEL, MEMBERSHIPS_CHANNEL})
 
 
 @dataclass(frozen=True, slots=True)

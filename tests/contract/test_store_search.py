@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any, cast
 
@@ -9,6 +10,7 @@ import pytest
 
 from chatroom.store import MessageStore, open_store, search, sql
 from chatroom.store.search import SearchQuery
+from tests.databases import postgres_schema
 
 pytestmark = pytest.mark.anyio
 
@@ -113,15 +115,24 @@ async def test_messages_stored_before_the_index_existed_are_found_after_the_upgr
         await upgraded.close()
 
 
-async def test_postgres_keeps_its_index_pending_list_small(store: MessageStore, store_url: str) -> None:
-    """A small pending list of new rows' words: every search reads all of it until it is merged."""
-    if store_url.startswith("sqlite"):
-        pytest.skip("SQLite's FTS5 index has no pending list")
-    assert isinstance(store, sql.SQLStore)
-    await store.append("lobby", "alice", "uid-alice", "fresh words")
-    rows = await store._read("SELECT reloptions FROM pg_class WHERE oid = 'search_rows_words'::regclass")
-    assert "gin_pending_list_limit=128" in rows[0][0]
-    assert await texts(store, "fresh") == ["fresh words"]
+def test_postgres_keeps_its_index_pending_list_small() -> None:
+    """A small pending list of new rows' words: every search reads all of it until it is merged. PostgreSQL's
+    alone: SQLite's FTS5 index has no pending list."""
+
+    async def check(url: str) -> None:
+        store = open_store(url)
+        await store.open()
+        try:
+            assert isinstance(store, sql.SQLStore)
+            await store.append("lobby", "alice", "uid-alice", "fresh words")
+            rows = await store._read("SELECT reloptions FROM pg_class WHERE oid = 'search_rows_words'::regclass")
+            assert "gin_pending_list_limit=128" in rows[0][0]
+            assert await texts(store, "fresh") == ["fresh words"]
+        finally:
+            await store.close()
+
+    with postgres_schema("test_store") as url:
+        asyncio.run(check(url))
 
 
 async def test_messages_stored_before_searches_named_their_author_are_found_by_author_after_the_upgrade(

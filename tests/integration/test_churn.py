@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 
 from chatroom.app import create_app
-from chatroom.bus import ACCOUNTS_CHANNEL
+from chatroom.bus import PROCESS_CHANNELS
 from chatroom.rooms import feeds
 from chatroom.settings import Settings
 from tests.integration.servers import ROOT, RedisServer, free_port, wait_for_port
@@ -52,11 +52,11 @@ class LiveServer:
                 "tasks": len(asyncio.all_tasks()),
                 "feeds": len(room_hub.feeds),
                 "viewers": room_hub.viewer_count,
-                # Rooms' channels: the accounts' one is the process's own, held from start to stop.
+                # Rooms' channels: the accounts', reads' and memberships' are the process's own, held to its stop.
                 "subscribed channels": sum(
-                    len(queues) for name, queues in broadcast._subscribers.items() if name != ACCOUNTS_CHANNEL
+                    len(queues) for name, queues in broadcast._subscribers.items() if name not in PROCESS_CHANNELS
                 ),
-                "bus channels": len([name for name in broadcast._backend._channels if name != ACCOUNTS_CHANNEL]),
+                "bus channels": len([name for name in broadcast._backend._channels if name not in PROCESS_CHANNELS]),
             }
 
         return self.call(count)
