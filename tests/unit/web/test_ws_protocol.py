@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from websockets.protocol import OPEN
+from websockets.server import ServerProtocol
 
-from chatroom.web.ws_protocol import Inbox, Writable
+from chatroom.web.ws_protocol import Inbox, SharedFrame, Writable
 
 
 def test_the_inbox_gives_events_in_order_and_wakes_its_reader() -> None:
@@ -80,3 +82,21 @@ def test_a_cancelled_wait_leaves_no_waiter_behind() -> None:
         writable.set()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("length", [0, 125, 126, 65_535, 65_536])  # each length field's size
+def test_a_shared_frame_is_the_bytes_websockets_would_send_on_an_uncompressed_connection(length: int) -> None:
+    text = ("é" * length)[:length]
+    server = ServerProtocol()
+    server.state = OPEN
+    server.send_text(text.encode())
+    assert SharedFrame().of(text) == b"".join(server.data_to_send())
+
+
+def test_a_text_sent_to_many_connections_is_framed_once() -> None:
+    shared = SharedFrame()
+    text = "<div>hello</div>" * 10
+    first = shared.of(text)
+    assert shared.of(text) is first  # the same object: framed once for the whole fan-out
+    other = shared.of("<div>bye</div>")
+    assert other != first and shared.of(text) == first
