@@ -118,6 +118,7 @@ def markdown(results: dict[str, Any]) -> str:
     titles = {
         "fanout": "Fan-out: {clients:,} clients in one room",
         "max": "Max sustainable at {clients:,} clients",
+        "rooms": "Many rooms: {clients:,} clients, a few in each room, each room written in every second",
         "idle": "Idle connections: server RSS per connection",
         "storm": "Connect storm: {clients:,} clients at once, time to first frame (snapshot)",
         "reconnect": "Reconnect storm: server restarted under {clients:,} clients",

@@ -37,7 +37,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SCRATCH = RESULTS.parent / ".work" / "results"  # partial runs: never overwrite the published figures
 README = RESULTS.parent / "README.md"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-ALL_SCENARIOS = ("fanout", "max", "idle", "storm", "reconnect", "headroom")
+ALL_SCENARIOS = ("fanout", "max", "idle", "storm", "reconnect", "rooms", "headroom")
 DEFAULT_TARGETS = (
     "product-htmx",
     "product-htmx-guest",
@@ -129,6 +129,8 @@ def plan(chosen: list[str], targets: list[str], s: Settings) -> Plan:
             out.append(("max", "max", s.ramp_clients, throughput.max_sustainable, targets))
         elif name == "idle":
             out.append(("idle", "idle", max(s.idle_levels), connections.idle, targets))
+        elif name == "rooms":
+            out.append(("rooms", "rooms", s.many_rooms * s.room_viewers, throughput.many_rooms, targets))
         elif name == "storm":
             out.append(("storm", "storm", s.storm_clients, connections.connect_storm, targets))
         elif name == "reconnect":

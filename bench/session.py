@@ -36,6 +36,9 @@ class Settings:
     idle_levels: tuple[int, ...] = (1000, 5000, 10000)
     storm_clients: int = 2000
     reconnect_clients: int = 2000
+    many_rooms: int = 2000  # the many-rooms scenario: rooms, each with its own viewers and its own sender
+    room_viewers: int = 5
+    room_rate: float = 1.0  # messages/s in each room
     origin: bool = False
     deflate: bool = True
     connect_timeout: float = 60.0
@@ -54,6 +57,7 @@ QUICK = Settings(
     idle_levels=(200, 1000),
     storm_clients=300,
     reconnect_clients=300,
+    many_rooms=100,
     connect_timeout=20.0,
 )
 

@@ -56,6 +56,40 @@ async def fanout(spec: ServerSpec, target: Target, settings: Settings, clients: 
         return await fanout_step(session, clients, settings.fanout_rate, settings.duration)
 
 
+async def many_rooms(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:
+    """`many_rooms` rooms of `room_viewers` clients each, one of them sending `room_rate` messages/s in its
+    room: a server that follows thousands of rooms at once (a feed and a bus subscription for each)."""
+    s = settings
+    async with Session(spec, target, settings) as session:
+        rooms = [session.add_users(session.endpoint(), s.room_viewers) for _ in range(s.many_rooms)]
+        users = [u for room in rooms for u in room]
+        await session.sign_in(users)
+        connect_s = await session.gen.connect(users, concurrency=200, timeout=s.connect_timeout)
+        ready = [u for u in users if u.ready_ns]
+        senders = [next((u for u in room if u.ready_ns), room[0]) for room in rooms]
+        await asyncio.sleep(1.0)
+        usage = Usage(session.server.pid)
+        usage.start()
+        gen_cpu0, t0 = _generator_cpu(), time.monotonic()
+        rate = s.room_rate * len(rooms)  # round robin over the rooms' senders: each room gets `room_rate`
+        tally = await session.gen.send_phase(senders, s.room_viewers, rate, s.duration, s.drain, PAD)
+        gen_cpu = 100 * (_generator_cpu() - gen_cpu0) / (time.monotonic() - t0)
+        result = {
+            "clients": len(users),
+            "rooms": len(rooms),
+            "connected": len(ready),
+            "connect_s": connect_s,
+            "rate": rate,
+            **tally.summary(),
+            **usage.stop(),
+            "gen_cpu_pct": gen_cpu,
+            "closed_by_server": sum(1 for u in users if u.close_codes),
+            "errors": sum(u.errors for u in users),
+        }
+        await session.drop_users()
+        return result
+
+
 def passes(step: dict[str, Any], settings: Settings) -> bool:
     return bool(step["lost"] == 0 and step["p99_ms"] <= settings.p99_limit_ms and step["send_failed"] == 0)
 
