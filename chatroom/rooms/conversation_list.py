@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import jinja2
 
+from chatroom.rooms.access import is_private
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.presence import Signal
 from chatroom.rooms.render import Badge
@@ -39,17 +40,12 @@ class ConversationLists:
         self._people: dict[str, dict[Outbox, str]] = {}  # uid -> each connection here and its room
         self._owners: dict[Outbox, str] = {}  # connection -> its person's uid
         self._latest: dict[str, list[Conversation]] = {}  # uid -> their list as last read, while connected here
-        self._due: set[str] = set()  # people whose list changed: read, then sent
-        self._unread: set[str] = set()  # people who arrived: read, kept, not sent (their page has it)
+        self._due: set[str] = set()  # people whose list is to be read, then sent
         self._send = Throttle(INTERVAL_SECONDS, self._flush)
 
     def arrive(self, uid: str, room: str, outbox: Outbox) -> None:
-        first = uid not in self._people
         self._people.setdefault(uid, {})[outbox] = room
         self._owners[outbox] = uid
-        if first:  # read once while they are here, so their counts can be shown beside it without reading again
-            self._unread.add(uid)
-            self._send()
 
     def leave(self, uid: str, outbox: Outbox) -> None:
         self._owners.pop(outbox, None)
@@ -61,10 +57,19 @@ class ConversationLists:
                 self._latest.pop(uid, None)
 
     def render_for(self, outbox: Outbox) -> str:
-        """The list of the connection's person with their current counts, out of band; "" before it was read."""
+        """The list of the connection's person with their current counts, out of band. "" until it is read: it is
+        read (and sent) once one of their private rooms has something to show, not at every arrival."""
         uid = self._owners.get(outbox)
-        conversations = self._latest.get(uid) if uid is not None else None
-        if uid is None or conversations is None:
+        if uid is None:
+            return ""
+        conversations = self._latest.get(uid)
+        if conversations is None:
+            found = self._badges(outbox)
+            if found is not None and any(
+                is_private(room) and (badge.unread or badge.mentioned) for room, badge in found[0].items()
+            ):
+                self._due.add(uid)
+                self._send()
             return ""
         return self.render(conversations, self._people[uid][outbox], oob=True, outbox=outbox)
 
@@ -90,8 +95,7 @@ class ConversationLists:
 
     async def _flush(self) -> None:
         due, self._due = self._due, set()
-        arrived, self._unread = self._unread - due, set()
-        for uid in [*due, *arrived]:
+        for uid in due:
             connections = self._people.get(uid)
             if not connections:
                 continue
@@ -99,8 +103,6 @@ class ConversationLists:
             if uid not in self._people:  # gone meanwhile
                 continue
             self._latest[uid] = conversations
-            if uid in arrived:
-                continue
             for outbox, room in list(connections.items()):
                 outbox.offer(Signal(self.render(conversations, room, oob=True, outbox=outbox)))
             await asyncio.sleep(0)

@@ -63,6 +63,18 @@ def test_a_direct_message_counts_for_someone_who_never_opened_it(
     assert title(page(client, "/", bob)) == "#lobby · chatroom"
 
 
+def test_a_private_rooms_count_shows_in_its_members_own_list_live(
+    client: TestClient, join: Join, alice: Session, bob: Session
+) -> None:
+    room = private_room(client, alice, "plans")
+    assert post(client, f"/rooms/{room}/members", alice, name="Bob") == 303
+    at_lobby = join(client, headers=bob)
+    say(client, "first", room, alice)
+    frame = until(at_lobby, lambda f: title(f) == "(1) #lobby · chatroom")
+    while conversation_count(frame, room) != 1:  # their list is read once it has a count to show, then sent
+        frame = recv(at_lobby)
+
+
 def test_a_member_who_leaves_stops_counting_the_room(
     client: TestClient, join: Join, alice: Session, bob: Session
 ) -> None:
