@@ -29,17 +29,6 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
         ("gen_cpu_pct", "generator CPU %", ".0f"),
         ("others_core0_pct", "others on server core %", ".0f"),
     ],
-    "rooms": [
-        ("deliveries_per_s", "deliveries/s", ",.0f"),
-        ("p50_ms", "p50 ms", ".1f"),
-        ("p99_ms", "p99 ms", ".1f"),
-        ("max_ms", "max ms", ".1f"),
-        ("lost", "lost", ",.0f"),
-        ("connected", "connected", ",.0f"),
-        ("cpu_pct", "server CPU %", ".0f"),
-        ("peak_rss_mb", "server RSS MB", ".1f"),
-        ("gen_cpu_pct", "generator CPU %", ".0f"),
-    ],
     "idle": [],  # filled per level
     "storm": [
         ("ready", "got snapshot", ",.0f"),
@@ -58,6 +47,8 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
+
+FIGURES["rooms"] = FIGURES["fanout"]  # the same figures, over many rooms at once
 
 NOT_THE_SERVERS = {"gen_cpu_pct", "others_core0_pct"}  # context, not figures of the server: no ratios
 

@@ -8,6 +8,7 @@ import os
 import time
 from typing import Any
 
+from bench.client import User
 from bench.session import PAD, Session, Settings
 from bench.targets import ServerSpec, Target
 from bench.usage import Usage
@@ -20,23 +21,29 @@ def _generator_cpu() -> float:
     return times.user + times.system
 
 
-async def fanout_step(session: Session, clients: int, rate: float, duration: float) -> dict[str, Any]:
-    """C clients in one fresh room, S of them sending `rate` messages/s in total."""
+async def _measured(
+    session: Session,
+    users: list[User],
+    connect_s: float,
+    senders: list[User],
+    receivers: int,
+    rate: float,
+    duration: float,
+    settle: float,
+) -> dict[str, Any]:
+    """Connected `users` settle, then `senders` send `rate` messages/s in total (round robin) for `duration`,
+    each for `receivers` clients: the deliveries, the server's CPU and memory meanwhile, the generator's CPU.
+    The users are dropped."""
     s = session.settings
-    endpoint = session.endpoint()
-    users = session.add_users(endpoint, clients)
-    await session.sign_in(users)
-    connect_s = await session.gen.connect(users, concurrency=200, timeout=s.connect_timeout)
     ready = [u for u in users if u.ready_ns]
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(settle)
     usage = Usage(session.server.pid)
     usage.start()
     gen_cpu0, t0 = _generator_cpu(), time.monotonic()
-    senders = ready[: s.senders] or users[:1]
-    tally = await session.gen.send_phase(senders, len(ready), rate, duration, s.drain, PAD)
+    tally = await session.gen.send_phase(senders, receivers, rate, duration, s.drain, PAD)
     gen_cpu = 100 * (_generator_cpu() - gen_cpu0) / (time.monotonic() - t0)
     result = {
-        "clients": clients,
+        "clients": len(users),
         "connected": len(ready),
         "connect_s": connect_s,
         "rate": rate,
@@ -46,8 +53,20 @@ async def fanout_step(session: Session, clients: int, rate: float, duration: flo
         "closed_by_server": sum(1 for u in users if u.close_codes),
         "errors": sum(u.errors for u in users),
     }
-    result["lost"] += (clients - len(ready)) * result["sent"]  # never connected = never delivered
     await session.drop_users()
+    return result
+
+
+async def fanout_step(session: Session, clients: int, rate: float, duration: float) -> dict[str, Any]:
+    """C clients in one fresh room, S of them sending `rate` messages/s in total."""
+    s = session.settings
+    users = session.add_users(session.endpoint(), clients)
+    await session.sign_in(users)
+    connect_s = await session.gen.connect(users, concurrency=200, timeout=s.connect_timeout)
+    ready = [u for u in users if u.ready_ns]
+    senders = ready[: s.senders] or users[:1]
+    result = await _measured(session, users, connect_s, senders, len(ready), rate, duration, 0.3)
+    result["lost"] += (clients - len(ready)) * result["sent"]  # never connected = never delivered
     return result
 
 
@@ -58,36 +77,18 @@ async def fanout(spec: ServerSpec, target: Target, settings: Settings, clients: 
 
 async def many_rooms(spec: ServerSpec, target: Target, settings: Settings) -> dict[str, Any]:
     """`many_rooms` rooms of `room_viewers` clients each, one of them sending `room_rate` messages/s in its
-    room: a server that follows thousands of rooms at once (a feed and a bus subscription for each)."""
+    room: a server that follows thousands of rooms at once (a feed and a bus subscription for each). A client
+    that never connected counts as lost: each message is expected by all of its room's clients."""
     s = settings
     async with Session(spec, target, settings) as session:
         rooms = [session.add_users(session.endpoint(), s.room_viewers) for _ in range(s.many_rooms)]
         users = [u for room in rooms for u in room]
         await session.sign_in(users)
         connect_s = await session.gen.connect(users, concurrency=200, timeout=s.connect_timeout)
-        ready = [u for u in users if u.ready_ns]
         senders = [next((u for u in room if u.ready_ns), room[0]) for room in rooms]
-        await asyncio.sleep(1.0)
-        usage = Usage(session.server.pid)
-        usage.start()
-        gen_cpu0, t0 = _generator_cpu(), time.monotonic()
         rate = s.room_rate * len(rooms)  # round robin over the rooms' senders: each room gets `room_rate`
-        tally = await session.gen.send_phase(senders, s.room_viewers, rate, s.duration, s.drain, PAD)
-        gen_cpu = 100 * (_generator_cpu() - gen_cpu0) / (time.monotonic() - t0)
-        result = {
-            "clients": len(users),
-            "rooms": len(rooms),
-            "connected": len(ready),
-            "connect_s": connect_s,
-            "rate": rate,
-            **tally.summary(),
-            **usage.stop(),
-            "gen_cpu_pct": gen_cpu,
-            "closed_by_server": sum(1 for u in users if u.close_codes),
-            "errors": sum(u.errors for u in users),
-        }
-        await session.drop_users()
-        return result
+        result = await _measured(session, users, connect_s, senders, s.room_viewers, rate, s.duration, 1.0)
+        return {**result, "rooms": len(rooms)}
 
 
 def passes(step: dict[str, Any], settings: Settings) -> bool:
