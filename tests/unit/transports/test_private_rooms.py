@@ -54,8 +54,9 @@ def test_a_member_connects_on_both_sockets(client: TestClient, join: Join, alice
     client.cookies.clear()
 
 
+@pytest.mark.parametrize("removed_by", ["themselves", "the room's maker"])
 def test_a_removed_member_loses_both_sockets_at_once(
-    client: TestClient, join: Join, alice: Session, bob: Session
+    client: TestClient, join: Join, alice: Session, bob: Session, removed_by: str
 ) -> None:
     room = private_room(client, alice)
     assert post(client, f"/rooms/{room}/members", alice, name="Bob") == 303
@@ -63,10 +64,14 @@ def test_a_removed_member_loses_both_sockets_at_once(
     with client.websocket_connect(f"/ws/rooms/{room}/", headers=bob) as seed:
         recv(seed)
         client.cookies.clear()
-        assert post(client, f"/rooms/{room}/leave", bob) == 303
+        if removed_by == "themselves":
+            assert post(client, f"/rooms/{room}/leave", bob) == 303
+        else:
+            assert post(client, f"/rooms/{room}/members/remove", alice, name="Bob") == 303
         assert closed_code(ws) == 1008
         assert closed_code(seed) == 1008
     assert refused(client, f"/rooms/{room}/ws", bob) == 1008
+    assert refused(client, f"/ws/rooms/{room}/", bob) == 1008
 
 
 def test_a_member_who_leaves_does_not_close_the_others_sockets(
@@ -79,22 +84,6 @@ def test_a_member_who_leaves_does_not_close_the_others_sockets(
     at_alice.send_json({"message": "still here", "headers": {}})
     while "still here" not in recv(at_alice):
         pass
-
-
-def test_a_member_removed_by_the_rooms_maker_loses_both_sockets_and_the_stream_at_once(
-    client: TestClient, join: Join, alice: Session, bob: Session
-) -> None:
-    room = private_room(client, alice)
-    assert post(client, f"/rooms/{room}/members", alice, name="Bob") == 303
-    ws = join(client, room, headers=bob)
-    with client.websocket_connect(f"/ws/rooms/{room}/", headers=bob) as seed:
-        recv(seed)
-        client.cookies.clear()
-        assert post(client, f"/rooms/{room}/members/remove", alice, name="Bob") == 303
-        assert closed_code(ws) == 1008
-        assert closed_code(seed) == 1008
-    assert refused(client, f"/rooms/{room}/ws", bob) == 1008
-    assert refused(client, f"/ws/rooms/{room}/", bob) == 1008
 
 
 CONVERSATIONS = re.compile(r'<section id="conversations"[^>]*hx-swap-oob="true">(.*?)</section>', re.S)
