@@ -95,9 +95,9 @@ class AddressLimits:
             raise RateLimited("You are opening conversations too fast; wait a minute and try again.")
 
     def member(self, uid: str, address: str) -> None:
-        """Someone added to a private room by person `uid` from `address`."""
+        """Someone added to (or removed from) a private room by person `uid` from `address`."""
         if not self.adds_by_person.allow(uid) or not self.adds.allow(address):
-            raise RateLimited("You are adding people too fast; wait a minute and try again.")
+            raise RateLimited("You are adding or removing people too fast; wait a minute and try again.")
 
     def typing_event(self, uid: str, address: str | None) -> bool:
         """Whether a typing event of person `uid` is shown: one bucket per person (all their sockets and the

@@ -88,7 +88,7 @@ class PrivateRooms:
         await self.store.add_member(room, uid, now_us())
         await self.access.changed(room, added=uid)
 
-    async def remove(self, by: Person, room: str, raw_name: object) -> None:
+    async def remove(self, by: Person, room: str, raw_name: object, address: str | None) -> None:
         """Take the account called `raw_name` out of `room`: by the member who made the room, or a member who is a
         moderator or administrator. Their sockets and streams to it close at once, in every process."""
         found = await self._mine(by, room)
@@ -96,6 +96,8 @@ class PrivateRooms:
             raise Refused("direct_room", "A direct conversation is between its two people: nobody is removed.")
         if by.uid != found.created_by and not by.may("moderator"):
             raise Forbidden("Only the person who made this room (or a moderator) can remove someone from it.")
+        if address is not None:
+            self.limits.member(by.uid, address)
         uid = await self._account(raw_name)
         if uid == by.uid:
             raise Refused("remove_self", "To go, leave the room.")

@@ -46,9 +46,9 @@ async def remove_member(request: Request) -> Response:
     if me is None:
         raise NotFound("There is no such room.")
     try:
-        await state_of(request).hub.private.remove(me, room, form.get("name", ""))
+        await state_of(request).hub.private.remove(me, room, form.get("name", ""), client_address(request.scope))
     except Refused as refused:
-        if isinstance(refused, NotFound | Forbidden):
+        if isinstance(refused, NotFound | Forbidden | RateLimited):
             raise
         return await room_page(request, room, refused.status, member_error=refused.detail)
     return RedirectResponse(f"/rooms/{room}", status_code=303)

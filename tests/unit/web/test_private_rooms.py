@@ -315,7 +315,7 @@ def test_private_rooms_are_limited_per_person_then_per_address(settings: Setting
         assert make(client, bob, at("198.51.100.2")) == 303
 
 
-def test_member_adds_and_direct_conversations_are_limited_per_person(settings: Settings) -> None:
+def test_member_adds_removals_and_direct_conversations_are_limited_per_person(settings: Settings) -> None:
     with behind_proxy(settings) as (client, _):
         alice = sign_up(client, "Alice")
         for n in range(21):
@@ -324,6 +324,7 @@ def test_member_adds_and_direct_conversations_are_limited_per_person(settings: S
         there = {**alice, **at("203.0.113.1")}
         added = [post(client, f"/rooms/{room}/members", there, name=f"p{n}") for n in range(21)]
         assert added == [303] * 20 + [429]
+        assert post(client, f"/rooms/{room}/members/remove", there, name="p0") == 429  # removals count too
         opened = [get(client, f"/dm/p{n % 21}", there) for n in range(31)]
         assert opened == [303] * 30 + [429]
 
