@@ -239,22 +239,25 @@ class Unread:
             self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def _load(self, reader: Reader) -> None:
-        """Their counts from the store, once the feeds of their rooms are held here: a message the read does not
-        count arrives from a feed."""
         try:
-            first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
-            unheld = [r.room for r in first if not self.counting.get(r.room)]
-            unready = [r.room for r in first if not self._live(r.room)]
-            for reading in first:
-                self._count(reading.room, reader.account, hold=False)
-            await asyncio.gather(*(self._hold(room) for room in unheld))
-            if unready:  # what their feeds delivered before they were ready here is in a second read
-                first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
-            reader.counts = counts_of(first)
+            reader.counts = await self._read(reader)
         except StoreUnavailable as exc:
             log.warning("unread counts not read account=%s: %s", reader.account, exc)
         for room in reader.counts:
             self._count(room, reader.account)  # a room new since the first read is held from here
+
+    async def _read(self, reader: Reader) -> dict[str, Count]:
+        """Their counts from the store, once the feeds of their rooms are held here: a message the read does not
+        count arrives from a feed. A room whose feed was not live yet is read twice."""
+        first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+        unheld = [r.room for r in first if not self.counting.get(r.room)]
+        unready = [r.room for r in first if not self._live(r.room)]
+        for reading in first:
+            self._count(reading.room, reader.account, hold=False)
+        await asyncio.gather(*(self._hold(room) for room in unheld))
+        if unready:  # what their feeds delivered before they were ready here is in a second read
+            first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+        return counts_of(first)
 
     def _live(self, room: str) -> bool:
         """Whether the room's feed here delivers every message from now on (a connect storm's later arrivals
@@ -265,14 +268,21 @@ class Unread:
     async def _reload(self, reader: Reader) -> None:
         try:
             async with self._reloads:  # after a resync, every person here: a few reads at a time, not all at once
-                fresh = counts_of(await self.store.readings(reader.account, reader.key, TRACKED, CAP))
+                fresh = await self._read(reader)
         except StoreUnavailable as exc:
             log.warning("unread counts not re-read account=%s: %s", reader.account, exc)
             return
-        for room in fresh:
-            if room not in reader.counts:
-                self._count(room, reader.account)
-        reader.counts.update(fresh)
+        if self.readers.get(reader.account) is None:  # their last connection left meanwhile
+            for room in fresh:
+                self._uncount(room, reader.account)
+            return
+        for room, count in fresh.items():
+            known = reader.counts.get(room)
+            if known is not None and known.last > count.last:  # a feed counted past the read meanwhile
+                known.notify = count.notify
+                continue
+            reader.counts[room] = count
+            self._count(room, reader.account)
         self._dirty.add(reader)
         self._sender()
 

@@ -3,12 +3,14 @@ who leaves stops counting the room, and a private room shows up only in its memb
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 from starlette.testclient import TestClient
 
 from chatroom.rooms import directory, unread
+from chatroom.rooms.feeds import Feeds, RoomFeed
 from tests.people import Session, page, say, sign_up
 from tests.unit.conftest import Join
 from tests.unit.rooms.test_unread import count, title, until
@@ -61,6 +63,26 @@ def test_a_direct_message_counts_for_someone_who_never_opened_it(
     opened = page(client, f"/rooms/{room}", bob)
     assert title(opened) == "Alice · chatroom"  # the other person, never the room's inner name
     assert title(page(client, "/", bob)) == "#lobby · chatroom"
+
+
+def test_a_message_sent_while_the_conversations_feed_starts_here_is_counted(
+    client: TestClient, join: Join, alice: Session, bob: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count read from the store and the feed held after it: the second message falls between them."""
+    hold = Feeds.hold
+
+    async def slow_hold(feeds: Feeds, room: str) -> RoomFeed:
+        await asyncio.sleep(0.3)
+        return await hold(feeds, room)
+
+    monkeypatch.setattr(Feeds, "hold", slow_hold)
+    at_lobby = join(client, headers=bob)
+    room = direct(client, alice, "Bob")
+    say(client, "psst", room, alice)
+    until(at_lobby, lambda f: title(f) == "(1) #lobby · chatroom")
+    say(client, "are you there?", room, alice)
+    until(at_lobby, lambda f: title(f) == "(2) #lobby · chatroom")
+    assert title(page(client, "/", bob)) == "(2) #lobby · chatroom"
 
 
 def test_a_private_rooms_count_shows_in_its_members_own_list_live(
