@@ -10,7 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from chatroom.rooms import directory, unread
-from chatroom.rooms.feeds import Feeds, RoomFeed
+from chatroom.rooms.feed import RoomFeed
+from chatroom.rooms.feeds import Feeds
 from tests.people import Session, page, say, sign_up
 from tests.unit.conftest import Join
 from tests.unit.rooms.test_unread import count, title, until
