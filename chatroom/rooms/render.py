@@ -63,7 +63,6 @@ class Fragments:
         self._append = env.get_template("_append.html")
         self._list = env.get_template("_message_list.html")
         self._earlier = env.get_template("_earlier.html")
-        self._heard = env.get_template("_heard.html")
         self._items = env.get_template("_message_items.html")
         self._input = env.get_template("_message_input.html")
         self._errors = env.get_template("_errors.html")
@@ -116,13 +115,10 @@ class Fragments:
         """The send form's "Replying to …" line, carrying `reply_to` (the quoted message's id); empty for none."""
         return self._replying.render(room=room, quote=quote, oob=oob)
 
-    def append(self, items: str, heard: str = "") -> str:
-        """`items` appended to `#messages`; `heard` (a message's author and text) for screen readers' `#heard`."""
-        return self._append.render(items=_escaped(items), heard=_escaped(heard))
-
-    def heard(self, message: Message) -> str:
-        """What a screen reader announces of a new message: its author and the start of its text."""
-        return self._heard.render(message=message, limit=HEARD_LIMIT)
+    def append(self, items: str, message: Message | None = None) -> str:
+        """`items` appended to `#messages`; with a new `message`, its author and the start of its text for screen
+        readers' `#heard`."""
+        return self._append.render(items=_escaped(items), message=message, limit=HEARD_LIMIT)
 
     def message_list(self, room: str, items: str, first_seq: int, oob: bool = False) -> str:
         """The `#messages` list of the latest messages, then `#earlier` reset to a "load older" link before them.
@@ -305,7 +301,7 @@ class RenderedMessage:
     def _html(self, zone: str, item: str) -> str:
         if self.message.kind:
             return self.fragments.changed(self.message, self.previous, zone)
-        return self.fragments.append(item, self.fragments.heard(self.message))
+        return self.fragments.append(item, self.message)
 
     @cached_property
     def json(self) -> str:

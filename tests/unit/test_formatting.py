@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from chatroom import formatting
 from chatroom.formatting import MAX_HIGHLIGHTED, link_allowed, render, stylesheet
 from chatroom.settings import Settings
 from chatroom.web.paths import STATIC
@@ -206,3 +208,19 @@ def test_the_checked_in_code_stylesheet_is_what_pygments_generates() -> None:
     checked_in = (Path(STATIC) / "code.css").read_text()
     assert checked_in == stylesheet(), "run: python -m chatroom.formatting > static/code.css"
     assert "@media (prefers-color-scheme: dark)" in checked_in and ".code .tok-k" in checked_in
+
+
+def test_a_plain_line_is_the_paragraph_the_parser_would_make() -> None:
+    """The shortcut for lines with nothing to parse gives exactly what the parser gives, or is not taken: random
+    lines of letters, marks, links, shortcodes, mentions, list starts and spaces, each rendered both ways."""
+    pieces = [*"ab Z9é😀 .,!?'\"()@-+=*_~`[]<>&#|:\\\t\n\u00a0\u200b", "@alice", "www.example.com", "http://a.io", "1.",
+              "- ", ":smile:", "&amp;", "~~", "**", "mailto:x@y.io", "  "]  # fmt: skip
+    chance = random.Random(17)
+    shortcut = 0
+    for _ in range(4000):
+        text = "".join(chance.choice(pieces) for _ in range(chance.randint(1, 12)))
+        if formatting._PLAIN_LINE.match(text):
+            shortcut += 1
+            assert render.__wrapped__(text) == formatting._parsed(text), text
+    assert shortcut > 100  # the shortcut was tried on many lines, not on none
+    assert formatting._PLAIN_LINE.match("sounds good, see you at 10 @bob!")
