@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from chatroom.errors import Refused
@@ -25,3 +27,16 @@ def test_written_languages_keep_their_marks_and_a_fifth_on_one_character_is_refu
         assert message_text(text, 2000) == text
     with pytest.raises(Refused):
         message_text("Z\u0351\u0352\u0353\u0354\u0355", 2000)
+
+
+def test_a_message_with_any_control_character_but_a_line_break_or_tab_is_refused() -> None:
+    """Every character Unicode calls a control (Cc) or a lone surrogate (Cs), and nothing else, is refused."""
+    for point in range(0x10000):  # every Cc and Cs is in the first plane
+        c = chr(point)
+        refused = unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t\r"  # a return is a line break
+        try:
+            message_text(f"a{c}b", 100)
+        except Refused as caught:
+            assert refused and caught.code == "invalid_characters", hex(point)
+        else:
+            assert not refused, hex(point)
