@@ -22,6 +22,7 @@ from chatroom.time_zones import UTC
 # Characters of a new message a screen reader announces (the list holds it whole): a short copy, since
 # every frame of a message carries it.
 HEARD_LIMIT = 160
+NONCE_SLOT = "\x00nonce\x00"
 
 
 def iso(at: Any) -> str:
@@ -75,7 +76,6 @@ class Fragments:
         self._room_item = env.get_template("_room_item.html")
         self._room_items_rendered: dict[tuple[object, ...], str] = {}
         self._title = env.get_template("_title.html")
-        self._nonce = env.get_template("_nonce.html")
         self._quote = env.get_template("_quote.html")
         self._replying = env.get_template("_replying.html")
         # The sender's reply to an accepted message: an empty input, no error, and no reply in the making. The
@@ -83,6 +83,8 @@ class Fragments:
         # typed in it since.
         self._accepted = self.message_input(oob="outerMorph", focus=False) + self.errors(oob=True)
         self._accepted += self.replying("", oob=True)
+        # Then the form's next token, which is URL-safe: put between the two halves of the field rendered once.
+        self._next_nonce = env.get_template("_nonce.html").render(nonce=NONCE_SLOT, oob=True).split(NONCE_SLOT)
         # A connection started: the page says it is live (it says "offline" itself when htmx sees the close).
         self.live = env.get_template("_connection.html").render(state="live", oob=True)
         # Closed for good (the session ended): no "reconnecting" afterwards, since htmx will not.
@@ -137,7 +139,8 @@ class Fragments:
 
     def accepted(self) -> str:
         """The sender's reply to an accepted message: an empty input, no error, and the form's next token."""
-        return self._accepted + self._nonce.render(nonce=new_nonce(), oob=True)
+        before, after = self._next_nonce
+        return self._accepted + before + new_nonce() + after
 
     def message_input(self, value: str = "", oob: bool | str = False, focus: bool = True) -> str:
         """The `message` control; `oob` True replaces it (a refused text put back), a swap style name swaps so."""
