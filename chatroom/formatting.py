@@ -49,7 +49,7 @@ _SPACES = {"softbreak": " ", "hardbreak": " "}  # what stands for a break in an 
 # One line the parser would find nothing in: no mark of Markdown, entity, escape, link, autolink or `:shortcode:`
 # anywhere, nothing at its start that opens a block (a list's `-`, `+` or `1.`), no space around it to trim.
 _MARKED = r"\\`*_~\[\]<>&#|:\x00-\x1f\x7f"
-_PLAIN_LINE = re.compile(rf"(?![\s\-+=0-9])[^{_MARKED}]+(?<!\s)\Z")
+_PLAIN_LINE = re.compile(rf"(?![\s\-+=0-9])(?:[^{_MARKED}]|~(?!~))+(?<!\s)\Z")  # `~~` strikes through, `~` not
 _NOT_PARSED = ["heading", "lheading", "hr", "table", "code", "reference", "html_block", "image", "html_inline"]
 
 
