@@ -34,7 +34,8 @@ A message sent over the htmx WebSocket:
     gives it the room's next gapless `seq`, in one commit with the appends made meanwhile
     (`chatroom.store.group_commit.ThreadGroupCommit`, `chatroom.store.group_commit.GroupCommit`).
     Only then is it announced: to this process's feed at once
-    (`chatroom.rooms.feed.RoomFeed.receive`) and to the others with
+    (`chatroom.rooms.feed.RoomFeed.receive`) and, on a bus that reaches other processes
+    (`chatroom.bus.Bus.shared`: Redis or PostgreSQL, not memory://), to them with
     `chatroom.bus.Bus.publish_message` (`chatroom.bus.encode_message`).
  5. The sender gets an empty input and no error (`chatroom.rooms.render.Fragments.message_input`,
     `chatroom.rooms.render.Fragments.errors`); a refusal

@@ -168,6 +168,11 @@ class Bus:
     def kind(self) -> str:
         return urlsplit(self.url).scheme
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes hear what is published (Redis, PostgreSQL); memory:// is this process alone."""
+        return self.backend is not None
+
     async def connect(self) -> None:
         await self.broadcast.connect()
         if self.backend is None:

@@ -385,10 +385,11 @@ class Hub:
         feed = self.feeds.get(entry.room)
         if feed is not None:
             feed.receive(entry)  # local viewers need not wait for the bus round trip
-        try:
-            await self.bus.publish_message(entry)
-        except Exception as exc:  # stored already: other processes catch up when the bus is back
-            log.warning("bus publish failed room=%s seq=%s: %r", entry.room, entry.seq, exc)
+        if self.bus.shared:  # on memory:// the only feed is the one above (or one that reads the store as it starts)
+            try:
+                await self.bus.publish_message(entry)
+            except Exception as exc:  # stored already: other processes catch up when the bus is back
+                log.warning("bus publish failed room=%s seq=%s: %r", entry.room, entry.seq, exc)
         if is_private(entry.room) and not entry.kind:
             await self.access.active(entry.room)
 
