@@ -39,6 +39,8 @@ def starts_day(previous: Message | None, message: Message, zone: str = UTC) -> b
 
 def with_mentions(text: str, limit: int = MENTIONS_MARKED) -> Markup:
     """The text, escaped, with its first `limit` `@name`s marked; the viewer's own name is highlighted by their CSS."""
+    if "@" not in text:  # most texts: nothing to look for
+        return escape(text)
     parts: list[str] = []
     last = 0
     for match in itertools.islice(MENTION.finditer(text), max(limit, 0)):
