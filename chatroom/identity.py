@@ -10,6 +10,7 @@ import secrets
 from base64 import b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
@@ -60,6 +61,7 @@ def is_bot(uid: str) -> bool:
 HUES = 12  # avatar colours (`.hue-0` to `.hue-11` in the stylesheet)
 
 
+@lru_cache(maxsize=4096)  # the authors of the messages rendered now: a few, again and again
 def initials(name: str) -> str:
     """An avatar's letters: the first letter of the first two words, or the first two of a single word."""
     words = [w for w in name.replace("-", " ").replace("_", " ").split() if w[0].isalnum()]
@@ -67,6 +69,7 @@ def initials(name: str) -> str:
     return "".join(letters).upper()
 
 
+@lru_cache(maxsize=4096)
 def hue(uid: str) -> int:
     """An avatar's colour, the same for a person everywhere (a stable hash: not Python's, which varies by process)."""
     return int(hashlib.blake2s(uid.encode(), digest_size=2).hexdigest(), 16) % HUES
