@@ -70,7 +70,8 @@ class ResilientBackend:
 
     async def publish(self, channel: str, message: str) -> None:
         try:
-            await asyncio.wait_for(self._send_twice(channel, message), PUBLISH_TIMEOUT)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):  # not wait_for: no task made per message
+                await self._send_twice(channel, message)
         except self.errors as exc:
             # Kept to be sent again after the outage: a process whose own connection is fine would
             # otherwise never hear of this message until the room's next one.

@@ -78,6 +78,28 @@ async def test_concurrent_publishes_all_arrive(bus: Bus, channels: tuple[str, st
         assert sorted(await take(lobby, 50)) == sorted(f"m{n}" for n in range(50))
 
 
+@pytest.mark.parametrize("bus_url", ["redis"], indirect=True)
+async def test_concurrent_publishes_to_redis_go_out_in_the_order_asked_in_shared_writes(
+    bus: Bus, channels: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is asked for while a write is under way goes out together, next, in order: fewer round trips than
+    publishes, and a room's events in the order they were announced."""
+    backend = bus.backend
+    writes = 0
+    publish = type(backend)._publish
+
+    async def counted(self: object, batch: list[object]) -> None:
+        nonlocal writes
+        writes += 1
+        await publish(self, batch)
+
+    monkeypatch.setattr(type(backend), "_publish", counted)
+    async with subscribed(bus, channels[0]) as lobby:
+        await asyncio.gather(*(bus.broadcast.publish(channels[0], f"m{n}") for n in range(50)))
+        assert await take(lobby, 50) == [f"m{n}" for n in range(50)]
+    assert 1 <= writes < 50
+
+
 async def test_an_event_just_under_the_postgres_notify_limit_arrives(bus: Bus, channels: tuple[str, str]) -> None:
     big = "x" * 7999
     async with subscribed(bus, channels[0]) as lobby:
