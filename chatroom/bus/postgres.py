@@ -17,6 +17,9 @@ from chatroom.bus.resilient import ResilientBackend
 CONNECT_TIMEOUT = 2.0
 
 
+NOTIFY_ALL = "SELECT pg_notify(channel, message) FROM unnest($1::text[], $2::text[]) AS sent (channel, message)"
+
+
 class PostgresBackend(ResilientBackend):
     name = "postgres"
     errors = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
@@ -43,10 +46,11 @@ class PostgresBackend(ResilientBackend):
             except self.errors:
                 pool.terminate()
 
-    async def _send(self, channel: str, message: str) -> None:
+    async def _send_batch(self, messages: list[tuple[str, str]]) -> None:
         assert self._pool is not None, "connect() first"
-        async with self._pool.acquire(timeout=CONNECT_TIMEOUT) as db:
-            await db.execute("SELECT pg_notify($1, $2)", channel, message, timeout=CONNECT_TIMEOUT)
+        channels, texts = [c for c, _ in messages], [m for _, m in messages]
+        async with self._pool.acquire(timeout=CONNECT_TIMEOUT) as db:  # one statement: notified in this order
+            await db.execute(NOTIFY_ALL, channels, texts, timeout=CONNECT_TIMEOUT)
 
     async def _ping(self) -> None:
         assert self._pool is not None, "connect() first"

@@ -37,8 +37,6 @@ class RedisBackend(ResilientBackend):
         self._lock = asyncio.Lock()  # orders subscribing against (re)connecting
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._resync_on_confirm: set[str] = set()
-        self._outgoing: list[tuple[str, str, asyncio.Future[None]]] = []  # publishes waiting for the next write
-        self._writing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self._publisher = self._client(socket_timeout=CONNECT_TIMEOUT)
@@ -49,46 +47,12 @@ class RedisBackend(ResilientBackend):
             await self._publisher.aclose()
             self._publisher = None
 
-    async def _send(self, channel: str, message: str) -> None:
-        """Published with the others asked for meanwhile: one write and one read of their answers, not one each."""
+    async def _send_batch(self, messages: list[tuple[str, str]]) -> None:
         assert self._publisher is not None, "connect() first"
-        sent = asyncio.get_running_loop().create_future()
-        self._outgoing.append((channel, message, sent))
-        if self._writing is None:
-            self._writing = asyncio.create_task(self._write_outgoing())
-        await sent
-
-    async def _write_outgoing(self) -> None:
-        try:
-            while self._outgoing:
-                batch, self._outgoing = self._outgoing, []
-                await self._publish(batch)
-        finally:
-            self._writing = None
-
-    async def _publish(self, batch: list[tuple[str, str, asyncio.Future[None]]]) -> None:
-        """One pipeline (no transaction) of the batch's publishes, in the order they were asked for; each asker is
-        told how it went."""
-        failure: Exception | None = None
-        try:
-            if self._publisher is None:
-                raise ConnectionError("the bus is closed")
-            async with self._publisher.pipeline(transaction=False) as pipe:
-                for channel, message, _ in batch:
-                    pipe.publish(channel, message)
-                await pipe.execute()
-        except Exception as exc:
-            failure = exc
-        except BaseException:
-            failure = ConnectionError("publishing was cancelled")
-            raise
-        finally:
-            for _, _, sent in batch:
-                if not sent.done():
-                    if failure is None:
-                        sent.set_result(None)
-                    else:
-                        sent.set_exception(failure)
+        async with self._publisher.pipeline(transaction=False) as pipe:  # one write, then the answers, in order
+            for channel, message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
 
     async def _ping(self) -> None:
         assert self._publisher is not None, "connect() first"

@@ -44,6 +44,8 @@ class ResilientBackend:
         self._failure = "not connected yet"
         self._unsent: dict[str, str] = {}  # the latest event per channel whose publish failed
         self._supervisor: asyncio.Task[None] | None = None
+        self._outgoing: list[tuple[str, str, asyncio.Future[None]]] = []  # publishes waiting for the next write
+        self._writing: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise(), name=f"{self.name} bus")
@@ -157,6 +159,42 @@ class ResilientBackend:
         raise NotImplementedError
 
     async def _send(self, channel: str, message: str) -> None:
+        """Published with the others asked for while a write is under way: one write for all of them, next, in the
+        order asked (`_send_batch`), not a round trip each."""
+        sent = asyncio.get_running_loop().create_future()
+        self._outgoing.append((channel, message, sent))
+        if self._writing is None:
+            self._writing = asyncio.create_task(self._write_outgoing())
+        await sent
+
+    async def _write_outgoing(self) -> None:
+        try:
+            while self._outgoing:
+                batch, self._outgoing = self._outgoing, []
+                await self._publish(batch)
+        finally:
+            self._writing = None
+
+    async def _publish(self, batch: list[tuple[str, str, asyncio.Future[None]]]) -> None:
+        """One write of the batch; each asker is told how it went."""
+        failure: Exception | None = None
+        try:
+            await self._send_batch([(channel, message) for channel, message, _ in batch])
+        except Exception as exc:
+            failure = exc
+        except BaseException:
+            failure = ConnectionError("publishing was cancelled")
+            raise
+        finally:
+            for _, _, sent in batch:
+                if not sent.done():
+                    if failure is None:
+                        sent.set_result(None)
+                    else:
+                        sent.set_exception(failure)
+
+    async def _send_batch(self, messages: list[tuple[str, str]]) -> None:
+        """Publish each (channel, message), in this order, in one write."""
         raise NotImplementedError
 
     async def _ping(self) -> None:

@@ -78,8 +78,8 @@ async def test_concurrent_publishes_all_arrive(bus: Bus, channels: tuple[str, st
         assert sorted(await take(lobby, 50)) == sorted(f"m{n}" for n in range(50))
 
 
-@pytest.mark.parametrize("bus_url", ["redis"], indirect=True)
-async def test_concurrent_publishes_to_redis_go_out_in_the_order_asked_in_shared_writes(
+@pytest.mark.parametrize("bus_url", ["redis", "postgres"], indirect=True)  # memory:// has no writes
+async def test_concurrent_publishes_go_out_in_the_order_asked_in_shared_writes(
     bus: Bus, channels: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What is asked for while a write is under way goes out together, next, in order: fewer round trips than
