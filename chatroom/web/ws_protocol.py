@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from operator import attrgetter
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.config import Config
@@ -126,10 +127,68 @@ class SharedFrame:
 FRAMED = SharedFrame()
 
 
+class Pinging(Protocol):
+    def send_keepalive_ping(self) -> None: ...
+
+
+class Due:
+    """A connection's next keepalive ping, as `PingTimes` keeps it; cancelled as uvicorn cancels its timer."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Pinging) -> None:
+        self.connection: Pinging | None = connection
+
+    def cancel(self) -> None:
+        self.connection = None
+
+
+class PingTimes:
+    """When connections are due their keepalive ping, to the `tick`: one timer of the loop for all of them. uvicorn
+    keeps a timer per connection, for its life (0.5 KB each with uvloop's); a ping is sent up to a tick later."""
+
+    tick = 1.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._due: dict[int, list[Due]] = {}  # tick number -> the pings due then
+        self._timer: asyncio.TimerHandle | None = None
+        self._next = 0  # the tick the timer is set for
+
+    def later(self, delay: float, connection: Pinging) -> Due:
+        at = math.ceil((self.loop.time() + delay) / self.tick)
+        due = Due(connection)
+        self._due.setdefault(at, []).append(due)
+        if self._timer is None or at < self._next:
+            self._arm()
+        return due
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._next = min(self._due)
+        self._timer = self.loop.call_at(self._next * self.tick, self._run)
+
+    def _run(self) -> None:
+        self._timer = None
+        now = max(self._next, math.floor(self.loop.time() / self.tick))  # a timer may fire a hair early
+        for at in sorted(at for at in self._due if at <= now):
+            for due in self._due.pop(at):
+                connection, due.connection = due.connection, None
+                if connection is None:
+                    continue
+                try:
+                    connection.send_keepalive_ping()
+                except Exception as exc:  # as the loop would for a timer of its own: the others still get theirs
+                    self.loop.call_exception_handler({"message": "keepalive ping failed", "exception": exc})
+        if self._due:
+            self._arm()
+
+
 class Served:
     """What every connection of one server has in common, which uvicorn keeps on each connection."""
 
-    __slots__ = ("app", "app_state", "asgi", "config", "extensions", "logger", "loop", "server_state")
+    __slots__ = ("app", "app_state", "asgi", "config", "extensions", "logger", "loop", "pings", "server_state")
 
     def __init__(
         self, config: Config, server_state: ServerState, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop
@@ -142,6 +201,7 @@ class Served:
         self.server_state = server_state
         self.asgi = {"version": config.asgi_version, "spec_version": "2.4"}  # the scope's, read only
         self.extensions: dict[str, Any] = {"websocket.http.response": {}}
+        self.pings = PingTimes(loop)
 
     def of(
         self, config: Config, server_state: ServerState, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop
@@ -268,6 +328,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             and not conn.expect_continuation_frame
             and not conn.extensions
         )
+
+    def schedule_ping(self) -> None:
+        # uvicorn's delay, on the server's shared ping times instead of a timer of the connection's own
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_timer = self.served.pings.later(delay, self)  # type: ignore[assignment]
 
     def start_keepalive(self) -> None:
         super().start_keepalive()  # called once, when the handshake's response has been sent

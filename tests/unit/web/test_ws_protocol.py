@@ -10,13 +10,13 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.client import ClientProtocol
-from websockets.frames import Frame
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from chatroom.web.ws_protocol import Inbox, LeanWebSocketProtocol, SharedFrame, Writable
+from chatroom.web.ws_protocol import Due, Inbox, LeanWebSocketProtocol, PingTimes, SharedFrame, Writable
 
 
 def test_the_inbox_gives_events_in_order_and_wakes_its_reader() -> None:
@@ -184,5 +184,68 @@ def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dic
         for _ in range(10):
             await asyncio.sleep(0)
         assert received[-1]["type"] == "websocket.disconnect"
+
+    asyncio.run(run())
+
+
+class Pinged:
+    def __init__(self) -> None:
+        self.pings = 0
+
+    def send_keepalive_ping(self) -> None:
+        self.pings += 1
+
+
+def test_ping_times_ping_each_connection_once_when_due_and_not_once_cancelled() -> None:
+    async def run() -> None:
+        times = PingTimes(asyncio.get_running_loop())
+        times.tick = 0.01
+        soon, later, cancelled = Pinged(), Pinged(), Pinged()
+        times.later(0.02, soon)
+        times.later(0.1, later)
+        times.later(0.02, cancelled).cancel()
+        await asyncio.sleep(0.06)
+        assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
+        times.later(0.0, soon)  # sooner than the timer set for `later`: it is moved
+        await asyncio.sleep(0.03)
+        assert (soon.pings, later.pings) == (2, 0)
+        await asyncio.sleep(0.1)
+        assert (soon.pings, later.pings, cancelled.pings) == (2, 1, 0)
+        assert not times._due and times._timer is None, "nothing kept once all are sent"
+
+    asyncio.run(run())
+
+
+def test_a_connection_is_pinged_on_the_shared_ping_times_and_its_pong_schedules_the_next() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    async def run() -> None:
+        config = Config(app, ws_per_message_deflate=False, ws_ping_interval=0.02, ws_ping_timeout=1.0)
+        config.load()
+        lean = LeanWebSocketProtocol(config, ServerState(), {})
+        lean.served.pings.tick = 0.01
+        wire = Wire()
+        lean.connection_made(wire)
+        client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/"))
+        client.send_request(client.connect())
+        lean.data_received(b"".join(client.data_to_send()))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        client.receive_data(bytes(wire.written))
+        client.events_received()
+        assert isinstance(lean.ping_timer, Due)
+        for _ in range(2):  # a ping, its pong, and the next ping
+            wire.written.clear()
+            await asyncio.sleep(0.06)
+            client.receive_data(bytes(wire.written))
+            (ping,) = client.events_received()
+            assert isinstance(ping, Frame) and ping.opcode is Opcode.PING
+            lean.data_received(b"".join(client.data_to_send()))  # the client's pong
+            assert lean.pong_timer is None and isinstance(lean.ping_timer, Due)
+        lean.connection_lost(None)
+        assert lean.ping_timer is None
 
     asyncio.run(run())
