@@ -196,24 +196,57 @@ class Pinged:
         self.pings += 1
 
 
-def test_ping_times_ping_each_connection_once_when_due_and_not_once_cancelled() -> None:
-    async def run() -> None:
-        times = PingTimes(asyncio.get_running_loop())
-        times.tick = 0.01
-        soon, later, cancelled = Pinged(), Pinged(), Pinged()
-        times.later(0.02, soon)
-        times.later(0.1, later)
-        times.later(0.02, cancelled).cancel()
-        await asyncio.sleep(0.06)
-        assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
-        times.later(0.0, soon)  # sooner than the timer set for `later`: it is moved
-        await asyncio.sleep(0.03)
-        assert (soon.pings, later.pings) == (2, 0)
-        await asyncio.sleep(0.1)
-        assert (soon.pings, later.pings, cancelled.pings) == (2, 1, 0)
-        assert not times._due and times._timer is None, "nothing kept once all are sent"
+class Timer:
+    def __init__(self, when: float, callback: Any) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
 
-    asyncio.run(run())
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """The loop's time and timers, as much as `PingTimes` uses, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[Timer] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any) -> Timer:
+        self.timers.append(Timer(when, callback))
+        return self.timers[-1]
+
+    def advance(self, to: float) -> None:
+        self.now = to
+        while due := [t for t in self.timers if not t.cancelled and t.when <= to]:
+            self.timers.remove(due[0])
+            due[0].callback()
+
+
+def test_ping_times_ping_each_connection_once_when_due_and_not_once_cancelled() -> None:
+    clock = Clock()
+    times = PingTimes(clock)  # type: ignore[arg-type]
+    soon, later, cancelled = Pinged(), Pinged(), Pinged()
+    times.later(20.0, soon)
+    times.later(25.5, later)
+    times.later(20.0, cancelled).cancel()
+    clock.advance(19.9)
+    assert (soon.pings, later.pings, cancelled.pings) == (0, 0, 0)
+    clock.advance(20.0)
+    assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
+    times.later(1.2, soon)  # due before `later`: the one timer is moved to it
+    clock.advance(21.5)
+    assert (soon.pings, later.pings) == (1, 0)
+    clock.advance(22.0)  # to the second: 21.2 is due at 22
+    assert (soon.pings, later.pings) == (2, 0)
+    clock.advance(25.9)
+    assert (soon.pings, later.pings) == (2, 0)
+    clock.advance(26.0)
+    assert (soon.pings, later.pings, cancelled.pings) == (2, 1, 0)
+    assert not times._due and times._timer is None, "nothing kept once all are sent"
+    assert not [t for t in clock.timers if not t.cancelled]
 
 
 def test_a_connection_is_pinged_on_the_shared_ping_times_and_its_pong_schedules_the_next() -> None:
