@@ -188,7 +188,18 @@ class PingTimes:
 class Served:
     """What every connection of one server has in common, which uvicorn keeps on each connection."""
 
-    __slots__ = ("app", "app_state", "asgi", "config", "extensions", "logger", "loop", "pings", "server_state")
+    __slots__ = (
+        "app",
+        "app_state",
+        "asgi",
+        "config",
+        "extensions",
+        "logger",
+        "loop",
+        "pings",
+        "server",
+        "server_state",
+    )
 
     def __init__(
         self, config: Config, server_state: ServerState, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop
@@ -202,6 +213,7 @@ class Served:
         self.asgi = {"version": config.asgi_version, "spec_version": "2.4"}  # the scope's, read only
         self.extensions: dict[str, Any] = {"websocket.http.response": {}}
         self.pings = PingTimes(loop)
+        self.server: tuple[str, int | None] | None = None  # the address connections arrive on, as the last one did
 
     def of(
         self, config: Config, server_state: ServerState, app_state: dict[str, Any], loop: asyncio.AbstractEventLoop
@@ -283,6 +295,13 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
         self.frames: list[bytes] = []
         self.curr_msg_data_type: Literal["text", "bytes"] = "bytes"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.server == self.served.server:  # the server's own address: one tuple for all its connections
+            self.server = self.served.server
+        else:
+            self.served.server = self.server
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
