@@ -86,7 +86,9 @@ def _short(filename: str) -> str:
     return filename.rsplit("site-packages" + os.sep, 1)[-1]
 
 
-async def measure(target_name: str, clients: int, top: int, keep: Path | None = None) -> float:
+async def measure(
+    target_name: str, clients: int, top: int, keep: Path | None = None, connect_timeout: float = 300.0
+) -> float:
     target = TARGETS[target_name]
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         path = os.path.join(tmp, "snapshot")
@@ -100,7 +102,7 @@ async def measure(target_name: str, clients: int, top: int, keep: Path | None = 
             before = await _snapshot(session.server.pid, path)
             users = session.add_users(endpoint, clients)
             await session.sign_in(users)
-            await session.gen.connect(users, concurrency=200, timeout=120)
+            await session.gen.connect(users, concurrency=200, timeout=connect_timeout)
             await asyncio.sleep(SETTLE_S)
             connected = sum(1 for u in users if u.ready_ns and u.conn is not None)
             after = await _snapshot(session.server.pid, path)
@@ -129,8 +131,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--targets", default="product-htmx,product-htmx-guest,product-htmx-signed")
     p.add_argument("--top", type=int, default=25, help="lines shown per target")
     p.add_argument("--keep", type=Path, help="a directory to keep the snapshots in (tracemalloc.Snapshot.load)")
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=300.0,
+        help="seconds for the clients to connect: traced, signed-in arrivals are slow (2 minutes was short)",
+    )
     opts = p.parse_args(args)
-    results = {name: asyncio.run(measure(name, opts.clients, opts.top, opts.keep)) for name in opts.targets.split(",")}
+    results = {
+        name: asyncio.run(measure(name, opts.clients, opts.top, opts.keep, opts.connect_timeout))
+        for name in opts.targets.split(",")
+    }
     print("\nbytes of Python allocations per idle connection:")
     for name, per in results.items():
         print(f"  {name:22} {per:9,.0f}")

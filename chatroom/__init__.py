@@ -24,7 +24,7 @@ A message sent over the htmx WebSocket:
  1. The browser's form sends `{"message": ...}` as JSON (htmx's ws extension, no JavaScript of ours).
  2. `chatroom.app.ChatApp.__call__` takes WebSocket routes before the HTTP middleware and calls
     `chatroom.transports.htmx_ws.htmx_socket`, which runs `chatroom.transports.socket.RoomSocket.run`.
- 3. `chatroom.transports.socket.RoomSocket._read` takes the frame (bounded in size),
+ 3. `chatroom.transports.socket.RoomSocket._serve` takes the frame (bounded in size),
     `chatroom.transports.socket.RoomSocket._on_frame` parses it, and
     `chatroom.transports.htmx_ws.HtmxSocket.received` hands the text to
     `chatroom.transports.socket.RoomSocket.post`.

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from chatroom.bus import Bus, BusEvent
@@ -37,6 +37,26 @@ class RoomWatcher:
     room: str
     uid: str
     end: Callable[[], object]  # closes the connection
+
+
+UNWATCHED: AbstractContextManager[None] = nullcontext()
+
+
+class Watching:
+    """A watcher among the others while inside (`Access.watch`)."""
+
+    __slots__ = ("_key", "_watcher", "_watchers")
+
+    def __init__(self, watchers: dict[int, RoomWatcher], key: int, watcher: RoomWatcher) -> None:
+        self._watchers = watchers
+        self._key = key
+        self._watcher = watcher
+
+    def __enter__(self) -> None:
+        self._watchers[self._key] = self._watcher
+
+    def __exit__(self, *exc: object) -> None:
+        del self._watchers[self._key]
 
 
 class Access:
@@ -123,18 +143,14 @@ class Access:
         except Exception as exc:  # their lists are current again on their next page
             log.info("activity not announced room=%s: %r", room, exc)
 
-    @contextmanager
-    def watch(self, room: str, uid: str, end: Callable[[], object]) -> Iterator[None]:
-        """While inside, `end` is called if `uid` stops being a member of private room `room`, in any process."""
+    def watch(self, room: str, uid: str, end: Callable[[], object]) -> AbstractContextManager[None]:
+        """While inside, `end` is called if `uid` stops being a member of private room `room`, in any process.
+
+        A plain object (kept by a connection for its life: a generator's frame would be a few hundred bytes),
+        and nothing at all for a public room, which nobody is removed from."""
         if not is_private(room):
-            yield
-            return
-        key = next(self._ids)
-        self._watchers[key] = RoomWatcher(room, uid, end)
-        try:
-            yield
-        finally:
-            del self._watchers[key]
+            return UNWATCHED
+        return Watching(self._watchers, next(self._ids), RoomWatcher(room, uid, end))
 
     def _apply(self, room: str, added: str, removed: str) -> None:
         self._generation += 1

@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
@@ -29,6 +28,7 @@ from chatroom.rooms.access import PRIVATE, Access, is_private
 from chatroom.rooms.conversation_list import ConversationLists
 from chatroom.rooms.counts import badges, total
 from chatroom.rooms.directory import RoomDirectory
+from chatroom.rooms.feed import RoomFeed
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.finder import Finder, SearchResults
 from chatroom.rooms.health import Health, HealthCheck
@@ -414,8 +414,7 @@ class Hub:
         """Hold one of `address`'s connections until the slot is released. Raises TooManyConnections."""
         return self.limits.connections.take(address)
 
-    @asynccontextmanager
-    async def connect(
+    def connect(
         self,
         room: str,
         outbox: Outbox,
@@ -426,8 +425,8 @@ class Hub:
         address: str | None = None,
         shown_from: int | None = None,
         zone: str = UTC,
-    ) -> AsyncIterator[Start]:
-        """Receive the room's frames in `outbox` while inside; the `Start` says what to send first.
+    ) -> Connection:
+        """Receive the room's frames in `outbox` while inside (`async with`); the `Start` says what to send first.
 
         The connection starts from the snapshot, or with `resume` (the last `seq` the client has)
         from a replay of what it missed, or `live` from the moment it joined, with no history; `shown_from` (the
@@ -436,37 +435,7 @@ class Hub:
         receives the room's people, who is typing and the room list. A replay that reads the store counts
         as a history page of the client's `address`; over that limit, the connection gets the snapshot.
         """
-        feed = await self.feeds.ready(room)
-        joined = feed.last_seq  # everything after it reaches the outbox, queued until the connection starts
-        feed.viewers.add(outbox)
-        try:
-            if person is not None:
-                self.directory.start()
-                await self.presence.arrive(room, person, outbox)
-                if person.kind == ACCOUNT:
-                    title = await self._tab_title(person, room)
-                    await self.unread.arrive(room, person.uid, person.name, outbox, joined, title)
-                if person.signed_in:
-                    self.lists.arrive(person.uid, room, outbox)
-            yield await start(
-                feed,
-                outbox,
-                joined,
-                resume,
-                live,
-                self.history,
-                lambda: address is None or self.limits.history.allow(address),
-                functools.partial(self.people_snapshot, room, outbox),
-                shown_from,
-                zone,
-            )
-        finally:
-            if person is not None:
-                self.presence.leave(room, person.uid, outbox, feed.last_seq)
-                self.unread.leave(room, person.uid, outbox, feed.last_seq)
-                self.lists.leave(person.uid, outbox)
-            feed.viewers.discard(outbox)
-            self.feeds.left(room, feed)
+        return Connection(self, room, outbox, person, (resume, live, address, shown_from, zone))
 
     def _member_added(self, room: str, uid: str) -> None:
         self.lists.changed(uid)
@@ -698,3 +667,69 @@ class Hub:
             self.typing.apply(room, event.uid, event.name, event.typing)
         elif event.type in ("members", "resync"):  # after a resync, events may have been lost
             self.presence.refresh(room)
+
+
+class Connection:
+    """A connection in a room while inside (`Hub.connect`): a plain object, kept for the connection's life (an
+    async generator's frame, as this was, held some 0.5 KB per idle connection)."""
+
+    __slots__ = ("_start", "feed", "hub", "outbox", "person", "room")
+
+    def __init__(
+        self,
+        hub: Hub,
+        room: str,
+        outbox: Outbox,
+        person: Person | None,
+        start: tuple[int | None, bool, str | None, int | None, str],
+    ) -> None:
+        self.hub, self.room, self.outbox, self.person = hub, room, outbox, person
+        self._start: tuple[int | None, bool, str | None, int | None, str] | None = start  # until it has started
+        self.feed: RoomFeed | None = None
+
+    async def __aenter__(self) -> Start:
+        hub, room, outbox, person = self.hub, self.room, self.outbox, self.person
+        assert self._start is not None, "a connection is entered once"
+        resume, live, address, shown_from, zone = self._start
+        self._start = None
+        feed = self.feed = await hub.feeds.ready(room)
+        joined = feed.last_seq  # everything after it reaches the outbox, queued until the connection starts
+        feed.viewers.add(outbox)
+        try:
+            if person is not None:
+                hub.directory.start()
+                await hub.presence.arrive(room, person, outbox)
+                if person.kind == ACCOUNT:
+                    title = await hub._tab_title(person, room)
+                    await hub.unread.arrive(room, person.uid, person.name, outbox, joined, title)
+                if person.signed_in:
+                    hub.lists.arrive(person.uid, room, outbox)
+            return await start(
+                feed,
+                outbox,
+                joined,
+                resume,
+                live,
+                hub.history,
+                lambda: address is None or hub.limits.history.allow(address),
+                functools.partial(hub.people_snapshot, room, outbox),
+                shown_from,
+                zone,
+            )
+        except BaseException:
+            self._leave(feed)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.feed is not None:
+            self._leave(self.feed)
+
+    def _leave(self, feed: RoomFeed) -> None:
+        self.feed = None
+        hub, room, person, outbox = self.hub, self.room, self.person, self.outbox
+        if person is not None:
+            hub.presence.leave(room, person.uid, outbox, feed.last_seq)
+            hub.unread.leave(room, person.uid, outbox, feed.last_seq)
+            hub.lists.leave(person.uid, outbox)
+        feed.viewers.discard(outbox)
+        hub.feeds.left(room, feed)

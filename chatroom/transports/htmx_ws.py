@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -16,6 +16,8 @@ from chatroom.validation import room_name, whole_number
 
 
 class HtmxSocket(RoomSocket):
+    __slots__ = ("_last_sent", "_sending")
+
     transport = "htmx"
 
     def __init__(self, websocket: WebSocket, room: str) -> None:
@@ -67,10 +69,11 @@ class HtmxSocket(RoomSocket):
         await self.send_text(self.hub.fragments.errors(error.detail, oob=True) + back)
 
 
-async def htmx_socket(websocket: WebSocket) -> None:
+def htmx_socket(websocket: WebSocket) -> Awaitable[None]:
+    """The connection, awaited by the app (or Starlette's route): `HtmxSocket.run` itself, so that no coroutine of
+    this function's stays between the connection's task and its read for the connection's life."""
     try:
         room = room_name(websocket.path_params["room"])
     except Refused:
-        await websocket.close(code=Refused.close)
-        return
-    await HtmxSocket(websocket, room).run()
+        return websocket.close(code=Refused.close)
+    return HtmxSocket(websocket, room).run()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +27,8 @@ class SeedSocket(RoomSocket):
     saw), first every entry of the room's log after N (messages, edits, deletions, reactions), or, when N is
     older than the server keeps, `{"type": "reset"}` and the latest messages."""
 
+    __slots__ = ("connected", "epoch")
+
     transport = "json"
     live = True
 
@@ -39,7 +41,7 @@ class SeedSocket(RoomSocket):
             if self.resume is None:
                 self.resume = -1  # not a place in any log: the client starts again from the latest messages
 
-    async def run(self) -> None:
+    async def prepare(self) -> None:
         try:
             epoch = await self.hub.epoch()
         except Unavailable:
@@ -47,7 +49,6 @@ class SeedSocket(RoomSocket):
         if self.epoch is not None and self.epoch != epoch:
             self.resume = -1  # a place in another log (a replaced or restored database): start again
         self.connected = orjson.dumps({**CONNECTED_FRAME, "epoch": epoch}).decode()
-        await super().run()
 
     async def started(self, start: Start) -> None:
         await self.send_text(self.connected)
@@ -80,10 +81,10 @@ class SeedSocket(RoomSocket):
         await self.send_text(error.json_frame())
 
 
-async def seed_socket(websocket: WebSocket) -> None:
+def seed_socket(websocket: WebSocket) -> Awaitable[None]:
+    """The connection, awaited by the app: `SeedSocket.run` itself (see `chatroom.transports.htmx_ws.htmx_socket`)."""
     try:
         room = room_name(websocket.path_params.get("room", "lobby"))
     except Refused:
-        await websocket.close(code=Refused.close)
-        return
-    await SeedSocket(websocket, room).run()
+        return websocket.close(code=Refused.close)
+    return SeedSocket(websocket, room).run()

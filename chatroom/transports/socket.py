@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import cookie_parser
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatroom import metrics
 from chatroom.addresses import client_address
@@ -45,11 +45,32 @@ _connection_ids = itertools.count(1)
 
 
 class RoomSocket:
-    """One WebSocket connection to one room; subclasses speak a wire format."""
+    """One WebSocket connection to one room; subclasses speak a wire format.
+
+    What it keeps is kept for the connection's life, however idle: slots, not an attribute dict.
+    """
+
+    __slots__ = (
+        "_reading",
+        "address",
+        "bearer",
+        "ended",
+        "hub",
+        "id",
+        "known",
+        "outbox",
+        "person",
+        "resume",
+        "room",
+        "sender",
+        "shown_from",
+        "state",
+        "websocket",
+        "zone",
+    )
 
     transport = ""
     live = False  # True: the connection starts from the moment it joined, without the room's history
-    shown_from: int | None = None  # the first `seq` the page's list holds, when it says (its snapshot starts there)
 
     def __init__(self, websocket: WebSocket, room: str) -> None:
         self.websocket = websocket
@@ -66,9 +87,11 @@ class RoomSocket:
         self.address = client_address(websocket.scope)
         self.ended = False  # the session ended while connected
         self.resume: int | None = None  # the last `seq` the client has, when it resumes
+        self.shown_from: int | None = None  # the page list's first `seq`, if it says: the snapshot starts there
         self._reading: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
+        await self.prepare()
         session = self._session()
         try:
             if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
@@ -86,6 +109,7 @@ class RoomSocket:
             self._log("refused", f"reason={error.code}")
             await self._close(error.close)
             return
+        self._forget_handshake()
         if self.known is not None:
             self.person = self.known
             # Rate limits follow the session, so opening more sockets does not buy more messages; and the
@@ -107,6 +131,19 @@ class RoomSocket:
         with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
             await self._still_a_member()
             await self._accept_and_serve()
+
+    async def prepare(self) -> None:
+        """Before the handshake's checks: what a wire format needs to know first."""
+
+    def _forget_handshake(self) -> None:
+        """Let go of what only the handshake reads (the request's headers and query): kept by the scope and the
+        `WebSocket`'s caches, they would stay for the connection's life, 1 KB or more. The client's address (the
+        limits', the log's) is the scope's `client`, which stays; the origin, the cookie, a bearer token and the
+        query have been read."""
+        websocket = self.websocket
+        websocket.scope["headers"] = ()
+        for cached in ("_headers", "_query_params"):
+            websocket.__dict__.pop(cached, None)
 
     def _session(self) -> dict[str, Any]:
         """The signed session in the cookie, parsed without keeping the cookies (Starlette's `cookies` would)."""
@@ -178,16 +215,31 @@ class RoomSocket:
     async def _serve(self) -> None:
         """Read until the peer leaves; frames reach it meanwhile through the outbox, which writes itself.
 
-        Raises FrameTooBig, OutboxOverflow or SignedOut when the connection has to be closed.
+        Raises FrameTooBig, OutboxOverflow or SignedOut when the connection has to be closed. The reading is
+        here, not in a method of its own, and awaits the server's `receive` itself (what Starlette's
+        `WebSocket.receive` would, once connected): each coroutine between the connection's task and the
+        wait is a frame kept for as long as the connection is idle.
         """
         reading = asyncio.current_task()
         assert reading is not None
         self.outbox.on_drop = reading.cancel  # a reader that falls behind, or whose socket failed, stops here
         self._reading = reading
         self.outbox.open()
+        websocket = self.websocket
+        receive = websocket._receive
         try:
-            if not self.ended:
-                await self._read()
+            while not self.ended:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.disconnect":
+                    websocket.client_state = WebSocketState.DISCONNECTED
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                if kind != "websocket.receive":
+                    raise RuntimeError(f"expected websocket.receive or websocket.disconnect, got {kind!r}")
+                raw: str | bytes = message.get("text") or message.get("bytes") or ""
+                if len(raw) > MAX_FRAME_BYTES // 4 and _size(raw) > MAX_FRAME_BYTES:
+                    raise FrameTooBig(MAX_FRAME_BYTES)
+                await self._on_frame(raw)
         except asyncio.CancelledError:
             if not self.outbox.closed:
                 raise  # cancelled from outside (shutdown), not by the outbox or the session's end
@@ -199,16 +251,6 @@ class RoomSocket:
             raise SignedOut
         if self.outbox.overflowed:
             raise OutboxOverflow
-
-    async def _read(self) -> None:
-        while True:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000))
-            raw: str | bytes = message.get("text") or message.get("bytes") or ""
-            if len(raw) > MAX_FRAME_BYTES // 4 and len(raw.encode() if isinstance(raw, str) else raw) > MAX_FRAME_BYTES:
-                raise FrameTooBig(MAX_FRAME_BYTES)
-            await self._on_frame(raw)
 
     async def _on_frame(self, raw: str | bytes) -> None:
         try:
@@ -268,3 +310,7 @@ class RoomSocket:
     async def refused(self, error: ChatError) -> None:
         """Tell this connection's sender why their frame was not taken; the socket stays open."""
         raise NotImplementedError
+
+
+def _size(raw: str | bytes) -> int:
+    return len(raw.encode() if isinstance(raw, str) else raw)

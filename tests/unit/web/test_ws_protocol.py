@@ -1,14 +1,22 @@
-"""The WebSocket protocol's small parts: the inbox and the "writable" flag act as the asyncio ones they replace."""
+"""The WebSocket protocol: its small parts act as the asyncio ones they replace, and the whole keeps uvicorn's state."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
+from websockets.uri import parse_uri
 
-from chatroom.web.ws_protocol import Inbox, SharedFrame, Writable
+from chatroom.web.ws_protocol import Due, Inbox, LeanWebSocketProtocol, PingTimes, SharedFrame, Writable
 
 
 def test_the_inbox_gives_events_in_order_and_wakes_its_reader() -> None:
@@ -100,3 +108,177 @@ def test_a_text_sent_to_many_connections_is_framed_once() -> None:
     assert shared.of(text) is first  # the same object: framed once for the whole fan-out
     other = shared.of("<div>bye</div>")
     assert other != first and shared.of(text) == first
+
+
+class Wire(asyncio.Transport):
+    """The server's side of a socket, in memory: what the protocol writes, and whether it closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("203.0.113.1", 50000)}.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dict_and_speaks_websocket() -> None:
+    received: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            received.append(message["text"])
+            await send({"type": "websocket.send", "text": message["text"].upper()})
+        received.append(message)
+
+    async def run() -> None:
+        config = Config(app, ws_per_message_deflate=False, ws_max_size=65536)
+        config.load()
+        state, app_state = ServerState(), dict[str, Any]()
+        lean = LeanWebSocketProtocol(config, state, app_state)
+        assert LeanWebSocketProtocol(config, state, app_state).served is lean.served, "one per server"
+        theirs = WebSocketsSansIOProtocol(config, state, app_state)
+        for name, value in vars(theirs).items():  # a uvicorn that keeps something new fails here, not in production
+            if name not in ("queue", "writable", "conn"):
+                assert getattr(lean, name) == value, name
+
+        wire = Wire()
+        lean.connection_made(wire)
+        client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/rooms/lobby/ws"))
+        client.send_request(client.connect())
+        lean.data_received(b"".join(client.data_to_send()))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        client.receive_data(bytes(wire.written))
+        (response,) = client.events_received()
+        assert client.state is OPEN and isinstance(response, Response) and response.status_code == 101
+        # Keys shared with the class's other objects only up to 29 attributes; past them, a dict of its own (1.6 KB).
+        assert len(vars(lean)) <= 29, sorted(vars(lean))
+        assert lean.scope["headers"] and lean.scope["client"] == ("203.0.113.1", 50000)
+        wire.written.clear()
+        client.send_text(b"hello")
+        lean.data_received(b"".join(client.data_to_send()))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        client.receive_data(bytes(wire.written))
+        (frame,) = client.events_received()
+        assert isinstance(frame, Frame) and frame.data == b"HELLO" and received == ["hello"]
+        lean.connection_lost(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert received[-1]["type"] == "websocket.disconnect"
+
+    asyncio.run(run())
+
+
+class Pinged:
+    def __init__(self) -> None:
+        self.pings = 0
+
+    def send_keepalive_ping(self) -> None:
+        self.pings += 1
+
+
+class Timer:
+    def __init__(self, when: float, callback: Any) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """The loop's time and timers, as much as `PingTimes` uses, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[Timer] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any) -> Timer:
+        self.timers.append(Timer(when, callback))
+        return self.timers[-1]
+
+    def advance(self, to: float) -> None:
+        self.now = to
+        while due := [t for t in self.timers if not t.cancelled and t.when <= to]:
+            self.timers.remove(due[0])
+            due[0].callback()
+
+
+def test_ping_times_ping_each_connection_once_when_due_and_not_once_cancelled() -> None:
+    clock = Clock()
+    times = PingTimes(clock)  # type: ignore[arg-type]
+    soon, later, cancelled = Pinged(), Pinged(), Pinged()
+    times.later(20.0, soon)
+    times.later(25.5, later)
+    times.later(20.0, cancelled).cancel()
+    clock.advance(19.9)
+    assert (soon.pings, later.pings, cancelled.pings) == (0, 0, 0)
+    clock.advance(20.0)
+    assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
+    times.later(1.2, soon)  # due before `later`: the one timer is moved to it
+    clock.advance(21.5)
+    assert (soon.pings, later.pings) == (1, 0)
+    clock.advance(22.0)  # to the second: 21.2 is due at 22
+    assert (soon.pings, later.pings) == (2, 0)
+    clock.advance(25.9)
+    assert (soon.pings, later.pings) == (2, 0)
+    clock.advance(26.0)
+    assert (soon.pings, later.pings, cancelled.pings) == (2, 1, 0)
+    assert not times._due and times._timer is None, "nothing kept once all are sent"
+    assert not [t for t in clock.timers if not t.cancelled]
+
+
+def test_a_connection_is_pinged_on_the_shared_ping_times_and_its_pong_schedules_the_next() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    async def run() -> None:
+        config = Config(app, ws_per_message_deflate=False, ws_ping_interval=0.02, ws_ping_timeout=1.0)
+        config.load()
+        lean = LeanWebSocketProtocol(config, ServerState(), {})
+        lean.served.pings.tick = 0.01
+        wire = Wire()
+        lean.connection_made(wire)
+        client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/"))
+        client.send_request(client.connect())
+        lean.data_received(b"".join(client.data_to_send()))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        client.receive_data(bytes(wire.written))
+        client.events_received()
+        assert isinstance(lean.ping_timer, Due)
+        for _ in range(2):  # a ping, its pong, and the next ping
+            wire.written.clear()
+            await asyncio.sleep(0.06)
+            client.receive_data(bytes(wire.written))
+            (ping,) = client.events_received()
+            assert isinstance(ping, Frame) and ping.opcode is Opcode.PING
+            lean.data_received(b"".join(client.data_to_send()))  # the client's pong
+            assert lean.pong_timer is None and isinstance(lean.ping_timer, Due)
+        lean.connection_lost(None)
+        assert lean.ping_timer is None
+
+    asyncio.run(run())
