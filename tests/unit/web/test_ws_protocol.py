@@ -137,6 +137,20 @@ class Wire(asyncio.Transport):
         pass
 
 
+async def handshake(lean: LeanWebSocketProtocol, url: str) -> tuple[Wire, ClientProtocol, list[object]]:
+    """A client's opening handshake with `lean` over a recording transport: the transport, the client and what
+    the client received (the response)."""
+    wire = Wire()
+    lean.connection_made(wire)
+    client = ClientProtocol(parse_uri(url))
+    client.send_request(client.connect())
+    lean.data_received(b"".join(client.data_to_send()))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    client.receive_data(bytes(wire.written))
+    return wire, client, list(client.events_received())
+
+
 def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dict_and_speaks_websocket() -> None:
     received: list[Any] = []
 
@@ -159,15 +173,7 @@ def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dic
             if name not in ("queue", "writable", "conn"):
                 assert getattr(lean, name) == value, name
 
-        wire = Wire()
-        lean.connection_made(wire)
-        client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/rooms/lobby/ws"))
-        client.send_request(client.connect())
-        lean.data_received(b"".join(client.data_to_send()))
-        for _ in range(10):
-            await asyncio.sleep(0)
-        client.receive_data(bytes(wire.written))
-        (response,) = client.events_received()
+        wire, client, (response,) = await handshake(lean, "ws://127.0.0.1:8000/rooms/lobby/ws")
         assert client.state is OPEN and isinstance(response, Response) and response.status_code == 101
         # Keys shared with the class's other objects only up to 29 attributes; past them, a dict of its own (1.6 KB).
         assert len(vars(lean)) <= 29, sorted(vars(lean))
@@ -260,15 +266,7 @@ def test_a_connection_is_pinged_on_the_shared_ping_times_and_its_pong_schedules_
         config.load()
         lean = LeanWebSocketProtocol(config, ServerState(), {})
         lean.served.pings.tick = 0.01
-        wire = Wire()
-        lean.connection_made(wire)
-        client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/"))
-        client.send_request(client.connect())
-        lean.data_received(b"".join(client.data_to_send()))
-        for _ in range(10):
-            await asyncio.sleep(0)
-        client.receive_data(bytes(wire.written))
-        client.events_received()
+        wire, client, _ = await handshake(lean, "ws://127.0.0.1:8000/")
         assert isinstance(lean.ping_timer, Due)
         for _ in range(2):  # a ping, its pong, and the next ping
             wire.written.clear()
