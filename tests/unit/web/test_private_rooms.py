@@ -33,9 +33,14 @@ def get(client: TestClient, url: str, who: Session | None = None) -> int:
 
 
 def post(client: TestClient, url: str, who: Session | None, **data: str) -> int:
+    return answered(client, url, who, **data)[0]
+
+
+def answered(client: TestClient, url: str, who: Session | None, **data: str) -> tuple[int, str]:
+    """A form post as `who`: the status and the page (a refusal says why)."""
     answer = client.post(url, data=data, headers=who, follow_redirects=False)
     client.cookies.clear()
-    return answer.status_code
+    return answer.status_code, answer.text
 
 
 @pytest.fixture
@@ -136,18 +141,15 @@ def test_adding_refuses_unknown_names_members_and_public_rooms(
     client: TestClient, alice: Session, bob: Session
 ) -> None:
     room = private_room(client, alice)
-    answer = client.post(f"/rooms/{room}/members", data={"name": "nobody"}, headers=alice)
-    client.cookies.clear()
-    assert answer.status_code == 422 and "Nobody has an account called nobody" in answer.text
+    status, page = answered(client, f"/rooms/{room}/members", alice, name="nobody")
+    assert status == 422 and "Nobody has an account called nobody" in page
     assert post(client, f"/rooms/{room}/members", alice, name="") == 422
     assert post(client, f"/rooms/{room}/members", alice, name="x" * 65) == 422
     assert post(client, f"/rooms/{room}/members", alice, name="Bob") == 303
-    answer = client.post(f"/rooms/{room}/members", data={"name": "Bob"}, headers=alice)
-    client.cookies.clear()
-    assert answer.status_code == 422 and "in this room already" in answer.text
-    answer = client.post("/rooms/lobby/members", data={"name": "Bob"}, headers=alice)
-    client.cookies.clear()
-    assert answer.status_code == 422 and "Only a private room has members" in answer.text
+    status, page = answered(client, f"/rooms/{room}/members", alice, name="Bob")
+    assert status == 422 and "in this room already" in page
+    status, page = answered(client, "/rooms/lobby/members", alice, name="Bob")
+    assert status == 422 and "Only a private room has members" in page
 
 
 def test_a_member_who_leaves_finds_no_room(client: TestClient, alice: Session, bob: Session) -> None:
@@ -184,9 +186,8 @@ def test_removing_refuses_oneself_non_members_unknown_names_direct_conversations
     client: TestClient, alice: Session, bob: Session
 ) -> None:
     room = private_room(client, alice)
-    answer = client.post(f"/rooms/{room}/members/remove", data={"name": "Bob"}, headers=alice)
-    client.cookies.clear()
-    assert answer.status_code == 422 and "They are not in this room" in answer.text
+    status, page = answered(client, f"/rooms/{room}/members/remove", alice, name="Bob")
+    assert status == 422 and "They are not in this room" in page
     assert post(client, f"/rooms/{room}/members/remove", alice, name="Alice") == 422
     assert post(client, f"/rooms/{room}/members/remove", alice, name="nobody") == 422
     assert post(client, f"/rooms/{room}/members/remove", alice, name="") == 422
