@@ -1,4 +1,4 @@
-"""Private rooms' forms and direct conversations: add someone, leave, and `/dm/{name}`.
+"""Private rooms' forms and direct conversations: add or remove someone, leave, and `/dm/{name}`.
 
 Each is a plain form or link that works with JavaScript off: 303 to where the person goes next, or the
 room page again with the reason (a name nobody has, someone already there). A room the visitor is not a
@@ -22,35 +22,30 @@ from chatroom.web.state import state_of
 
 
 async def add_member(request: Request) -> Response:
+    return await _change_members(request, add=True)
+
+
+async def remove_member(request: Request) -> Response:
+    return await _change_members(request, add=False)
+
+
+async def _change_members(request: Request, add: bool) -> Response:
+    """Add the account the form names to the room, or take it out: 303 back to the room, or the room page again
+    with the reason (an added name stays in its field, to be corrected)."""
     room = room_in_path(request)
     form = await read_form(request)
     me = signed_in(request)
     _private_only(room)  # the error page: a public room's page has no such form
     if me is None:
         raise NotFound("There is no such room.")
+    private, name = state_of(request).hub.private, form.get("name", "")
     try:
-        await state_of(request).hub.private.add(me, room, form.get("name", ""), client_address(request.scope))
-    except Refused as refused:
-        if isinstance(refused, NotFound | RateLimited):
-            raise
-        value = form.get("name", "")
-        return await room_page(request, room, refused.status, member_error=refused.detail, member_value=value)
-    return RedirectResponse(f"/rooms/{room}", status_code=303)
-
-
-async def remove_member(request: Request) -> Response:
-    room = room_in_path(request)
-    form = await read_form(request)
-    me = signed_in(request)
-    _private_only(room)
-    if me is None:
-        raise NotFound("There is no such room.")
-    try:
-        await state_of(request).hub.private.remove(me, room, form.get("name", ""), client_address(request.scope))
+        await (private.add if add else private.remove)(me, room, name, client_address(request.scope))
     except Refused as refused:
         if isinstance(refused, NotFound | Forbidden | RateLimited):
             raise
-        return await room_page(request, room, refused.status, member_error=refused.detail)
+        value = name if add else ""
+        return await room_page(request, room, refused.status, member_error=refused.detail, member_value=value)
     return RedirectResponse(f"/rooms/{room}", status_code=303)
 
 
