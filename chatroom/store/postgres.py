@@ -279,5 +279,6 @@ async def _migrate(db: asyncpg.Connection) -> None:
             version = 0
             await db.execute("INSERT INTO schema_version (version) VALUES (0)")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await db.execute(script)
+            if script.strip():  # a migration of SQLite's alone is a level here too, with nothing to run
+                await db.execute(script)
             await db.execute("UPDATE schema_version SET version = $1", number)

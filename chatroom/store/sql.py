@@ -122,6 +122,8 @@ FILES_DELETED_POSTGRES = """
 """
 
 
+WORDS_AT_COMMIT = PerDialect(sqlite=search.SQLITE_WORDS_AT_COMMIT, postgres="")
+
 # Append only: a database at version N has run the first N, and never runs them again.
 MIGRATIONS: list[str | PerDialect] = [
     """
@@ -303,6 +305,8 @@ MIGRATIONS: list[str | PerDialect] = [
     PerDialect(sqlite="", postgres=search.POSTGRES_INDEX_PENDING),
     # PostgreSQL's search rows name their author, for searches by one person (chatroom/store/search.py).
     PerDialect(sqlite="", postgres=search.POSTGRES_AUTHOR),
+    # SQLite indexes a message's words at the commit of the transaction that stored it, not from its trigger.
+    WORDS_AT_COMMIT,
 ]
 
 # A message (`m`) with the message it replies to (`q`, when there is one) as that one is now: see `message`.

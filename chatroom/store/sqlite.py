@@ -24,6 +24,7 @@ from chatroom.store.private import private_statements
 from chatroom.store.sql import (
     MESSAGE,
     SQLITE,
+    WORDS_AT_COMMIT,
     Change,
     Row,
     SQLStore,
@@ -33,10 +34,13 @@ from chatroom.store.sql import (
     render,
     statements,
 )
+from chatroom.store.sql import MIGRATIONS as SCHEMA
 
 T = TypeVar("T")
 
 MIGRATIONS = migrations(SQLITE)
+# From this schema level on, a write transaction indexes the words of the messages it stored (see search.py).
+WORDS_LEVEL = SCHEMA.index(WORDS_AT_COMMIT) + 1
 
 
 class SQLiteStore(SQLStore):
@@ -51,6 +55,7 @@ class SQLiteStore(SQLStore):
     def __init__(self, url: str) -> None:
         self.path = url.removeprefix("sqlite:///") or ":memory:"
         self._db: sqlite3.Connection | None = None
+        self._words = False  # whether writes index new messages' words (the schema's level is WORDS_LEVEL or more)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._appends = ThreadGroupCommit(self._thread, self._commit)
 
@@ -69,7 +74,10 @@ class SQLiteStore(SQLStore):
             raise StoreUnavailable("the store is closed")
         with _translated():
             # The batch is taken once the write lock is held: what queued while waiting for it joins.
-            return _transaction(db, lambda: [self._insert(db, a) for a in take()])
+            return self._writing(db, lambda: [self._insert(db, a) for a in take()])
+
+    def _writing(self, db: sqlite3.Connection, work: Callable[[], T]) -> T:
+        return _transaction(db, work, words=self._words)
 
     def _insert(self, db: sqlite3.Connection, a: Appending) -> Message:
         if a.nonce is not None:
@@ -102,26 +110,26 @@ class SQLiteStore(SQLStore):
             db.execute(self.sql.insert_change, (room, seq, id, kind, now))
             return int(seq)
 
-        return await self._run(lambda db: _transaction(db, lambda: apply(db)))
+        return await self._run(lambda db: self._writing(db, lambda: apply(db)))
 
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.execute(sql, args).fetchall())
 
     async def _write(self, sql: str, *args: Any) -> list[Row]:
-        return await self._run(lambda db: _transaction(db, lambda: db.execute(sql, args).fetchall()))
+        return await self._run(lambda db: self._writing(db, lambda: db.execute(sql, args).fetchall()))
 
     async def _write_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        await self._run(lambda db: _transaction(db, lambda: db.executemany(sql, rows)))
+        await self._run(lambda db: self._writing(db, lambda: db.executemany(sql, rows)))
 
     async def _count(self, sql: str, *args: Any) -> int:
-        return await self._run(lambda db: _transaction(db, lambda: db.execute(sql, args).rowcount))
+        return await self._run(lambda db: self._writing(db, lambda: db.execute(sql, args).rowcount))
 
     async def _write_batches(self, batches: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
         def run(db: sqlite3.Connection) -> None:
             for sql, rows in batches:
                 db.executemany(sql, rows)
 
-        await self._run(lambda db: _transaction(db, lambda: run(db)))
+        await self._run(lambda db: self._writing(db, lambda: run(db)))
 
     async def migration_level(self) -> int:
         rows = await self._read("PRAGMA user_version")
@@ -163,6 +171,8 @@ class SQLiteStore(SQLStore):
         db.execute("PRAGMA foreign_keys = ON")
         if migrate:
             _migrate(db)
+        (level,) = db.execute("PRAGMA user_version").fetchone()
+        self._words = level >= WORDS_LEVEL
         return db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -183,10 +193,15 @@ def _translated() -> Iterator[None]:
         raise StoreUnavailable(f"sqlite: {exc}") from exc
 
 
-def _transaction(db: sqlite3.Connection, work: Callable[[], T]) -> T:
+def _transaction(db: sqlite3.Connection, work: Callable[[], T], words: bool = False) -> T:
+    """`work` in one transaction; with `words`, the words of the messages it stored are indexed before the commit."""
     db.execute("BEGIN IMMEDIATE")  # takes the write lock first, so `seq` is gapless across processes
     try:
+        if words:
+            (last,) = db.execute(search.SQLITE_LAST_POSITION).fetchone()
         result = work()
+        if words:
+            db.execute(search.SQLITE_NEW_WORDS, (last,))
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 
-from chatroom.store import MessageStore, open_store, search, sql
+from chatroom.store import Message, MessageStore, RoomRecord, open_store, search, sql
 from chatroom.store.search import SearchQuery
 from tests.databases import postgres_schema
 
@@ -84,6 +85,19 @@ async def test_deleted_text_never_matches(store: MessageStore) -> None:
     assert await store.delete("lobby", 1) is not None
     assert await texts(store, "me") == ["keep me"]
     assert await texts(store, "delete") == []
+
+
+async def test_restored_messages_and_appends_sharing_a_commit_are_found(store: MessageStore) -> None:
+    """Every way a message is written indexes its words: a restore, and appends that share a commit."""
+    sent = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    await store.restore_rooms([RoomRecord("lobby", 2, sent, sent)])
+    await store.restore_log(
+        [Message("lobby", seq, "ada", "uid-ada", f"restored words {seq}", sent) for seq in (1, 2)], []
+    )
+    await asyncio.gather(*(store.append(f"room{n}", "bob", "uid-bob", f"batched words {n}") for n in range(20)))
+    found = await texts(store, "words", limit=50)
+    assert sorted(found) == sorted([f"restored words {s}" for s in (1, 2)] + [f"batched words {n}" for n in range(20)])
+    assert await texts(store, "restored", "2") == ["restored words 2"]
 
 
 async def test_messages_stored_before_the_index_existed_are_found_after_the_upgrade(
