@@ -44,54 +44,73 @@ def table(scenario: dict[str, Any], figures: list[tuple[str, str, str]]) -> list
     return lines
 
 
-def targets_check(results: dict[str, Any]) -> list[str]:
-    """The issue's targets for the product, judged on this run's medians."""
+Target = tuple[str, str, bool]  # what is asked, what was measured, whether it holds
+
+P99_LIMIT_MS = 250.0
+FANOUT_SHARE = 0.9  # of the raw ASGI loop's max sustainable deliveries/s
+IDLE_KB = 16.0  # per idle connection, worst of the levels, every kind of client
+STORM_TIMES = 1.5  # the raw loop's time to accept and greet the same storm
+RECONNECT_S = 5.0
+
+
+def targets_check(results: dict[str, Any]) -> list[Target]:
+    """The product's speed targets (issue 17), judged on this run's medians of per-run ratios to the raw loop
+    measured in the same run; a target whose figures this run did not take is left out. Durable ingest and
+    search have their own tools, which judge theirs (`bench.ingest`, `bench.search`)."""
     scen = results["scenarios"]
-    lines = ["| target | measured | met |", "|---|---|---|"]
+    rows: list[Target] = []
+
+    def runs(key: str, target: str) -> list[dict[str, Any]]:
+        return list(scen.get(key, {}).get("runs", {}).get(target, []))
 
     def med(key: str, target: str, figure: str) -> float:
-        runs = scen.get(key, {}).get("runs", {}).get(target)
-        return median([r.get(figure, math.nan) for r in runs]) if runs else math.nan
-
-    def row(label: str, measured: str, ok: bool) -> None:
-        lines.append(f"| {label} | {measured} | {'yes' if ok else '**no**'} |")
+        found = runs(key, target)
+        return median([r.get(figure, math.nan) for r in found]) if found else math.nan
 
     def same_run_ratio(key: str, target: str, peer: str, figure: str) -> float:
-        runs = scen.get(key, {}).get("runs", {})
-        pairs = zip(runs.get(target, []), runs.get(peer, []), strict=False)
+        pairs = zip(runs(key, target), runs(key, peer), strict=False)
         return median([ratio(a.get(figure, math.nan), b.get(figure, math.nan)) for a, b in pairs])
 
     for product in ("product-htmx", "product-json"):
-        best = med("max", product, "best_deliveries_per_s")
-        if not math.isnan(best):
-            share = same_run_ratio("max", product, "bare", "best_deliveries_per_s")
-            measured = f"{fmt(best, ',.0f')}/s = {fmt(100 * share, '.0f')} % of bare"
-            row(f"{product}: max sustainable >= 70 % of bare (p99 < 250 ms, no loss)", measured, share >= 0.7)
+        share = same_run_ratio("max", product, "raw", "best_deliveries_per_s")
+        if not math.isnan(share):
+            best = med("max", product, "best_deliveries_per_s")
+            measured = f"{fmt(best, ',.0f')}/s = {fmt(share, '.2f')} of raw"
+            rows.append((f"{product}: fan-out >= {FANOUT_SHARE} of the raw loop", measured, share >= FANOUT_SHARE))
         lost = med("fanout-5000", product, "lost")
         if not math.isnan(lost):
-            row(f"{product}: zero loss at 5,000 clients", f"lost {fmt(lost, ',.0f')}", lost == 0)
+            rows.append((f"{product}: zero loss at 5,000 clients", f"lost {fmt(lost, ',.0f')}", lost == 0))
     levels = results["settings"]["idle_levels"]
-    worst = max((med("idle", "product-htmx", f"kb_per_conn_{lv}") for lv in levels), default=math.nan)
-    if not math.isnan(worst):
-        row("at most 25 KB per idle connection", f"{fmt(worst, '.1f')} KB (worst level)", worst <= 25)
-    storm, failed = med("storm", "product-htmx", "max_s"), med("storm", "product-htmx", "failed")
-    if not math.isnan(storm):
-        measured = f"{fmt(storm, '.2f')} s, {fmt(failed, '.0f')} failed"
-        row("connect storm: every snapshot within 2 s", measured, storm <= 2 and failed == 0)
-    for product in ("product-htmx", "product-htmx-signed"):
-        slower = same_run_ratio("storm", product, "bare", "max_s")
-        if not math.isnan(slower):
-            failed = med("storm", product, "failed")
-            measured = f"{fmt(slower, '.2f')}x bare's time, {fmt(failed, '.0f')} failed"
-            row(f"{product}: connect storm within 1.5x bare's", measured, slower <= 1.5 and failed == 0)
-    signed = same_run_ratio("storm", "product-htmx-signed", "product-htmx", "max_s")
-    if not math.isnan(signed):
-        row("connect storm: signed-in within 10 % of guests", f"{fmt(signed, '.2f')}x the guests' time", signed <= 1.1)
+    for product in ("product-htmx", "product-htmx-guest", "product-htmx-signed"):
+        worst = max((med("idle", product, f"kb_per_conn_{lv}") for lv in levels), default=math.nan)
+        if not math.isnan(worst):
+            measured = f"{fmt(worst, '.1f')} KB (worst level)"
+            rows.append((f"{product}: at most {IDLE_KB:.0f} KB per idle connection", measured, worst <= IDLE_KB))
+    for key, what in (("storm", "connect storm"), ("reconnect", "reconnect storm")):
+        for product in ("product-htmx", "product-htmx-signed"):
+            slower = same_run_ratio(key, product, "raw", "max_s")
+            if not math.isnan(slower):
+                failed = med(key, product, "failed")
+                measured = f"{fmt(slower, '.2f')}x raw's time, {fmt(failed, '.0f')} failed"
+                ok = slower <= STORM_TIMES and failed == 0
+                rows.append((f"{product}: {what} within {STORM_TIMES}x the raw loop's", measured, ok))
     again, failed = med("reconnect", "product-htmx", "max_s"), med("reconnect", "product-htmx", "failed")
     if not math.isnan(again):
         measured = f"{fmt(again, '.2f')} s from SIGTERM, {fmt(failed, '.0f')} failed"
-        row("reconnect storm: all resynced within 5 s", measured, again <= 5 and failed == 0)
-    return lines if len(lines) > 2 else []
+        rows.append((f"reconnect storm: all resynced within {RECONNECT_S:.0f} s", measured, again <= RECONNECT_S))
+    for product in ("product-htmx", "product-json"):
+        p99, lost = med("rooms", product, "p99_ms"), med("rooms", product, "lost")
+        if not math.isnan(p99):
+            measured = f"p99 {fmt(p99, ',.0f')} ms, lost {fmt(lost, ',.0f')}"
+            ok = p99 <= P99_LIMIT_MS and lost == 0
+            rows.append((f"{product}: many rooms, p99 <= {P99_LIMIT_MS:.0f} ms", measured, ok))
+    return rows
+
+
+def targets_table(rows: list[Target]) -> list[str]:
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {asked} | {measured} | {'yes' if ok else '**no**'} |" for asked, measured, ok in rows]
+    return lines if rows else []
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -112,7 +131,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     out += [f"- **{name}**: {line}" for name, line in results["servers"].items()]
-    check = targets_check(results)
+    check = targets_table(targets_check(results))
     if check:
         out += ["", "## Speed targets (product)", "", *check]
     titles = {
@@ -140,7 +159,7 @@ def markdown(results: dict[str, Any]) -> str:
 def readme_block(results: dict[str, Any], plot_path: str) -> str:
     """The summary a full run writes into bench/README.md."""
     out = [f"Last full run: {results['started']}, commit `{results['commit']}`, {results['runs']} runs, medians."]
-    check = targets_check(results)
+    check = targets_table(targets_check(results))
     if check:
         out += ["", "Speed targets:", "", *check]
     scenario = results["scenarios"].get("max")

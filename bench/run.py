@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="quick run against the bare peer and the blaster; exits 1 on a problem",
     )
+    p.add_argument(
+        "--check-targets",
+        action="store_true",
+        help="exit 1 when a speed target of the product that this run measured is missed",
+    )
     p.add_argument("--runs", type=int, help="repetitions; medians are reported (default 3, quick 1)")
     p.add_argument(
         "--targets", help=f"comma-separated, from {', '.join(TARGETS)} (default: {', '.join(DEFAULT_TARGETS)})"
@@ -253,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             print("SELF-CHECK FAILED:", problem, file=sys.stderr)
         print("self-check:", "failed" if problems else "ok", file=sys.stderr)
         return 1 if problems else 0
+    if args.check_targets:
+        missed = [f"{asked}: {measured}" for asked, measured, ok in report.targets_check(results) if not ok]
+        for miss in missed:
+            print("TARGET MISSED:", miss, file=sys.stderr)
+        return 1 if missed else 0
     return 0
 
 
