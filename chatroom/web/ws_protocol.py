@@ -211,7 +211,7 @@ class Served:
         self.config = config
         self.app = config.loaded_app
         self.loop = loop
-        self.logger = logging.getLogger("uvicorn.error")
+        self.logger = socket_logger()
         self.app_state = app_state
         self.server_state = server_state
         self.asgi = {"version": config.asgi_version, "spec_version": "2.4"}  # the scope's, read only
@@ -225,6 +225,18 @@ class Served:
         """This one if it is that server's, else a new one."""
         same = self.config is config and self.server_state is server_state and self.app_state is app_state
         return self if same and self.loop is loop else Served(config, server_state, app_state, loop)
+
+
+def socket_logger() -> logging.Logger:
+    """The logger of the server's sockets: uvicorn's, under it, without the lines it writes at INFO for every socket
+    ("[accepted]", "connection open", "connection closed"). The chat logs each socket's opening and closing itself,
+    once, with its room, connection and person (`connect …`, `disconnect …`); the three lines more per socket said
+    it again without them, and writing them was a tenth of the server's time in a storm of reconnecting clients.
+    Warnings and errors go on to uvicorn's log as before; below INFO (`--log-level debug`) nothing is left out."""
+    logger = logging.getLogger("uvicorn.error.websocket")
+    if logging.getLogger("uvicorn.error").getEffectiveLevel() >= logging.INFO:
+        logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _shared(path: str) -> Any:

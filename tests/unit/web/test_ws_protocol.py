@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -170,7 +171,7 @@ def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dic
         assert LeanWebSocketProtocol(config, state, app_state).served is lean.served, "one per server"
         theirs = WebSocketsSansIOProtocol(config, state, app_state)
         for name, value in vars(theirs).items():  # a uvicorn that keeps something new fails here, not in production
-            if name not in ("queue", "writable", "conn"):
+            if name not in ("queue", "writable", "conn", "logger"):
                 assert getattr(lean, name) == value, name
 
         wire, client, (response,) = await handshake(lean, "ws://127.0.0.1:8000/rooms/lobby/ws")
@@ -192,6 +193,37 @@ def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dic
         assert received[-1]["type"] == "websocket.disconnect"
 
     asyncio.run(run())
+
+
+def test_a_socket_opening_and_closing_is_the_chats_to_log_and_its_errors_are_still_the_servers() -> None:
+    """uvicorn and websockets log three lines at INFO for every socket; the chat logs its own, with context."""
+    records: list[logging.LogRecord] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        assert (await receive())["type"] == "websocket.disconnect"
+        raise RuntimeError("the app failed")
+
+    async def run() -> None:
+        lean = LeanWebSocketProtocol(config, ServerState(), {})
+        client = (await handshake(lean, "ws://127.0.0.1:8000/rooms/lobby/ws"))[1]
+        assert client.state is OPEN
+        lean.connection_lost(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    config = Config(app, ws_per_message_deflate=False)  # configures uvicorn's logging, at INFO
+    config.load()
+    server = logging.getLogger("uvicorn.error")
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    server.addHandler(handler)
+    try:
+        asyncio.run(run())
+    finally:
+        server.removeHandler(handler)
+    assert [(r.levelname, r.getMessage()) for r in records] == [("ERROR", "Exception in ASGI application\n")]
 
 
 class Pinged:
