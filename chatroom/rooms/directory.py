@@ -109,13 +109,13 @@ class RoomDirectory:
             self.changed()
 
     async def _send(self) -> None:
-        self._listing = rooms, online = await self.listing()
+        self._listing = listing = rooms, online = await self.listing()
         viewed = list(self.presence.viewers.items())
         lists = self.fragments.room_lists(rooms, online, [room for room, _ in viewed])
         for room, viewers in viewed:
             html = lists[room]
             for outbox, viewer in viewers.items():
-                self.send(outbox, viewer, self.personal(outbox, room, (rooms, online)) or html)
+                self.send(outbox, viewer, self.personal(outbox, room, listing) or html)
 
     def send(self, outbox: Outbox, viewer: Viewer, html: str) -> None:
         """The viewer's list, unless it is the one they were sent last."""

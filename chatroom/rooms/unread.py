@@ -37,6 +37,7 @@ TRACKED = 50  # a person's rooms counted: the ones they opened most recently
 SEND_SECONDS = 0.25
 FLUSH_SECONDS = 1.0
 RELOADS_AT_ONCE = 4
+RENDERED_KEPT = 4096  # distinct lists kept for one listing (counts change while the list of rooms stays)
 
 Listing = tuple[list[RoomInfo], dict[str, int]]
 
@@ -76,6 +77,8 @@ class Unread:
         self._task: asyncio.Task[None] | None = None
         self._holding: set[asyncio.Task[None]] = set()
         self._reloads = asyncio.Semaphore(RELOADS_AT_ONCE)
+        # The lists and titles rendered for the listing last sent: people with the same badges see the same bytes.
+        self._rendered: tuple[Listing | None, dict[tuple[object, ...], str]] = (None, {})
 
     async def close(self) -> None:
         if self._task is not None:
@@ -231,11 +234,18 @@ class Unread:
         found = self.badges(outbox)
         if found is None:
             return None
-        rooms, online = listing
         marks, count = found
         label = self.by_outbox[outbox].titles.get(outbox, "")
-        title = self.fragments.title(room, count, oob=True, label=label)
-        return self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + title
+        shown, rendered = self._rendered
+        if shown is not listing or len(rendered) >= RENDERED_KEPT:  # each distinct list rendered once per listing
+            self._rendered = shown, rendered = listing, {}
+        key = (room, count, label, *sorted(marks.items()))
+        html = rendered.get(key)
+        if html is None:
+            rooms, online = listing
+            title = self.fragments.title(room, count, oob=True, label=label)
+            html = rendered[key] = self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + title
+        return html
 
     def _start(self) -> None:
         if self._task is None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from chatroom.rooms import directory, unread
+from chatroom.rooms.counts import Count
+from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.render import Fragments
+from chatroom.store import RoomInfo
+from chatroom.web.templating import template_environment
 from tests.people import Session, page, say, sign_up
 from tests.unit.conftest import Join
 from tests.wire import recv, room_list
@@ -279,3 +284,29 @@ def test_counts_are_read_once_at_connect_when_their_rooms_are_live_here(
     spy = StoreSpy(client.app.state.chat.hub.store)  # type: ignore[attr-defined]
     join(client, headers=alice)
     assert spy.calls["readings"] == 1
+
+
+def test_people_with_the_same_badges_share_one_rendering_of_a_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A room list sent to every signed-in viewer at once renders each distinct list once, not once a person."""
+    fragments = Fragments(template_environment())
+    rendered: Counter[str] = Counter()
+    personal = fragments.personal_room_list
+
+    def counted(rooms: Any, online: Any, current: str, badges: Any, oob: bool = False) -> str:
+        rendered[current] += 1
+        return personal(rooms, online, current, badges, oob)
+
+    monkeypatch.setattr(fragments, "personal_room_list", counted)
+    counting = unread.Unread(cast(Any, None), cast(Any, None), cast(Any, None), fragments)
+    outboxes = [cast(Outbox, object()) for _ in range(5)]
+    for n, outbox in enumerate(outboxes):
+        reader = unread.Reader(f"uid-{n}", f"p{n}", counts={"dev": Count(0, 3, unread=3 if n == 4 else 0)})
+        reader.outboxes[outbox] = "lobby"
+        counting.by_outbox[outbox] = reader
+    listing: unread.Listing = ([RoomInfo("dev", 3), RoomInfo("lobby", 1)], {"lobby": 5})
+    lists = [counting.render(outbox, "lobby", listing) for outbox in outboxes]
+    assert rendered == {"lobby": 2}, "four people with nothing unread, one with 3 in dev"
+    assert len(set(lists)) == 2 and count(lists[4], "dev") == 3 and count(lists[0], "dev") == 0
+    fresh: unread.Listing = ([RoomInfo("dev", 4), RoomInfo("lobby", 1)], {"lobby": 5})
+    assert counting.render(outboxes[0], "lobby", fresh) is not None
+    assert rendered == {"lobby": 3}, "a new listing is rendered anew"
