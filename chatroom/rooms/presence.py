@@ -68,6 +68,7 @@ class Presence:
         self._connections: dict[tuple[str, str], int] = {}  # (room, uid) -> connections here
         self._names: dict[tuple[str, str], str] = {}  # (room, uid) -> name: the leases we want
         self._written: dict[tuple[str, str], str] = {}  # the leases the store holds for us
+        self._changed: set[tuple[str, str]] = set()  # the keys of either that may differ since the last write
         self._seen: dict[tuple[str, str], int] = {}  # (uid, room) -> seq to record as read
         self._members: dict[str, list[Member]] = {}  # room -> its people, as last read
         self._refresh: dict[str, Throttle] = {}
@@ -98,6 +99,7 @@ class Presence:
         key = (room, person.uid)
         self._connections[key] = self._connections.get(key, 0) + 1
         self._names[key] = person.name
+        self._changed.add(key)
         self._dirty.set()
         viewer = Viewer(person.uid)
         self.viewers.setdefault(room, {})[outbox] = viewer
@@ -120,6 +122,7 @@ class Presence:
         else:
             self._connections.pop(key, None)
             self._names.pop(key, None)
+            self._changed.add(key)
         self._seen[(uid, room)] = max(seen_seq, self._seen.get((uid, room), 0))
         room_viewers = self.viewers.get(room, {})
         room_viewers.pop(outbox, None)
@@ -136,6 +139,7 @@ class Presence:
         for key in self._names:
             if key[1] == uid:
                 self._names[key] = name
+                self._changed.add(key)
         self._dirty.set()
         for room in await self.store.rename(uid, name):
             await self._announce(room)
@@ -200,10 +204,14 @@ class Presence:
                 await self._announce(room)
 
     async def _flush(self) -> set[str]:
-        """Write the leases that changed since the last write; the rooms whose people changed."""
-        wanted = dict(self._names)
-        entering = [(room, uid, name) for (room, uid), name in wanted.items() if self._written.get((room, uid)) != name]
-        leaving = [key for key in self._written if key not in wanted]
+        """Write the leases that changed since the last write; the rooms whose people changed. Only the keys
+        marked changed are compared: a storm of arrivals is not a walk over everyone here at every write."""
+        changed, self._changed = self._changed, set()
+        names, written, keys = self._names, self._written, sorted(changed)  # in one order, whatever the arrivals'
+        entering = [
+            (r, uid, names[r, uid]) for r, uid in keys if (r, uid) in names and written.get((r, uid)) != names[r, uid]
+        ]
+        leaving = [key for key in keys if key not in names and key in written]
         seen, self._seen = self._seen, {}
         try:
             if entering:
@@ -213,6 +221,7 @@ class Presence:
             if seen:
                 await self.store.mark_read([(uid, room, seq) for (uid, room), seq in seen.items()], now_us())
         except StoreUnavailable:
+            self._changed |= changed
             for key, seq in seen.items():
                 self._seen[key] = max(seq, self._seen.get(key, 0))
             raise
@@ -229,6 +238,7 @@ class Presence:
                 held = await self.store.renew(self.process, now_us() + int(self.lease * 1_000_000))
                 if held < len(self._written):  # another process expired ours (we stalled): write them again
                     self._written.clear()
+                    self._changed.update(self._names)
                     self._dirty.set()
                 for room in await self.store.expire(now_us()):
                     await self._announce(room)

@@ -131,6 +131,27 @@ def test_leases_are_renewed_while_connected(make_client: MakeClient, join: Join)
     assert first_found(alice, members) == ["alice", "bob"], "alice's list never lost her meanwhile"
 
 
+def test_leases_another_process_expired_are_written_again(make_client: MakeClient, join: Join) -> None:
+    """A process that stalled past its leases finds them expired by another, and writes all of them again."""
+    client = make_client(presence_lease=0.6)
+    store = hub_of(client).store
+    join(client, headers=session(client, "alice"))
+    join(client, headers=session(client, "bob"), room="dev")
+
+    def present() -> set[tuple[str, str]]:
+        return {(room, m.name) for room in ("lobby", "dev") for m in in_app(client, store.members, room, now_us())}
+
+    deadline = time.monotonic() + 5
+    while present() != {("lobby", "alice"), ("dev", "bob")} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    in_app(client, store.expire, now_us() + 60_000_000)  # as another process does to leases it finds stale
+    assert present() == set()
+    deadline = time.monotonic() + 5
+    while present() != {("lobby", "alice"), ("dev", "bob")} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert present() == {("lobby", "alice"), ("dev", "bob")}
+
+
 def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         hub = hub_of(client)
