@@ -50,7 +50,6 @@ from chatroom.store import (
     NOTIFY_ALL,
     NOTIFY_LEVELS,
     Attachment,
-    Member,
     MessageStore,
     RoomActivity,
     RoomInfo,
@@ -76,7 +75,7 @@ class RoomView:
     first_seq: int  # the first one's `seq` (1 when there are none): "load older" starts below it
     room_list: str
     seen: dict[str, int]  # room -> the last `seq` the person saw there, for unread marks
-    members: list[Member]
+    members: str  # the list of people here, rendered
     typists: Typists = field(default_factory=lambda: Typists([]))
     unread_total: int = 0  # a signed-in person's unread messages in their other rooms, for the title
     new_from: int = 0  # the first message they had not read here (the "new messages" line), or 0
@@ -491,7 +490,7 @@ class Hub:
             first_seq=first,
             room_list=self.fragments.room_list(rooms, online, room),
             seen=seen,
-            members=await self.presence.members(room),
+            members=self.fragments.members(await self.presence.members(room)),
             typists=self.typing.seen_by(room, person.uid),
         )
         if person.kind != ACCOUNT:

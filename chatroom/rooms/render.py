@@ -71,6 +71,8 @@ class Fragments:
         self._errors_rendered: dict[tuple[str, bool], str] = {}
         self._members = env.get_template("_members.html")
         self._members_rendered: dict[tuple[object, ...], str] = {}
+        self._member = env.get_template("_member.html")
+        self._member_lines: dict[tuple[str, str], str] = {}
         self._room_lists_rendered: dict[tuple[object, ...], str] = {}
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
@@ -160,12 +162,25 @@ class Fragments:
     def members(self, members: list[Member], oob: bool = False) -> str:
         """The list of people (the first `MEMBERS_SHOWN`, and how many more): a storm of arrivals beyond those
         shown, who all see the same list, has it rendered once."""
-        key = (tuple((m.uid, m.name) for m in members[:MEMBERS_SHOWN]), len(members), oob)
+        shown = members[:MEMBERS_SHOWN]
+        key = (tuple((m.uid, m.name) for m in shown), len(members), oob)
         html = self._members_rendered.get(key)
         if html is None:
             if len(self._members_rendered) >= 64:
                 self._members_rendered.clear()
-            html = self._members_rendered[key] = self._members.render(members=members, oob=oob)
+            items = _escaped("".join(self._member_line(m) for m in shown))
+            more = len(members) - len(shown)
+            html = self._members_rendered[key] = self._members.render(items=items, more=more, oob=oob)
+        return html
+
+    def _member_line(self, member: Member) -> str:
+        """A person's line, rendered once for everyone's lists: each arrival into a room changes its list."""
+        key = (member.uid, member.name)
+        html = self._member_lines.get(key)
+        if html is None:
+            if len(self._member_lines) >= 8192:
+                self._member_lines.clear()
+            html = self._member_lines[key] = self._member.render(member=member)
         return html
 
     def typing(self, names: list[str], others: int = 0, oob: bool = False) -> str:

@@ -232,7 +232,7 @@ async def _room_page(request: Request, room: str, status: int = 200, **extra: An
         "new_from": view.new_from,
         "notify": view.notify,
         "badges": view.badges,
-        "members": view.members,
+        "members": Markup(view.members),  # noqa: S704 - our own autoescaped partial
         "typists": view.typists,
         "items": Markup(view.items),  # noqa: S704 - our own autoescaped message partials
         "first_seq": view.first_seq,

@@ -179,3 +179,24 @@ def test_a_big_rooms_list_of_people_is_sent_less_often() -> None:
     assert refresh_interval(1) == refresh_interval(100) == MEMBERS_REFRESH_SECONDS
     assert refresh_interval(500) == 5 * MEMBERS_REFRESH_SECONDS  # about the same frames a second as 100 viewers
     assert refresh_interval(5000) == MEMBERS_REFRESH_MAX  # and never staler than this
+
+
+def test_a_list_of_people_names_the_first_hundred_then_counts_the_rest() -> None:
+    from chatroom.rooms.render import MEMBERS_SHOWN, Fragments
+    from chatroom.web.templating import template_environment
+
+    fragments = Fragments(template_environment())
+    people = [Member(f"{n:012x}", f"<p{n}>") for n in range(MEMBERS_SHOWN + 3)]
+    html = fragments.members(people, oob=True)
+    assert html.startswith('<ul id="members" class="members" aria-label="People here" hx-swap-oob="true">')
+    assert html.count("<li data-uid=") == MEMBERS_SHOWN and "&lt;p99&gt;" in html and "&lt;p100&gt;" not in html
+    assert html.endswith('<li class="more">and 3 more</li></ul>')
+    fewer = fragments.members(people[1:4])
+    assert fewer == (
+        '<ul id="members" class="members" aria-label="People here">'
+        + "".join(
+            f'<li data-uid="{m.uid}"><bdi>&lt;{m.name[1:-1]}&gt;</bdi> <span class="guest">guest</span></li>'
+            for m in people[1:4]
+        )
+        + "</ul>"
+    ), "guests marked, nothing counted"

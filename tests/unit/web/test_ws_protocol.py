@@ -215,9 +215,13 @@ def test_a_socket_opening_and_closing_is_the_chats_to_log_and_its_errors_are_sti
 
     config = Config(app, ws_per_message_deflate=False)  # configures uvicorn's logging, at INFO
     config.load()
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
     server = logging.getLogger("uvicorn.error")
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler = Kept()
     server.addHandler(handler)
     try:
         asyncio.run(run())
