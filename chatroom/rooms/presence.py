@@ -71,6 +71,7 @@ class Presence:
         self._changed: set[tuple[str, str]] = set()  # the keys of either that may differ since the last write
         self._seen: dict[tuple[str, str], int] = {}  # (uid, room) -> seq to record as read
         self._members: dict[str, list[Member]] = {}  # room -> its people, as last read
+        self._uids: tuple[list[Member] | None, set[str]] = (None, set())  # see `_holds`
         self._refresh: dict[str, Throttle] = {}
         # Rooms nobody here is a person in are not kept current: their people are read when asked, at
         # most once per refresh interval (a connect storm of bots or a burst of page loads is one read).
@@ -104,7 +105,7 @@ class Presence:
         viewer = Viewer(person.uid)
         self.viewers.setdefault(room, {})[outbox] = viewer
         members = await self.members(room, fresh=True)  # what they see changes from here on
-        if all(m.uid != person.uid for m in members):  # the store has not heard of them yet
+        if not self._holds(members, person.uid):  # the store has not heard of them yet
             if len(members) < MEMBERS_SHOWN:
                 members = sorted([*members, Member(person.uid, person.name)], key=_order)
             else:  # counted at once, named in their place with the next refresh: a storm of arrivals into a
@@ -113,6 +114,15 @@ class Presence:
         viewer.members = len(members)
         viewer.members_html = self.fragments.members(members, oob=True)
         return viewer
+
+    def _holds(self, members: list[Member], uid: str) -> bool:
+        """Whether `uid` is among `members`: the uids of the list last asked about are kept, so a storm of arrivals
+        into a room (all asking about its one list between two refreshes) is not a walk of it for each."""
+        asked, uids = self._uids
+        if asked is not members:
+            uids = {m.uid for m in members}
+            self._uids = (members, uids)
+        return uid in uids
 
     def leave(self, room: str, uid: str, outbox: Outbox, seen_seq: int) -> None:
         key = (room, uid)
