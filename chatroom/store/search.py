@@ -47,11 +47,11 @@ SQLITE_INDEX = """
         DELETE FROM search_rows WHERE room = old.room AND seq = old.seq;
     END;
 """
-# SQLite 3.40's FTS5 writes its pending words out at every statement savepoint, and a trigger's writes run under
-# one: indexing a message's words from the insert trigger cost ~55 µs of the store's thread per message (a
-# segment per message, merged later), a third of an append. So the trigger keeps only the row's position, and
-# the store indexes the words of the positions a write transaction added with one statement before its commit
-# (`SQLITE_NEW_WORDS`, from `SQLITE_LAST_POSITION` read at its start, under the write lock).
+# An FTS5 insert costs SQLite (3.40) three to four times as much from a trigger as from a statement of its own:
+# indexing a message's words from the insert trigger took ~55 µs more of the store's thread per message, a third
+# of an append (bench/RESULTS.md). So the trigger keeps only the row's position, and the store indexes the words of
+# the positions a write transaction added with one statement before its commit (`SQLITE_NEW_WORDS`, from
+# `SQLITE_LAST_POSITION` read at its start, under the write lock).
 SQLITE_WORDS_AT_COMMIT = """
     DROP TRIGGER messages_searched;
     CREATE TRIGGER messages_searched AFTER INSERT ON messages BEGIN
