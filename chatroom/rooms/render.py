@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import cached_property
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -68,16 +68,16 @@ class Fragments:
         self._items = env.get_template("_message_items.html")
         self._input = env.get_template("_message_input.html")
         self._errors = env.get_template("_errors.html")
-        self._errors_rendered: dict[tuple[str, bool], str] = {}
+        self._errors_rendered = Kept(256)  # sentences with numbers in them vary: stay bounded
         self._members = env.get_template("_members.html")
-        self._members_rendered: dict[tuple[object, ...], str] = {}
+        self._members_rendered = Kept(64)
         self._member = env.get_template("_member.html")
-        self._member_lines: dict[tuple[str, str], str] = {}
-        self._room_lists_rendered: dict[tuple[object, ...], str] = {}
+        self._member_lines = Kept(8192)
+        self._room_lists_rendered = Kept(64)
         self._typing = env.get_template("_typing.html")
         self._room_list = env.get_template("_room_list.html")
         self._room_item = env.get_template("_room_item.html")
-        self._room_items_rendered: dict[tuple[object, ...], str] = {}
+        self._room_items_rendered = Kept(4096)
         self._title = env.get_template("_title.html")
         self._quote = env.get_template("_quote.html")
         self._replying = env.get_template("_replying.html")
@@ -151,37 +151,22 @@ class Fragments:
 
     def errors(self, error: str = "", oob: bool = False) -> str:
         """The sender's `#errors`; a refusal sent again and again (a flood) is rendered once."""
-        key = (error, oob)
-        html = self._errors_rendered.get(key)
-        if html is None:
-            if len(self._errors_rendered) >= 256:  # sentences with numbers in them vary: stay bounded
-                self._errors_rendered.clear()
-            html = self._errors_rendered[key] = self._errors.render(error=error, oob=oob)
-        return html
+        return self._errors_rendered.get((error, oob), lambda: self._errors.render(error=error, oob=oob))
 
     def members(self, members: list[Member], oob: bool = False) -> str:
         """The list of people (the first `MEMBERS_SHOWN`, and how many more): a storm of arrivals beyond those
         shown, who all see the same list, has it rendered once."""
         shown = members[:MEMBERS_SHOWN]
-        key = (tuple((m.uid, m.name) for m in shown), len(members), oob)
-        html = self._members_rendered.get(key)
-        if html is None:
-            if len(self._members_rendered) >= 64:
-                self._members_rendered.clear()
+
+        def render() -> str:
             items = _escaped("".join(self._member_line(m) for m in shown))
-            more = len(members) - len(shown)
-            html = self._members_rendered[key] = self._members.render(items=items, more=more, oob=oob)
-        return html
+            return self._members.render(items=items, more=len(members) - len(shown), oob=oob)
+
+        return self._members_rendered.get((tuple((m.uid, m.name) for m in shown), len(members), oob), render)
 
     def _member_line(self, member: Member) -> str:
         """A person's line, rendered once for everyone's lists: each arrival into a room changes its list."""
-        key = (member.uid, member.name)
-        html = self._member_lines.get(key)
-        if html is None:
-            if len(self._member_lines) >= 8192:
-                self._member_lines.clear()
-            html = self._member_lines[key] = self._member.render(member=member)
-        return html
+        return self._member_lines.get((member.uid, member.name), lambda: self._member.render(member=member))
 
     def typing(self, names: list[str], others: int = 0, oob: bool = False) -> str:
         """Who is typing: `names`, then "and 1 other" or "and N others" when `others`."""
@@ -190,12 +175,7 @@ class Fragments:
     def room_list(self, rooms: list[RoomInfo], online: dict[str, int], current: str, oob: bool = False) -> str:
         """The list as seen from `current`; the same list asked for again (a storm of arrivals) is rendered once."""
         key = (tuple(rooms), tuple(sorted(online.items())), current, oob)
-        html = self._room_lists_rendered.get(key)
-        if html is None:
-            if len(self._room_lists_rendered) >= 64:
-                self._room_lists_rendered.clear()
-            html = self._room_lists_rendered[key] = self.room_lists(rooms, online, [current], oob)[current]
-        return html
+        return self._room_lists_rendered.get(key, lambda: self.room_lists(rooms, online, [current], oob)[current])
 
     def room_lists(
         self, rooms: list[RoomInfo], online: dict[str, int], currents: list[str], oob: bool = True
@@ -242,18 +222,32 @@ class Fragments:
 
     def _room_line(self, r: RoomInfo, online: dict[str, int], current: bool, badge: Badge | None, mine: bool) -> str:
         key = (r.name, online.get(r.name, 0), current, badge, mine)
-        html = self._room_items_rendered.get(key)
-        if html is None:
-            if len(self._room_items_rendered) >= 4096:
-                self._room_items_rendered.clear()
-            html = self._room_items_rendered[key] = self._room_item.render(
-                r=r, online=online, current=current, badge=badge or Badge(), mine=mine
-            )
-        return html
+        return self._room_items_rendered.get(
+            key, lambda: self._room_item.render(r=r, online=online, current=current, badge=badge or Badge(), mine=mine)
+        )
 
     def title(self, room: str, unread: int, oob: bool = False, label: str = "") -> str:
         """The page's `<title>`: `(3) #room · chatroom`, with the unread messages of the person's other rooms."""
         return self._title.render(room=room, unread=unread, oob=oob, label=label)
+
+
+class Kept:
+    """Renderings kept by what they were made from, up to `limit` of them (then all are let go and made anew): the
+    same list or line asked for again, by a storm of arrivals or everyone a list is sent to, is rendered once."""
+
+    __slots__ = ("_made", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._made: dict[Hashable, str] = {}
+
+    def get(self, key: Hashable, render: Callable[[], str]) -> str:
+        html = self._made.get(key)
+        if html is None:
+            if len(self._made) >= self.limit:
+                self._made.clear()
+            html = self._made[key] = render()
+        return html
 
 
 def new_nonce() -> str:

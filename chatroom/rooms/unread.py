@@ -27,7 +27,7 @@ from chatroom.mentions import mention_key, mentioned
 from chatroom.rooms.counts import CAP, Count, badges, counts_of, total
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.outbox import Outbox
-from chatroom.rooms.render import Badge, Fragments
+from chatroom.rooms.render import Badge, Fragments, Kept
 from chatroom.rooms.throttle import Throttle
 from chatroom.store import NOTIFY_ALL, Message, MessageStore, RoomInfo, now_us
 
@@ -78,7 +78,7 @@ class Unread:
         self._holding: set[asyncio.Task[None]] = set()
         self._reloads = asyncio.Semaphore(RELOADS_AT_ONCE)
         # The lists and titles rendered for the listing last sent: people with the same badges see the same bytes.
-        self._rendered: tuple[Listing | None, dict[tuple[object, ...], str]] = (None, {})
+        self._rendered: tuple[Listing | None, Kept] = (None, Kept(RENDERED_KEPT))
 
     async def close(self) -> None:
         if self._task is not None:
@@ -237,15 +237,15 @@ class Unread:
         marks, count = found
         label = self.by_outbox[outbox].titles.get(outbox, "")
         shown, rendered = self._rendered
-        if shown is not listing or len(rendered) >= RENDERED_KEPT:  # each distinct list rendered once per listing
-            self._rendered = shown, rendered = listing, {}
-        key = (room, count, label, *sorted(marks.items()))
-        html = rendered.get(key)
-        if html is None:
-            rooms, online = listing
+        if shown is not listing:  # each distinct list rendered once per listing
+            self._rendered = shown, rendered = listing, Kept(RENDERED_KEPT)
+        rooms, online = listing
+
+        def render() -> str:
             title = self.fragments.title(room, count, oob=True, label=label)
-            html = rendered[key] = self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + title
-        return html
+            return self.fragments.personal_room_list(rooms, online, room, marks, oob=True) + title
+
+        return rendered.get((room, count, label, *sorted(marks.items())), render)
 
     def _start(self) -> None:
         if self._task is None:
