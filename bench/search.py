@@ -2,7 +2,7 @@
 
 Fills a fresh store with MESSAGES (default 1,000,000) messages of 4 to 16 words drawn from a vocabulary
 of 20,000 with Zipf's law (as words are used in text), spread over 50 rooms and 200 authors, through
-the triggers that keep the index (one transaction per 20,000 messages), then times each kind of search
+the store's writes, which keep the index (one transaction per 20,000 messages), then times each kind of search
 200 times through the store's own `search`: one common word, one rare word, two words, a word in one
 room, a word by one author, a word that no message has, and the second page of a common word. Prints
 the p50 and p99 of each, in milliseconds, and the same for what a room's page and "load older" read
