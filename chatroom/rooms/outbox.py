@@ -85,25 +85,33 @@ class Outbox:
             await self._wake.wait()
 
 
-Write = Callable[[Sequence[Frame]], Coroutine[Any, Any, None]]
+class Writer(Protocol):
+    """Where a socket's frames go: at once when the connection takes them as they are, else by a write that may
+    wait (a full transport, or a server whose connection cannot be written to directly)."""
+
+    def write_now(self, frames: Sequence[Frame]) -> bool:
+        """Write the frames without waiting and say True, or write nothing and say False."""
+        ...
+
+    def write(self, frames: Sequence[Frame]) -> Coroutine[Any, Any, None]: ...
 
 
 class SocketOutbox(Outbox):
     """Frames that write themselves to a socket: at once, in the caller, while the socket keeps up.
 
-    Sending to an idle connection is a call, not a task switch: `write` runs eagerly and finishes
-    without waiting as long as the transport takes the bytes. Only when a write has to wait (the
-    reader is slow and the transport's buffer is full) does a task finish it, and frames offered
-    meanwhile queue, `size` at most, to go out together after it. Until `open()` (the snapshot is
+    Sending to an idle connection is a call, not a task switch: the writer's `write_now`, or else its
+    `write` run eagerly, which finishes without waiting as long as the transport takes the bytes. Only
+    when a write has to wait (the reader is slow and the transport's buffer is full) does a task finish
+    it, and frames offered meanwhile queue, `size` at most, to go out together after it. Until `open()` (the snapshot is
     on its way first) every frame queues. A write that fails closes the outbox: `on_drop` is
     called, as for one that fell behind, but `overflowed` stays False.
     """
 
-    __slots__ = ("_flushing", "_held", "_write", "closed")
+    __slots__ = ("_flushing", "_held", "_writer", "closed")
 
-    def __init__(self, size: int, write: Write) -> None:
+    def __init__(self, size: int, writer: Writer) -> None:
         super().__init__(size)
-        self._write = write
+        self._writer = writer
         self._held = True
         self._flushing: asyncio.Task[None] | None = None
         self.closed = False
@@ -136,7 +144,9 @@ class SocketOutbox(Outbox):
 
     def _send(self, frames: Sequence[Frame]) -> None:
         try:
-            waiting = start_eagerly(self._write(frames))
+            if self._writer.write_now(frames):
+                return
+            waiting = start_eagerly(self._writer.write(frames))
         except Exception:  # the peer is gone: its reader sees the disconnect
             self._failed()
             return

@@ -34,12 +34,10 @@ class HtmxSocket(RoomSocket):
         with contextlib.suppress(RuntimeError, OSError):  # the peer may be gone already
             await self.send_text(self.hub.fragments.ended)
 
-    async def write(self, frames: Sequence[Frame]) -> None:
+    def texts(self, frames: Sequence[Frame]) -> list[str]:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
         zone = self.zone
-        await self.websocket.send_text(
-            html_in(frames[0], zone) if len(frames) == 1 else "".join(html_in(f, zone) for f in frames)
-        )
+        return [html_in(frames[0], zone) if len(frames) == 1 else "".join(html_in(f, zone) for f in frames)]
 
     async def received(self, data: dict[str, Any]) -> None:
         self._sending = None

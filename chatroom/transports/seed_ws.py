@@ -58,10 +58,9 @@ class SeedSocket(RoomSocket):
             await self.send_text(RESET)
             await self.write(start.latest)
 
-    async def write(self, frames: Sequence[Frame]) -> None:
-        for frame in frames:
-            if frame.json is not None:  # people, typing and the room list are for the htmx page
-                await self.websocket.send_text(frame.json)
+    def texts(self, frames: Sequence[Frame]) -> list[str]:
+        # People, typing and the room list are for the htmx page.
+        return [frame.json for frame in frames if frame.json is not None]
 
     async def received(self, data: dict[str, Any]) -> None:
         if "message" not in data:

@@ -35,6 +35,7 @@ from chatroom.rooms.starts import Start
 from chatroom.time_zones import ZONE_KEY, zone_or_utc
 from chatroom.web.origins import origin_allowed
 from chatroom.web.state import state_of
+from chatroom.web.ws_protocol import lean_protocol
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class RoomSocket:
         self.bearer: str | None = None  # a bot's token
         self.known: Person | None = None  # only a session is a person in the room's list of people
         self.person = guest()  # until `run` knows who it is
-        self.outbox = SocketOutbox(self.state.settings.outbox_size, self.write)
+        self.outbox = SocketOutbox(self.state.settings.outbox_size, self)
         self.sender = f"connection:{self.id}"
         self.address = client_address(websocket.scope)
         self.ended = False  # the session ended while connected
@@ -275,6 +276,23 @@ class RoomSocket:
     async def send_text(self, text: str) -> None:
         await self.websocket.send_text(text)
 
+    def write_now(self, frames: Sequence[Frame]) -> bool:
+        """Send room frames at once, straight to the connection, when the server's protocol allows it (see
+        `LeanWebSocketProtocol.write_now`): a fan-out's write to each socket without a coroutine. False: nothing
+        was sent, `write` sends them."""
+        protocol = lean_protocol(self.websocket._send)
+        if protocol is None or not protocol.writes_now():
+            return False
+        texts = self.texts(frames)
+        if texts:
+            protocol.write_now(texts)
+        return True
+
+    async def write(self, frames: Sequence[Frame]) -> None:
+        """Send room frames (messages, people, typing, the room list), oldest first."""
+        for text in self.texts(frames):
+            await self.websocket.send_text(text)
+
     async def closing_for_good(self) -> None:
         """The connection is closed for good (1008): a transport that can say so to the page does."""
 
@@ -300,8 +318,9 @@ class RoomSocket:
         """Send what the connection starts from (see `Start`)."""
         raise NotImplementedError
 
-    async def write(self, frames: Sequence[Frame]) -> None:
-        """Send room frames (messages, people, typing, the room list), oldest first."""
+    def texts(self, frames: Sequence[Frame]) -> list[str]:
+        """The texts that carry room frames (messages, people, typing, the room list) in this wire format, oldest
+        first: a message of the socket each."""
         raise NotImplementedError
 
     async def received(self, data: dict[str, Any]) -> None:

@@ -57,15 +57,27 @@ def test_a_waiting_take_wakes_on_offer() -> None:
 
 
 class Socket:
-    """A socket that records each write, and whose writes wait while `blocked` (a full transport)."""
+    """A socket that records each write, and whose writes wait while `writable` is clear (a full transport).
+    With `direct`, it takes frames without a coroutine while writable, as the server's lean protocol does."""
 
-    def __init__(self) -> None:
+    def __init__(self, direct: bool = False) -> None:
         self.written: list[list[int]] = []
         self.writable = asyncio.Event()
         self.writable.set()
         self.fail = False
+        self.direct = direct
+        self.coroutines = 0
+
+    def write_now(self, frames: Sequence[Frame]) -> bool:
+        if not (self.direct and self.writable.is_set()):
+            return False
+        if self.fail:
+            raise OSError("connection reset")
+        self.written.append([frame.seq for frame in frames])
+        return True
 
     async def write(self, frames: Sequence[Frame]) -> None:
+        self.coroutines += 1
         await self.writable.wait()
         if self.fail:
             raise OSError("connection reset")
@@ -75,7 +87,7 @@ class Socket:
 def test_a_socket_outbox_holds_frames_until_open_then_writes_each_at_once() -> None:
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(10, socket.write)
+        outbox = SocketOutbox(10, socket)
         for seq in (3, 4, 0):
             outbox.offer(Item(seq))
         assert socket.written == [], "nothing goes before the snapshot"
@@ -92,7 +104,7 @@ def test_a_socket_outbox_holds_frames_until_open_then_writes_each_at_once() -> N
 def test_a_socket_outbox_queues_behind_a_write_that_waits_and_sends_the_backlog_together() -> None:
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(10, socket.write)
+        outbox = SocketOutbox(10, socket)
         outbox.open()
         socket.writable.clear()
         for seq in (1, 2, 3):
@@ -110,7 +122,7 @@ def test_a_socket_outbox_queues_behind_a_write_that_waits_and_sends_the_backlog_
 
 def opened(socket: Socket, size: int, dropped: list[bool]) -> SocketOutbox:
     """A socket's outbox past its snapshot, writing directly, that notes each time it is dropped."""
-    outbox = SocketOutbox(size, socket.write)
+    outbox = SocketOutbox(size, socket)
     outbox.on_drop = lambda: dropped.append(True)
     outbox.open()
     return outbox
@@ -157,3 +169,24 @@ def test_a_socket_outbox_whose_write_fails_closes_without_claiming_overflow() ->
 
     asyncio.run(run())
     assert dropped == [True, True]
+
+
+def test_a_socket_outbox_writes_without_a_coroutine_while_the_socket_takes_frames_directly() -> None:
+    async def run() -> None:
+        socket = Socket(direct=True)
+        outbox = SocketOutbox(10, socket)
+        outbox.open()
+        outbox.offer(Item(1))
+        assert socket.written == [[1]] and socket.coroutines == 0
+        socket.writable.clear()  # the transport is full: the write that waits is a coroutine's, the rest queue
+        outbox.offer(Item(2))
+        outbox.offer(Item(3))
+        assert socket.coroutines == 1
+        socket.writable.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert socket.written == [[1], [2], [3]]
+        outbox.offer(Item(4))
+        assert socket.written[-1] == [4] and socket.coroutines == 1, "direct again once the backlog is out"
+
+    asyncio.run(run())

@@ -17,7 +17,15 @@ from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from chatroom.web.ws_protocol import Due, Inbox, LeanWebSocketProtocol, PingTimes, SharedFrame, Writable
+from chatroom.web.ws_protocol import (
+    Due,
+    Inbox,
+    LeanWebSocketProtocol,
+    PingTimes,
+    SharedFrame,
+    Writable,
+    lean_protocol,
+)
 
 
 def test_the_inbox_gives_events_in_order_and_wakes_its_reader() -> None:
@@ -108,7 +116,10 @@ def test_a_text_sent_to_many_connections_is_framed_once() -> None:
     first = shared.of(text)
     assert shared.of(text) is first  # the same object: framed once for the whole fan-out
     other = shared.of("<div>bye</div>")
-    assert other != first and shared.of(text) == first
+    assert other != first and shared.of(text) is first, "a backlog of two texts, sent to each connection in turn"
+    for n in range(SharedFrame.kept):
+        shared.of(f"<div>{n}</div>")
+    assert shared.of(text) == first and len(shared._frames) <= SharedFrame.kept, "a few kept, not every text"
 
 
 class Wire(asyncio.Transport):
@@ -191,6 +202,48 @@ def test_the_lean_protocol_has_each_of_uvicorns_attributes_with_a_shared_key_dic
         for _ in range(10):
             await asyncio.sleep(0)
         assert received[-1]["type"] == "websocket.disconnect"
+
+    asyncio.run(run())
+
+
+def test_an_app_writes_texts_straight_to_a_plain_open_connection_and_only_then() -> None:
+    sends: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        sends.append(send)
+        while (await receive())["type"] == "websocket.receive":
+            pass
+
+    async def run() -> None:
+        config = Config(app, ws_per_message_deflate=False, ws_max_size=65536)
+        config.load()
+        lean = LeanWebSocketProtocol(config, ServerState(), {})
+        assert lean_protocol(lean.send) is lean and lean_protocol(app) is None, "under another server: ASGI's send"
+        assert not lean.writes_now(), "not before the handshake"
+        wire, client, _ = await handshake(lean, "ws://127.0.0.1:8000/rooms/lobby/ws")
+        assert lean_protocol(sends[0]) is lean and lean.writes_now()
+        wire.written.clear()
+        lean.write_now(["<p>one</p>", "<p>two</p>"])
+        lean.write_now(["<p>three</p>"])
+        client.receive_data(bytes(wire.written))
+        frames = client.events_received()
+        assert [frame.data for frame in frames if isinstance(frame, Frame)] == [
+            b"<p>one</p>",
+            b"<p>two</p>",
+            b"<p>three</p>",
+        ]
+        assert len(frames) == 3
+        lean.pause_writing()
+        assert not lean.writes_now(), "a full transport: the write waits, in a coroutine"
+        lean.resume_writing()
+        assert lean.writes_now()
+        await lean.send({"type": "websocket.close", "code": 1000})
+        assert not lean.writes_now(), "closing: uvicorn's own path says what may still be sent"
+        lean.connection_lost(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
 
     asyncio.run(run())
 
