@@ -34,7 +34,7 @@ from chatroom.rooms.finder import Finder, SearchResults
 from chatroom.rooms.health import Health, HealthCheck
 from chatroom.rooms.history import History
 from chatroom.rooms.limits import AddressLimits, Slot
-from chatroom.rooms.outbox import Outbox
+from chatroom.rooms.outbox import Outbox, Turn
 from chatroom.rooms.presence import MEMBERS_REFRESH_SECONDS, Presence
 from chatroom.rooms.private import PrivateRooms, title_of
 from chatroom.rooms.ratelimit import RateLimiter
@@ -112,6 +112,7 @@ class Hub:
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.limits = AddressLimits(settings)
         self.renders = RenderCache(fragments)
+        self.turn = Turn()  # the sockets' writes at the end of each turn of the loop
         self.history = History(store, self.renders, settings.history_limit)
         self.presence = Presence(store, bus, fragments, settings.presence_lease)
         self.typing = TypingIndicator(bus, fragments, self.presence)

@@ -96,23 +96,47 @@ class Writer(Protocol):
     def write(self, frames: Sequence[Frame]) -> Coroutine[Any, Any, None]: ...
 
 
-class SocketOutbox(Outbox):
-    """Frames that write themselves to a socket: at once, in the caller, while the socket keeps up.
+class Turn:
+    """The sockets that were offered frames in this turn of the event loop, written at its end: what one turn
+    sends a socket (the messages one group commit stored, a message and the counts it changes) goes out in one
+    write, so a busier server makes fewer writes per frame. One per hub, as it lives on one loop."""
 
-    Sending to an idle connection is a call, not a task switch: the writer's `write_now`, or else its
-    `write` run eagerly, which finishes without waiting as long as the transport takes the bytes. Only
-    when a write has to wait (the reader is slow and the transport's buffer is full) does a task finish
-    it, and frames offered meanwhile queue, `size` at most, to go out together after it. Until `open()` (the snapshot is
-    on its way first) every frame queues. A write that fails closes the outbox: `on_drop` is
-    called, as for one that fell behind, but `overflowed` stays False.
+    __slots__ = ("_due",)
+
+    def __init__(self) -> None:
+        self._due: list[SocketOutbox] = []
+
+    def add(self, outbox: SocketOutbox) -> None:
+        if not self._due:
+            asyncio.get_running_loop().call_soon(self._write)
+        self._due.append(outbox)
+
+    def _write(self) -> None:
+        due, self._due = self._due, []
+        for outbox in due:
+            outbox.flush()
+
+
+class SocketOutbox(Outbox):
+    """Frames that write themselves to a socket: at the end of the event loop's turn, while the socket keeps up.
+
+    Frames offered in one turn go out together when it ends (`Turn`), each socket's in one write, without a
+    task: the writer's `write_now`, or else its `write` run eagerly, which finishes without waiting as long as
+    the transport takes the bytes. Only when a write has to wait (the reader is slow and the transport's buffer
+    is full) does a task finish it, and frames offered meanwhile queue, `size` at most, to go out together
+    after it. Until `open()` (the snapshot is on its way first) every frame queues, `size` at most too. A
+    write that fails closes the outbox: `on_drop` is called, as for one that fell behind, but `overflowed`
+    stays False.
     """
 
-    __slots__ = ("_flushing", "_held", "_writer", "closed")
+    __slots__ = ("_due", "_flushing", "_held", "_turn", "_writer", "closed")
 
-    def __init__(self, size: int, writer: Writer) -> None:
+    def __init__(self, size: int, writer: Writer, turn: Turn) -> None:
         super().__init__(size)
         self._writer = writer
+        self._turn = turn
         self._held = True
+        self._due = False  # in the turn's list: written when the turn ends
         self._flushing: asyncio.Task[None] | None = None
         self.closed = False
 
@@ -120,12 +144,24 @@ class SocketOutbox(Outbox):
         if self.closed:
             return
         if self._held or self._flushing is not None:
-            super().offer(frame)
+            super().offer(frame)  # bounded: a reader that does not keep up is dropped
         elif frame.seq == 0 or frame.seq > self.floor:
-            self._send((frame,))
+            self._items.append(frame)  # what one turn sends, however much: the socket keeps up
+            if not self._due:
+                self._due = True
+                self._turn.add(self)
+
+    def flush(self) -> None:
+        """The turn has ended: write what it offered."""
+        self._due = False
+        if self.closed or self._held or self._flushing is not None:
+            return
+        frames = self._pending()
+        if frames:
+            self._send(frames)
 
     def open(self) -> None:
-        """The connection has its snapshot: send what queued meanwhile, and from now on write directly."""
+        """The connection has its snapshot: send what queued meanwhile, and from now on at the end of each turn."""
         self._held = False
         frames = self._pending()
         if frames:

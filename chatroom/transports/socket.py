@@ -83,7 +83,7 @@ class RoomSocket:
         self.bearer: str | None = None  # a bot's token
         self.known: Person | None = None  # only a session is a person in the room's list of people
         self.person = guest()  # until `run` knows who it is
-        self.outbox = SocketOutbox(self.state.settings.outbox_size, self)
+        self.outbox = SocketOutbox(self.state.settings.outbox_size, self, self.hub.turn)
         self.sender = f"connection:{self.id}"
         self.address = client_address(websocket.scope)
         self.ended = False  # the session ended while connected

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from websockets.sync.client import connect
 
-from tests.integration.servers import ROOT, AppServer
+from tests.integration.servers import ROOT, AppServer, procfile_flags
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -70,10 +70,11 @@ def chromium(browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
 
 
 class LiveServer:
-    """The app as the README runs it, plus what tests read from its log and say through the seed's JSON socket."""
+    """The app as the README and the Procfile run it (their uvicorn flags, the lean WebSocket protocol with them),
+    plus what tests read from its log and say through the seed's JSON socket."""
 
     def __init__(self, env: dict[str, str], data_dir: Path) -> None:
-        self.app = AppServer({**BASE_ENV, "DATA_DIR": str(data_dir), **env}, data_dir)
+        self.app = AppServer({**BASE_ENV, "DATA_DIR": str(data_dir), **env}, data_dir, procfile_flags())
         self.url = self.app.url
         self.ws_url = self.app.ws_url
 

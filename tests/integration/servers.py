@@ -97,6 +97,24 @@ class RedisServer:
             shutil.rmtree(self._certs, ignore_errors=True)
 
 
+def procfile_flags() -> tuple[str, ...]:
+    """The Procfile's uvicorn options, less the app, host and port that AppServer chooses."""
+    # The shell that runs the Procfile expands its ${VAR:-default}s and splits the words.
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))[4:]
+    shell = subprocess.run(
+        ["sh", "-c", f"printf '%s\\n' {line}"], capture_output=True, text=True, check=True, env={"PORT": "0"}
+    )
+    words = shell.stdout.splitlines()
+    assert words[:2] == ["uvicorn", "chatroom.app:app"]
+    flags, rest = [], iter(words[2:])
+    for word in rest:
+        if word in ("--host", "--port"):
+            next(rest)
+        else:
+            flags.append(word)
+    return tuple(flags)
+
+
 class PostgresServer:
     """A throw-away cluster; as root the server runs as the `postgres` user, as PostgreSQL insists."""
 

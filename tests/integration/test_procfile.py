@@ -17,27 +17,9 @@ from pathlib import Path
 import pytest
 
 from chatroom.store.sql import MIGRATIONS
-from tests.integration.servers import ROOT, AppServer, free_port
+from tests.integration.servers import ROOT, AppServer, free_port, procfile_flags
 
 ENV = {"SECRET_KEY": "procfile-secret", "DATA_DIR": ""}
-
-
-def procfile_flags() -> tuple[str, ...]:
-    """The Procfile's uvicorn options, less the app, host and port that AppServer chooses."""
-    # The shell that runs the Procfile expands its ${VAR:-default}s and splits the words.
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))[4:]
-    shell = subprocess.run(
-        ["sh", "-c", f"printf '%s\\n' {line}"], capture_output=True, text=True, check=True, env={"PORT": "0"}
-    )
-    words = shell.stdout.splitlines()
-    assert words[:2] == ["uvicorn", "chatroom.app:app"]
-    flags, rest = [], iter(words[2:])
-    for word in rest:
-        if word in ("--host", "--port"):
-            next(rest)
-        else:
-            flags.append(word)
-    return tuple(flags)
 
 
 @pytest.fixture

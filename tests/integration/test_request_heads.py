@@ -15,8 +15,7 @@ import psutil
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.servers import ROOT, AppServer
-from tests.integration.test_procfile import procfile_flags
+from tests.integration.servers import ROOT, AppServer, procfile_flags
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -29,8 +29,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from tests.integration.servers import AppServer
-from tests.integration.test_procfile import procfile_flags
+from tests.integration.servers import AppServer, procfile_flags
 from tests.people import signed_session
 
 pytestmark = pytest.mark.timeout(240)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from chatroom.errors import OutboxOverflow
-from chatroom.rooms.outbox import Frame, Outbox, SocketOutbox
+from chatroom.rooms.outbox import Frame, Outbox, SocketOutbox, Turn
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,49 @@ class Socket:
         self.written.append([frame.seq for frame in frames])
 
 
-def test_a_socket_outbox_holds_frames_until_open_then_writes_each_at_once() -> None:
+async def turn_ends() -> None:
+    """Let the event loop finish this turn (the outboxes write) and the next few (tasks that waited go on)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_a_socket_outbox_holds_frames_until_open_then_writes_each_turns_frames_together() -> None:
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(10, socket)
+        outbox = SocketOutbox(10, socket, Turn())
         for seq in (3, 4, 0):
             outbox.offer(Item(seq))
+        await turn_ends()
         assert socket.written == [], "nothing goes before the snapshot"
         outbox.floor = 3  # the snapshot had message 3
         outbox.open()
         assert socket.written == [[4, 0]], "what queued goes out in one write, minus what the snapshot had"
         outbox.offer(Item(5))
         outbox.offer(Item(2))
-        assert socket.written == [[4, 0], [5]], "written in the call, not in a task later; old messages skipped"
+        outbox.offer(Item(6))
+        assert socket.written == [[4, 0]], "not yet: at the end of the turn"
+        await asyncio.sleep(0)
+        assert socket.written == [[4, 0], [5, 6]], "one write for the turn, in no task of its own; old messages skipped"
+        outbox.offer(Item(7))
+        await asyncio.sleep(0)
+        assert socket.written[-1] == [7] and socket.coroutines == 3, "a write per turn that offered something"
+
+    asyncio.run(run())
+
+
+def test_a_turn_writes_every_socket_offered_frames_in_it_once() -> None:
+    async def run() -> None:
+        turn = Turn()
+        sockets = [Socket(direct=True) for _ in range(3)]
+        outboxes = [SocketOutbox(2, socket, turn) for socket in sockets]
+        for outbox in outboxes:
+            outbox.open()
+        for seq in range(1, 6):  # more than `size` in one turn: a socket that keeps up is not dropped for it
+            for outbox in outboxes[:2]:
+                outbox.offer(Item(seq))
+        await asyncio.sleep(0)
+        assert [socket.written for socket in sockets] == [[[1, 2, 3, 4, 5]], [[1, 2, 3, 4, 5]], []]
+        assert not any(outbox.closed for outbox in outboxes) and sum(s.coroutines for s in sockets) == 0
 
     asyncio.run(run())
 
@@ -104,25 +134,28 @@ def test_a_socket_outbox_holds_frames_until_open_then_writes_each_at_once() -> N
 def test_a_socket_outbox_queues_behind_a_write_that_waits_and_sends_the_backlog_together() -> None:
     async def run() -> None:
         socket = Socket()
-        outbox = SocketOutbox(10, socket)
+        outbox = SocketOutbox(10, socket, Turn())
         outbox.open()
         socket.writable.clear()
-        for seq in (1, 2, 3):
+        outbox.offer(Item(1))
+        await asyncio.sleep(0)
+        for seq in (2, 3):
             outbox.offer(Item(seq))
+        await turn_ends()
         assert socket.written == []
         socket.writable.set()
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await turn_ends()
         assert socket.written == [[1], [2, 3]]
         outbox.offer(Item(4))
-        assert socket.written == [[1], [2, 3], [4]], "direct again once the backlog is out"
+        await asyncio.sleep(0)
+        assert socket.written == [[1], [2, 3], [4]], "at the end of the turn again once the backlog is out"
 
     asyncio.run(run())
 
 
 def opened(socket: Socket, size: int, dropped: list[bool]) -> SocketOutbox:
-    """A socket's outbox past its snapshot, writing directly, that notes each time it is dropped."""
-    outbox = SocketOutbox(size, socket)
+    """A socket's outbox past its snapshot, that notes each time it is dropped."""
+    outbox = SocketOutbox(size, socket, Turn())
     outbox.on_drop = lambda: dropped.append(True)
     outbox.open()
     return outbox
@@ -135,12 +168,13 @@ def test_a_socket_outbox_that_falls_too_far_behind_is_dropped_and_its_waiting_wr
         socket = Socket()
         outbox = opened(socket, 2, dropped)
         socket.writable.clear()
-        for seq in range(1, 6):
+        outbox.offer(Item(1))
+        await asyncio.sleep(0)  # its write waits
+        for seq in range(2, 6):
             outbox.offer(Item(seq))
         assert outbox.overflowed and outbox.closed
         socket.writable.set()
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await turn_ends()
         assert socket.written == [], "the write that was waiting gave up"
 
     asyncio.run(run())
@@ -155,16 +189,18 @@ def test_a_socket_outbox_whose_write_fails_closes_without_claiming_overflow() ->
         at_once = opened(socket, 2, dropped)
         socket.fail = True
         at_once.offer(Item(1))
+        await asyncio.sleep(0)
         assert at_once.closed and not at_once.overflowed
         for seq in range(2, 10):
             at_once.offer(Item(seq))  # ignored: no growth, no second drop
+        await turn_ends()
         assert dropped == [True]
         socket.writable.clear()
         later = opened(socket, 2, dropped)
         later.offer(Item(1))  # waits, then fails in the task that finishes it
+        await asyncio.sleep(0)
         socket.writable.set()
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await turn_ends()
         assert later.closed and not later.overflowed
 
     asyncio.run(run())
@@ -174,19 +210,22 @@ def test_a_socket_outbox_whose_write_fails_closes_without_claiming_overflow() ->
 def test_a_socket_outbox_writes_without_a_coroutine_while_the_socket_takes_frames_directly() -> None:
     async def run() -> None:
         socket = Socket(direct=True)
-        outbox = SocketOutbox(10, socket)
+        outbox = SocketOutbox(10, socket, Turn())
         outbox.open()
         outbox.offer(Item(1))
+        await asyncio.sleep(0)
         assert socket.written == [[1]] and socket.coroutines == 0
         socket.writable.clear()  # the transport is full: the write that waits is a coroutine's, the rest queue
         outbox.offer(Item(2))
+        await asyncio.sleep(0)
         outbox.offer(Item(3))
+        await asyncio.sleep(0)
         assert socket.coroutines == 1
         socket.writable.set()
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await turn_ends()
         assert socket.written == [[1], [2], [3]]
         outbox.offer(Item(4))
+        await asyncio.sleep(0)
         assert socket.written[-1] == [4] and socket.coroutines == 1, "direct again once the backlog is out"
 
     asyncio.run(run())
