@@ -53,9 +53,13 @@ Received, in every process:
     `chatroom.rooms.render.RenderedMessage.html` for the htmx and SSE frame,
     `chatroom.rooms.render.RenderedMessage.json` for the JSON protocol) and offers it to every viewer with
     `chatroom.rooms.feed.RoomFeed.send_to_all`.
- 8. Each connection's bounded outbox: `chatroom.rooms.outbox.SocketOutbox.offer` writes at once
-    (`chatroom.rooms.eager.start_eagerly` runs `chatroom.transports.htmx_ws.HtmxSocket.write`) and queues
-    only behind a slow reader, which it drops (close 1013); an SSE stream takes frames with
+ 8. Each connection's bounded outbox: `chatroom.rooms.outbox.SocketOutbox.offer` notes what this turn of
+    the event loop sends it, and at the turn's end `chatroom.rooms.outbox.Turn` has every such outbox write
+    its frames in one go: `chatroom.transports.socket.RoomSocket.write_now` frames the texts
+    (`chatroom.transports.htmx_ws.HtmxSocket.texts`) and writes them straight to the connection
+    (`chatroom.web.ws_protocol.LeanWebSocketProtocol.write_now`), or, where it cannot,
+    `chatroom.rooms.eager.start_eagerly` runs `chatroom.transports.socket.RoomSocket.write`. It queues only
+    behind a slow reader, which it drops (close 1013); an SSE stream takes frames with
     `chatroom.rooms.outbox.Outbox.take` in `chatroom.transports.sse.room_events`.
 
 A connection's start (connect or reconnect):

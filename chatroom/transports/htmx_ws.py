@@ -15,6 +15,28 @@ from chatroom.transports.socket import RoomSocket
 from chatroom.validation import room_name, whole_number
 
 
+class Joined:
+    """The frames last joined into one text, and the text: a turn's frames are the same for each socket of a room
+    (in one time zone), so they are joined, and then framed (`SharedFrame`), once for all of them."""
+
+    __slots__ = ("_frames", "_text", "_zone")
+
+    def __init__(self) -> None:
+        self._frames: Sequence[Frame] = ()
+        self._zone = ""
+        self._text = ""
+
+    def text(self, frames: Sequence[Frame], zone: str) -> str:
+        kept = self._frames
+        if zone != self._zone or len(kept) != len(frames) or any(a is not b for a, b in zip(kept, frames, strict=True)):
+            self._frames, self._zone = tuple(frames), zone
+            self._text = "".join(html_in(frame, zone) for frame in frames)
+        return self._text
+
+
+JOINED = Joined()
+
+
 class HtmxSocket(RoomSocket):
     __slots__ = ("_last_sent", "_sending")
 
@@ -36,8 +58,7 @@ class HtmxSocket(RoomSocket):
 
     def texts(self, frames: Sequence[Frame]) -> list[str]:
         # Every top-level element carries hx-swap-oob, so a backlog can travel as one frame.
-        zone = self.zone
-        return [html_in(frames[0], zone) if len(frames) == 1 else "".join(html_in(f, zone) for f in frames)]
+        return [html_in(frames[0], self.zone) if len(frames) == 1 else JOINED.text(frames, self.zone)]
 
     async def received(self, data: dict[str, Any]) -> None:
         self._sending = None

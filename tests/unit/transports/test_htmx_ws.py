@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from base64 import b64encode
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from chatroom.rooms import hub as hub_module
+from chatroom.transports.htmx_ws import Joined
 from tests.inprocess import hub_of
 from tests.people import say, session
 from tests.unit.conftest import Join, MakeClient
@@ -307,3 +309,19 @@ def test_a_snapshot_from_the_pages_first_message_shows_each_message_as_it_is_now
 def first_frame_of(client: TestClient, path: str) -> str:
     with client.websocket_connect(path) as ws:
         return recv(ws)
+
+
+def test_a_turns_frames_are_joined_once_for_every_socket_in_a_zone() -> None:
+    @dataclass(frozen=True, eq=False)
+    class Item:
+        seq: int
+        html: str
+        json: None = None
+
+    first, second = Item(1, "<li>1</li>"), Item(2, "<li>2</li>")
+    joined = Joined()
+    text = joined.text([first, second], "UTC")
+    assert text == "<li>1</li><li>2</li>"
+    assert joined.text([first, second], "UTC") is text, "the next socket's backlog: the same text, framed once"
+    assert joined.text([first, Item(2, "<li>2</li>")], "UTC") is not text, "other frames, however alike"
+    assert joined.text([second, first], "UTC") == "<li>2</li><li>1</li>"
