@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
+from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
@@ -45,8 +47,20 @@ class CompiledOnce(jinja2.BytecodeCache):
 COMPILED = CompiledOnce()
 
 
+class Environment(jinja2.Environment):
+    """Jinja's environment, with each template's globals one plain dict.
+
+    Jinja gives a template a `ChainMap` of its globals over the environment's, and each render copies it into
+    the render's context: walking a `ChainMap` costs more than the rest of a small template's render (8.6 µs
+    against 3.7 µs for the typing line here). Jinja asks that globals not change once a template is loaded;
+    ours are set when the environment is made (and Starlette's `url_for` right after), before any is."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 def template_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         bytecode_cache=COMPILED,
         # Templates change with a deploy, not while the process runs: an include (one or more in every message
