@@ -114,7 +114,12 @@ class Turn:
     def _write(self) -> None:
         due, self._due = self._due, []
         for outbox in due:
-            outbox.flush()
+            try:
+                outbox.flush()
+            except Exception as exc:  # as the loop would for a callback of its own: the others still write
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "a socket's write failed", "exception": exc}
+                )
 
 
 class SocketOutbox(Outbox):

@@ -229,3 +229,28 @@ def test_a_socket_outbox_writes_without_a_coroutine_while_the_socket_takes_frame
         assert socket.written[-1] == [4] and socket.coroutines == 1, "direct again once the backlog is out"
 
     asyncio.run(run())
+
+
+def test_a_socket_whose_flush_fails_unexpectedly_does_not_stop_the_others_writing() -> None:
+    errors: list[object] = []
+
+    class Broken(SocketOutbox):
+        def flush(self) -> None:
+            raise RuntimeError("a bug")
+
+    async def run() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context["exception"]))
+        turn = Turn()
+        socket = Socket(direct=True)
+        broken, outbox = Broken(10, Socket(direct=True), turn), SocketOutbox(10, socket, turn)
+        for each in (broken, outbox):
+            each.open()
+            each.offer(Item(1))
+        await asyncio.sleep(0)
+        assert socket.written == [[1]]
+        outbox.offer(Item(2))
+        await asyncio.sleep(0)
+        assert socket.written == [[1], [2]], "the turn goes on"
+
+    asyncio.run(run())
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
