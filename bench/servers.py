@@ -122,8 +122,8 @@ class Server:
         await self.wait_exit()
 
     def cleanup(self) -> None:
-        """Remove the data directory, and the log unless the server failed to start (daphne's
-        access log alone grows to megabytes a run)."""
+        """Remove the data directory, and the log unless the server failed to start or `BENCH_KEEP_LOGS` is set
+        (daphne's access log alone grows to megabytes a run)."""
         self.data.cleanup()
-        if not self.failed:
+        if not self.failed and not os.environ.get("BENCH_KEEP_LOGS"):
             self.log_path.unlink(missing_ok=True)
