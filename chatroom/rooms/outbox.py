@@ -125,13 +125,13 @@ class Turn:
 class SocketOutbox(Outbox):
     """Frames that write themselves to a socket: at the end of the event loop's turn, while the socket keeps up.
 
-    Frames offered in one turn go out together when it ends (`Turn`), each socket's in one write, without a
-    task: the writer's `write_now`, or else its `write` run eagerly, which finishes without waiting as long as
-    the transport takes the bytes. Only when a write has to wait (the reader is slow and the transport's buffer
-    is full) does a task finish it, and frames offered meanwhile queue, `size` at most, to go out together
-    after it. Until `open()` (the snapshot is on its way first) every frame queues, `size` at most too. A
-    write that fails closes the outbox: `on_drop` is called, as for one that fell behind, but `overflowed`
-    stays False.
+    Frames offered in one turn go out together when it ends (`Turn`), each socket's in one write (or one per
+    `size` frames), without a task: the writer's `write_now`, or else its `write` run eagerly, which finishes
+    without waiting as long as the transport takes the bytes. Only when a write has to wait (the reader is
+    slow and the transport's buffer is full) does a task finish it, and frames offered meanwhile queue, `size`
+    at most, to go out together after it. Until `open()` (the snapshot is on its way first) every frame
+    queues, `size` at most too. A write that fails closes the outbox: `on_drop` is called, as for one that
+    fell behind, but `overflowed` stays False.
     """
 
     __slots__ = ("_due", "_flushing", "_held", "_turn", "_writer", "closed")
@@ -151,8 +151,10 @@ class SocketOutbox(Outbox):
         if self._held or self._flushing is not None:
             super().offer(frame)  # bounded: a reader that does not keep up is dropped
         elif frame.seq == 0 or frame.seq > self.floor:
-            self._items.append(frame)  # what one turn sends, however much: the socket keeps up
-            if not self._due:
+            self._items.append(frame)
+            if len(self._items) >= self.size:  # a turn's worth as big as the bound: written now, `size` at a time,
+                self.flush()  # so a reader whose transport fills meanwhile is held to the bound for the rest
+            elif not self._due:
                 self._due = True
                 self._turn.add(self)
 

@@ -118,15 +118,33 @@ def test_a_turn_writes_every_socket_offered_frames_in_it_once() -> None:
     async def run() -> None:
         turn = Turn()
         sockets = [Socket(direct=True) for _ in range(3)]
-        outboxes = [SocketOutbox(2, socket, turn) for socket in sockets]
+        outboxes = [SocketOutbox(10, socket, turn) for socket in sockets]
         for outbox in outboxes:
             outbox.open()
-        for seq in range(1, 6):  # more than `size` in one turn: a socket that keeps up is not dropped for it
+        for seq in range(1, 4):
             for outbox in outboxes[:2]:
                 outbox.offer(Item(seq))
         await asyncio.sleep(0)
-        assert [socket.written for socket in sockets] == [[[1, 2, 3, 4, 5]], [[1, 2, 3, 4, 5]], []]
+        assert [socket.written for socket in sockets] == [[[1, 2, 3]], [[1, 2, 3]], []], "one write each, at most size"
         assert not any(outbox.closed for outbox in outboxes) and sum(s.coroutines for s in sockets) == 0
+
+    asyncio.run(run())
+
+
+def test_a_turn_offering_a_socket_more_than_its_bound_writes_it_in_parts_and_holds_a_filling_reader_to_it() -> None:
+    async def run() -> None:
+        turn = Turn()
+        keeps_up, fills = Socket(direct=True), Socket(direct=True)
+        outboxes = [SocketOutbox(2, keeps_up, turn), SocketOutbox(2, fills, turn)]
+        for outbox in outboxes:
+            outbox.open()
+        for seq in range(1, 6):
+            for outbox in outboxes:
+                outbox.offer(Item(seq))
+            fills.writable.clear()  # its transport is full after the first write
+        await turn_ends()
+        assert keeps_up.written == [[1, 2], [3, 4], [5]] and not outboxes[0].closed, "kept up: nothing dropped"
+        assert fills.written == [] and outboxes[1].overflowed, "behind by more than the bound: dropped"
 
     asyncio.run(run())
 
