@@ -138,7 +138,7 @@ class SocketOutbox(Outbox):
 
     def __init__(self, size: int, writer: Writer, turn: Turn) -> None:
         super().__init__(size)
-        self._writer = writer
+        self._writer: Writer | None = writer
         self._turn = turn
         self._held = True
         self._due = False  # in the turn's list: written when the turn ends
@@ -179,17 +179,22 @@ class SocketOutbox(Outbox):
         super().drop()
 
     def close(self) -> None:
-        """Send nothing more; a write that is waiting gives up."""
+        """Send nothing more; a write that is waiting gives up. The writer is let go: a socket and its outbox
+        refer to each other, a cycle that only the garbage collector would free once the connection ends."""
         self.closed = True
+        self._writer = None
         self._items.clear()
         if self._flushing is not None:
             self._flushing.cancel()
 
     def _send(self, frames: Sequence[Frame]) -> None:
+        writer = self._writer
+        if writer is None:
+            return
         try:
-            if self._writer.write_now(frames):
+            if writer.write_now(frames):
                 return
-            waiting = start_eagerly(self._writer.write(frames))
+            waiting = start_eagerly(writer.write(frames))
         except Exception:  # the peer is gone: its reader sees the disconnect
             self._failed()
             return

@@ -92,46 +92,51 @@ class RoomSocket:
         self._reading: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
-        await self.prepare()
-        session = self._session()
         try:
-            if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
-                raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
-            self.zone = zone_or_utc(session.get(ZONE_KEY))
-            self.known = await self._identify(session)
-            if not await self.hub.access.can_read(self.known, self.room):  # a private room: members only
-                raise Forbidden("reason=not_a_member")
-        except Forbidden as error:
-            self._log("refused", str(error))
-            await self.websocket.close(code=Forbidden.close)  # before accept: the server answers the handshake with 403
-            return
-        except Unavailable as error:  # accepted to be closed with 1013: htmx comes back later
-            await self.websocket.accept()
-            self._log("refused", f"reason={error.code}")
-            await self._close(error.close)
-            return
-        self._forget_handshake()
-        if self.known is not None:
-            self.person = self.known
-            # Rate limits follow the session, so opening more sockets does not buy more messages; and the
-            # address, so neither does dropping the cookie.
-            self.sender = f"session:{self.known.uid}"
-        try:
-            slot = self.hub.connection_slot(self.address)
-        except TooManyConnections as error:
-            # Accepted to be closed with 1013, "try again later", which htmx answers with its backoff; a
-            # refused handshake would tell the browser nothing.
-            await self.websocket.accept()
-            self._log("refused", f"reason={error.code} address={self.address}")
-            await self._close(error.close)
-            return
-        watching = self.state.accounts.watch(session, self.person, self._session_ended, self.bearer)
-        del session  # known from here on: not kept for the connection's life
-        # Removed from a private room (or left it) in any process: closed as a session that ended is.
-        membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
-        with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
-            await self._still_a_member()
-            await self._accept_and_serve()
+            await self.prepare()
+            session = self._session()
+            try:
+                if not origin_allowed(self.websocket.scope, self.state.settings.allowed_origins):
+                    raise Forbidden(f"origin={self.websocket.headers.get('origin')!r}")
+                self.zone = zone_or_utc(session.get(ZONE_KEY))
+                self.known = await self._identify(session)
+                if not await self.hub.access.can_read(self.known, self.room):  # a private room: members only
+                    raise Forbidden("reason=not_a_member")
+            except Forbidden as error:
+                self._log("refused", str(error))
+                # Before accept: the server answers the handshake with 403.
+                await self.websocket.close(code=Forbidden.close)
+                return
+            except Unavailable as error:  # accepted to be closed with 1013: htmx comes back later
+                await self.websocket.accept()
+                self._log("refused", f"reason={error.code}")
+                await self._close(error.close)
+                return
+            self._forget_handshake()
+            if self.known is not None:
+                self.person = self.known
+                # Rate limits follow the session, so opening more sockets does not buy more messages; and the
+                # address, so neither does dropping the cookie.
+                self.sender = f"session:{self.known.uid}"
+            try:
+                slot = self.hub.connection_slot(self.address)
+            except TooManyConnections as error:
+                # Accepted to be closed with 1013, "try again later", which htmx answers with its backoff; a
+                # refused handshake would tell the browser nothing.
+                await self.websocket.accept()
+                self._log("refused", f"reason={error.code} address={self.address}")
+                await self._close(error.close)
+                return
+            watching = self.state.accounts.watch(session, self.person, self._session_ended, self.bearer)
+            del session  # known from here on: not kept for the connection's life
+            # Removed from a private room (or left it) in any process: closed as a session that ended is.
+            membership = self.hub.access.watch(self.room, self.person.uid, self._session_ended)
+            with slot, watching, membership, metrics.CONNECTIONS.labels(self.transport).track_inprogress():
+                await self._still_a_member()
+                await self._accept_and_serve()
+        finally:
+            # However it ended: the outbox lets go of this socket, a cycle only the garbage collector would free.
+            self.outbox.close()
 
     async def prepare(self) -> None:
         """Before the handshake's checks: what a wire format needs to know first."""

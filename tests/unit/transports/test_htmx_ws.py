@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from base64 import b64encode
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from chatroom.rooms import hub as hub_module
+from chatroom.rooms.outbox import SocketOutbox
 from chatroom.transports.htmx_ws import Joined
+from chatroom.transports.socket import RoomSocket
 from tests.inprocess import hub_of
 from tests.people import say, session
 from tests.unit.conftest import Join, MakeClient
@@ -325,3 +328,22 @@ def test_a_turns_frames_are_joined_once_for_every_socket_in_a_zone() -> None:
     assert joined.text([first, second], "UTC") is text, "the next socket's backlog: the same text, framed once"
     assert joined.text([first, Item(2, "<li>2</li>")], "UTC") is not text, "other frames, however alike"
     assert joined.text([second, first], "UTC") == "<li>2</li><li>1</li>"
+
+
+def test_a_connection_that_ended_leaves_nothing_for_the_garbage_collector(client: TestClient) -> None:
+    """A socket and its outbox let go of each other when the connection ends, served or refused: thousands that
+    come and go are freed as they go, not left for a full collection of the whole heap."""
+    with client.websocket_connect("/rooms/lobby/ws") as ws:
+        recv(ws)
+        ws.send_text(orjson.dumps({"message": "hello"}).decode())
+        recv(ws)
+    with pytest.raises(WebSocketDisconnect):
+        client.websocket_connect("/rooms/lobby/ws", headers={"origin": "https://evil.example"}).__enter__()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, RoomSocket | SocketOutbox)]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+    assert left == []
