@@ -19,7 +19,7 @@ from chatroom.rooms.outbox import SocketOutbox
 from chatroom.transports.htmx_ws import Joined
 from chatroom.transports.socket import RoomSocket
 from tests.inprocess import hub_of
-from tests.people import say, session
+from tests.people import say, session, sign_up
 from tests.unit.conftest import Join, MakeClient
 from tests.wire import SNAPSHOT, marker, message_ids, post, recv, recv_chat, send_message
 
@@ -333,10 +333,11 @@ def test_a_turns_frames_are_joined_once_for_every_socket_in_a_zone() -> None:
 def test_a_connection_that_ended_leaves_nothing_for_the_garbage_collector(client: TestClient) -> None:
     """A socket and its outbox let go of each other when the connection ends, served or refused: thousands that
     come and go are freed as they go, not left for a full collection of the whole heap."""
-    with client.websocket_connect("/rooms/lobby/ws") as ws:
-        recv(ws)
-        ws.send_text(orjson.dumps({"message": "hello"}).decode())
-        recv(ws)
+    for who in ({}, session(client, "Ann"), sign_up(client, "Bea")):  # cookieless, a named guest, signed in
+        with client.websocket_connect("/rooms/lobby/ws", headers=who) as ws:
+            recv(ws)
+            ws.send_text(orjson.dumps({"message": "hello"}).decode())
+            recv(ws)
     with pytest.raises(WebSocketDisconnect):
         client.websocket_connect("/rooms/lobby/ws", headers={"origin": "https://evil.example"}).__enter__()
     gc.set_debug(gc.DEBUG_SAVEALL)
