@@ -191,6 +191,7 @@ class Presence:
         members = await self.store.members(room, now_us())
         if room not in self.viewers:
             return
+        members = self._with_arrivals(room, members)
         self._members[room] = members
         html = self.fragments.members(members, oob=True)
         for outbox, viewer in self.viewers[room].items():
@@ -198,6 +199,18 @@ class Presence:
                 viewer.members = len(members)
                 viewer.members_html = html
                 outbox.offer(Signal(html))
+
+    def _with_arrivals(self, room: str, members: list[Member]) -> list[Member]:
+        """The store's list with the people connected here whose lease it has not been written yet: a list read
+        while someone arrives would otherwise be sent to them without themselves, until the next refresh."""
+        listed = {m.uid for m in members}
+        names = self._names
+        arrived = [
+            Member(uid, names[(room, uid)])
+            for uid in {viewer.uid for viewer in self.viewers[room].values()} - listed
+            if (room, uid) in names
+        ]
+        return sorted([*members, *arrived], key=_order) if arrived else members
 
     async def _write_loop(self) -> None:
         while True:

@@ -157,6 +157,18 @@ def test_leases_another_process_expired_are_written_again(make_client: MakeClien
     assert present() == both, "written again, both of them"
 
 
+def test_a_list_read_before_an_arrivals_lease_is_written_still_holds_them(client: TestClient, join: Join) -> None:
+    """The list is re-read from the store's leases, which are written a moment after someone arrives: a list read
+    in that moment is not sent without the people connected here (they would see themselves vanish)."""
+    hub = hub_of(client)
+    join(client, headers=session(client, "alice"))
+    in_app(client, hub.store.expire, now_us() + 60_000_000)  # as if her lease were not written yet
+    assert in_app(client, hub.store.members, "lobby", now_us()) == []
+    in_app(client, hub.presence._send_members, "lobby")
+    assert [m.name for m in in_app(client, hub.presence.members, "lobby")] == ["alice"]
+    assert hub.presence.viewers["lobby"][next(iter(hub.presence.viewers["lobby"]))].members == 1
+
+
 def test_a_stopping_process_takes_its_people_with_it(settings: Settings) -> None:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         hub = hub_of(client)
