@@ -201,7 +201,7 @@ class Presence:
                 outbox.offer(Signal(html))
 
     def _with_arrivals(self, room: str, members: list[Member]) -> list[Member]:
-        """The store's list with the people connected here whose lease it has not been written yet: a list read
+        """The store's list with the people connected here whose lease has not been written yet: a list read
         while someone arrives would otherwise be sent to them without themselves, until the next refresh."""
         listed = {m.uid for m in members}
         names = self._names
