@@ -157,8 +157,13 @@ class Presence:
     async def holders(self, room: str) -> list[Member]:
         """Everyone present in the room now: the store's leases, and the people here it has not been told of yet."""
         present = {m.uid: m for m in await self.store.members(room, now_us())}
-        present.update((uid, Member(uid, name)) for (r, uid), name in self._names.items() if r == room)
+        present.update((uid, Member(uid, name)) for uid, name in self._here(room).items())
         return list(present.values())
+
+    def _here(self, room: str) -> dict[str, str]:
+        """The people connected to `room` in this process, uid -> name: ones the store may not list yet."""
+        names = self._names
+        return {v.uid: names[(room, v.uid)] for v in self.viewers.get(room, {}).values() if (room, v.uid) in names}
 
     async def rooms_of(self, uid: str) -> list[str]:
         """The rooms where the person is present now, here or in any process."""
@@ -204,12 +209,7 @@ class Presence:
         """The store's list with the people connected here whose lease has not been written yet: a list read
         while someone arrives would otherwise be sent to them without themselves, until the next refresh."""
         listed = {m.uid for m in members}
-        names = self._names
-        arrived = [
-            Member(uid, names[(room, uid)])
-            for uid in {viewer.uid for viewer in self.viewers[room].values()} - listed
-            if (room, uid) in names
-        ]
+        arrived = [Member(uid, name) for uid, name in self._here(room).items() if uid not in listed]
         return sorted([*members, *arrived], key=_order) if arrived else members
 
     async def _write_loop(self) -> None:
