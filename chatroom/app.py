@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from chatroom import logs, metrics
 from chatroom.accounts.service import Accounts
 from chatroom.bus import Bus
+from chatroom.collector import Collector
 from chatroom.commands import redacted
 from chatroom.errors import ChatError, SignInFirst, StartupError, StoreUnavailable
 from chatroom.identity import SESSION_COOKIE, SESSION_MAX_AGE
@@ -79,10 +80,13 @@ def create_app(settings: Settings | None = None) -> ChatApp:
         await hub.create_room(LOBBY)  # the seed's one room is always listed
         hub.start()
         await accounts.start()
+        collector = Collector()
+        collector.start()
         log.info("started store=%s bus=%s access=%s", settings.database_url.split("://")[0], bus.kind, settings.access)
         try:
             yield
         finally:
+            await collector.close()
             await accounts.close()
             await hub.close()
             await bus.disconnect()
