@@ -105,14 +105,15 @@ class Presence:
         viewer = Viewer(person.uid)
         self.viewers.setdefault(room, {})[outbox] = viewer
         members = await self.members(room, fresh=True)  # what they see changes from here on
+        more = 0
         if not self._holds(members, person.uid):  # the store has not heard of them yet
             if len(members) < MEMBERS_SHOWN:
                 members = sorted([*members, Member(person.uid, person.name)], key=_order)
             else:  # counted at once, named in their place with the next refresh: a storm of arrivals into a
                 # big room shares one rendering of the list instead of one each
-                members = [*members, Member(person.uid, person.name)]
-        viewer.members = len(members)
-        viewer.members_html = self.fragments.members(members, oob=True)
+                more = 1
+        viewer.members = len(members) + more
+        viewer.members_html = self.fragments.members(members, oob=True, more=more)
         return viewer
 
     def _holds(self, members: list[Member], uid: str) -> bool:

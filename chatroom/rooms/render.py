@@ -71,6 +71,7 @@ class Fragments:
         self._errors_rendered = Kept(256)  # sentences with numbers in them vary: stay bounded
         self._members = env.get_template("_members.html")
         self._members_rendered = Kept(64)
+        self._last_member_items: tuple[list[Member] | None, Markup] = (None, Markup())
         self._member = env.get_template("_member.html")
         self._member_lines = Kept(8192)
         self._room_lists_rendered = Kept(64)
@@ -153,16 +154,24 @@ class Fragments:
         """The sender's `#errors`; a refusal sent again and again (a flood) is rendered once."""
         return self._errors_rendered.get((error, oob), lambda: self._errors.render(error=error, oob=oob))
 
-    def members(self, members: list[Member], oob: bool = False) -> str:
-        """The list of people (the first `MEMBERS_SHOWN`, and how many more): a storm of arrivals beyond those
-        shown, who all see the same list, has it rendered once."""
-        shown = members[:MEMBERS_SHOWN]
+    def members(self, members: list[Member], oob: bool = False, more: int = 0) -> str:
+        """The list of people: the first `MEMBERS_SHOWN` of `members` by name, then how many more (the rest of
+        them, and `more` people not in `members` yet). A storm of arrivals into a big room, each counted at once
+        in the same list, costs a count each, not a list each; the same list asked for again is rendered once."""
+        items = self._member_items(members)
+        total = len(members) + more
+        more = total - min(len(members), MEMBERS_SHOWN)
+        return self._members_rendered.get(
+            (items, total, oob), lambda: self._members.render(items=items, more=more, oob=oob)
+        )
 
-        def render() -> str:
-            items = _escaped("".join(self._member_line(m) for m in shown))
-            return self._members.render(items=items, more=len(members) - len(shown), oob=oob)
-
-        return self._members_rendered.get((tuple((m.uid, m.name) for m in shown), len(members), oob), render)
+    def _member_items(self, members: list[Member]) -> Markup:
+        """The lines of the first `MEMBERS_SHOWN` of `members`, joined once for the list last asked about."""
+        last, items = self._last_member_items
+        if last is not members:
+            items = _escaped("".join(self._member_line(m) for m in members[:MEMBERS_SHOWN]))
+            self._last_member_items = (members, items)
+        return items
 
     def _member_line(self, member: Member) -> str:
         """A person's line, rendered once for everyone's lists: each arrival into a room changes its list."""

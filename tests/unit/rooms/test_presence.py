@@ -214,3 +214,34 @@ def test_a_list_of_people_names_the_first_hundred_then_counts_the_rest() -> None
         )
         + "</ul>"
     ), "guests marked, nothing counted"
+
+
+def test_people_not_in_the_list_yet_are_counted_and_the_same_list_is_joined_once() -> None:
+    fragments = Fragments(template_environment())
+    people = [Member(f"{n:012x}", f"p{n}") for n in range(MEMBERS_SHOWN + 3)]
+    assert fragments.members(people, more=2).endswith('<li class="more">and 5 more</li></ul>')
+    assert fragments.members(people, more=3).endswith('<li class="more">and 6 more</li></ul>')
+    few = people[:2]
+    assert fragments.members(few, more=1).endswith('<li class="more">and 1 more</li></ul>')
+    assert fragments.members(few).endswith('</bdi> <span class="guest">guest</span></li></ul>')
+    fragments.members(people, oob=True)
+    lines = fragments._member_lines._made
+    lines.clear()
+    for more in range(1, 50):  # a storm of arrivals counted in one big list: its lines are not looked up again
+        fragments.members(people, oob=True, more=more)
+    assert len(lines) == 0
+    renamed = [Member(people[0].uid, "p0-renamed"), *people[1:]]
+    assert "p0-renamed" in fragments.members(renamed), "another list is another rendering"
+
+
+def test_arrivals_into_a_full_list_are_counted_at_once(client: TestClient) -> None:
+    hub = hub_of(client)
+    full = [Member(f"{n:012x}", f"p{n}") for n in range(MEMBERS_SHOWN)]
+    hub.presence._members["big"] = full
+    hub.presence.viewers["big"] = {}
+    for n in range(3):
+        outbox = Outbox(10)
+        viewer = in_app(client, hub.presence.arrive, "big", Person(f"u-new{n}", f"new{n}"), outbox)
+        assert viewer.members == MEMBERS_SHOWN + 1, "each is counted in the list they are sent"
+        assert viewer.members_html.endswith('<li class="more">and 1 more</li></ul>')
+        assert f"new{n}" not in viewer.members_html, "named in their place with the next refresh"
