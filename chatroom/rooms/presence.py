@@ -78,6 +78,11 @@ class Presence:
         self._read_members: SharedRead[str, list[Member]] = SharedRead(
             MEMBERS_REFRESH_SECONDS, lambda room: self.store.members(room, now_us())
         )
+        # The first arrivals in a room here read its people afresh, and a storm of them shares the read under
+        # way: whatever changes after it started is sent to all of them with the next refresh.
+        self._read_members_now: SharedRead[str, list[Member]] = SharedRead(
+            0.0, lambda room: self.store.members(room, now_us())
+        )
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -176,11 +181,11 @@ class Presence:
         members = self._members.get(room)
         if members is None:
             try:
-                members = await (self.store.members(room, now_us()) if fresh else self._read_members(room))
+                members = await (self._read_members_now if fresh else self._read_members)(room)
             except StoreUnavailable:
                 return []
-            if room in self.viewers:
-                self._members[room] = members
+            if room in self.viewers:  # a list re-read meanwhile (`_send_members`) is newer than this one
+                members = self._members.setdefault(room, members)
         return members
 
     def refresh(self, room: str) -> None:
@@ -201,7 +206,9 @@ class Presence:
         self._members[room] = members
         html = self.fragments.members(members, oob=True)
         for outbox, viewer in self.viewers[room].items():
-            if viewer.members_html != html:
+            # One still arriving (no list yet) starts from this list, kept above: sent now, it would follow
+            # their first frame, to say the same.
+            if viewer.members_html and viewer.members_html != html:
                 viewer.members = len(members)
                 viewer.members_html = html
                 outbox.offer(Signal(html))

@@ -45,7 +45,8 @@ class Throttle:
 
 
 class SharedRead(Generic[K, T]):
-    """`read(key)`, shared: whoever asks for a key while it is read, or up to `fresh` seconds after, gets that result.
+    """`read(key)`, shared: whoever asks for a key up to `fresh` seconds after its read started gets that result;
+    with `fresh` 0, whoever asks while it is under way, however long it takes.
 
     A storm of arrivals in a room costs one query, not one each; a failed read fails them all.
     """
@@ -58,13 +59,17 @@ class SharedRead(Generic[K, T]):
     async def __call__(self, key: K) -> T:
         now = asyncio.get_running_loop().time()
         started, result = self._reads.get(key, (0.0, None))
-        if result is None or now - started > self.fresh:
+        if result is None or self._stale((started, result), now):
             # Forget the stale ones while here: this holds only what was read in the last `fresh` seconds.
-            self._reads = {k: read for k, read in self._reads.items() if now - read[0] <= self.fresh}
+            self._reads = {k: read for k, read in self._reads.items() if not self._stale(read, now)}
             result = asyncio.ensure_future(self.read(key))
             result.add_done_callback(_retrieve)
             self._reads[key] = (now, result)
         return await asyncio.shield(result)
+
+    def _stale(self, read: tuple[float, asyncio.Future[T]], now: float) -> bool:
+        started, result = read
+        return now - started > self.fresh and (self.fresh > 0 or result.done())
 
 
 def _retrieve(future: asyncio.Future[T]) -> None:

@@ -245,3 +245,83 @@ def test_arrivals_into_a_full_list_are_counted_at_once(client: TestClient) -> No
         assert viewer.members == MEMBERS_SHOWN + 1, "each is counted in the list they are sent"
         assert viewer.members_html.endswith('<li class="more">and 1 more</li></ul>')
         assert f"new{n}" not in viewer.members_html, "named in their place with the next refresh"
+
+
+class SlowStore:
+    """The store's side of presence, in memory; its reads of a room's people wait for `gate` once `slow` is set."""
+
+    def __init__(self) -> None:
+        self.leases: dict[tuple[str, str], str] = {}
+        self.gate = asyncio.Event()
+        self.slow = False
+        self.reads = 0
+
+    async def members(self, room: str, now: int) -> list[Member]:
+        self.reads += 1
+        if self.slow:
+            await self.gate.wait()
+        return sorted((Member(uid, name) for (r, uid), name in self.leases.items() if r == room), key=lambda m: m.name)
+
+    async def enter(self, process: str, entries: list[tuple[str, str, str]], until: int) -> None:
+        self.leases.update({(room, uid): name for room, uid, name in entries})
+
+    async def leave(self, process: str, keys: list[tuple[str, str]]) -> None:
+        for key in keys:
+            self.leases.pop(key, None)
+
+    async def mark_read(self, entries: object, now: int) -> None:
+        return None
+
+    async def renew(self, process: str, until: int) -> int:
+        return len(self.leases)
+
+    async def expire(self, now: int) -> list[str]:
+        return []
+
+    async def forget(self, process: str) -> list[str]:
+        return []
+
+
+class QuietBus:
+    async def publish_members(self, room: str) -> None:
+        return None
+
+
+class Taking(Outbox):
+    def __init__(self) -> None:
+        super().__init__(16)
+        self.signals: list[str] = []
+
+    def offer(self, frame: object) -> None:
+        self.signals.append(getattr(frame, "html", ""))
+
+
+def test_arrivals_share_the_read_under_way_and_a_list_re_read_meanwhile_is_theirs() -> None:
+    """A storm of first arrivals in a room costs one read of its people; a list re-read while they wait for it
+    is newer, so it is what they start from, and it is not also sent after their first frame."""
+    from chatroom.rooms.presence import Presence
+
+    async def run() -> None:
+        store = SlowStore()
+        presence = Presence(store, QuietBus(), Fragments(template_environment()), 30.0)  # type: ignore[arg-type]
+        store.leases[("big", "u-carol")] = "carol"  # in the room, connected to another process
+        store.slow = True
+        outboxes = [Taking() for _ in range(3)]
+        arriving = [
+            asyncio.ensure_future(presence.arrive("big", Person(f"u-p{n}", f"p{n}"), outboxes[n])) for n in range(3)
+        ]
+        await asyncio.sleep(0.01)
+        assert store.reads == 1, "one read for every arrival waiting"
+        store.leases[("big", "u-dave")] = "dave"  # arrived elsewhere while that read was under way
+        store.slow = False
+        await presence._send_members("big")  # the bus said the people changed: re-read, newer than the first
+        store.gate.set()
+        viewers = await asyncio.gather(*arriving)
+        names = ["carol", "dave", "p0", "p1", "p2"]
+        for viewer, outbox in zip(viewers, outboxes, strict=True):
+            assert viewer.members == len(names)
+            assert [n for n in names if f"<bdi>{n}</bdi>" in viewer.members_html] == names
+            assert outbox.signals == [], "their first frame says it: nothing after it says it again"
+        await presence.close()
+
+    asyncio.run(run())

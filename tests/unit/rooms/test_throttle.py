@@ -66,3 +66,22 @@ def test_a_failed_read_fails_everyone_waiting_and_one_asker_leaving_does_not_can
         assert store.reads == ["a"]
 
     asyncio.run(run())
+
+
+def test_with_fresh_0_a_read_under_way_is_shared_however_long_it_takes() -> None:
+    """A storm of arrivals shares the read under way; the next asker after it reads anew."""
+
+    async def run() -> None:
+        store = Store()
+        shared = SharedRead(0.0, store.read)
+        first = asyncio.ensure_future(shared("a"))
+        await advance(1.0)  # the store is slow: later askers still share the read under way
+        later = asyncio.ensure_future(shared("a"))
+        await asyncio.sleep(0)
+        store.gate.set()
+        assert list(await asyncio.gather(first, later)) == ["a#1", "a#1"]
+        await advance(0.01)
+        assert await shared("a") == "a#2", "done: the next asker reads again"
+        assert store.reads == ["a", "a"]
+
+    run_turned(run())
