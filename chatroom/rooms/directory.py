@@ -26,6 +26,8 @@ from chatroom.rooms.throttle import SharedRead, Throttle
 from chatroom.store import MessageStore, RoomInfo, now_us
 from chatroom.validation import LOBBY
 
+Listing = tuple[list[RoomInfo], dict[str, int]]  # the listed rooms, by name, and the people online in each
+
 log = logging.getLogger(__name__)
 
 LISTED = 50
@@ -40,15 +42,12 @@ class RoomDirectory:
         self.presence = presence
         self.touch = Throttle(INTERVAL_SECONDS, self._announce)  # something in the list changed here
         self.changed = Throttle(INTERVAL_SECONDS, self._send)  # something changed in some process
-        self._listing: tuple[list[RoomInfo], dict[str, int]] | None = None  # kept current once following
-        self._read_listing: SharedRead[None, tuple[list[RoomInfo], dict[str, int]]] = SharedRead(
-            INTERVAL_SECONDS, lambda _: self.listing()
-        )
+        self._listing: Listing | None = None  # kept current once following
+        self._read_listing: SharedRead[None, Listing] = SharedRead(INTERVAL_SECONDS, lambda _: self.listing())
         self._task: asyncio.Task[None] | None = None
+        self._last_counted: tuple[tuple[Listing, str, int] | None, Listing] = (None, ([], {}))  # see `_counted`
         # A signed-in person's list and title, by their connection (None for a guest's: the shared list).
-        self.personal: Callable[[Outbox, str, tuple[list[RoomInfo], dict[str, int]]], str | None] = (
-            lambda outbox, room, listing: None
-        )
+        self.personal: Callable[[Outbox, str, Listing], str | None] = lambda outbox, room, listing: None
 
     def start(self) -> None:
         if self._task is None:
@@ -61,13 +60,13 @@ class RoomDirectory:
         await self.touch.stop()
         await self.changed.stop()
 
-    async def listing(self) -> tuple[list[RoomInfo], dict[str, int]]:
+    async def listing(self) -> Listing:
         """The listed rooms, by name, and the people online in each."""
         rooms = await self.store.rooms(LISTED, LOBBY)
         online = await self.store.online_counts(now_us())
         return sorted(rooms, key=lambda r: r.name), online
 
-    async def current(self) -> tuple[list[RoomInfo], dict[str, int]]:
+    async def current(self) -> Listing:
         """The listed rooms and people online, as this process last read them (shared reads until it follows)."""
         return self._listing or await self._read_listing(None)
 
@@ -79,17 +78,29 @@ class RoomDirectory:
         a session gets this one list only.
         """
         try:
-            rooms, online = self._listing or await self._read_listing(None)
+            listing = self._listing or await self._read_listing(None)
         except StoreUnavailable:
             return ""
         if viewer is not None:  # the count they see agrees with the list of people they see
-            online = {**online, room: viewer.members}
-        html = None if outbox is None else self.personal(outbox, room, (rooms, online))
+            listing = self._counted(listing, room, viewer.members)
+        rooms, online = listing
+        html = None if outbox is None else self.personal(outbox, room, listing)
         if html is None:
             html = self.fragments.room_list(rooms, online, room, oob=True)
         if viewer is not None:
             viewer.rooms_html = html
         return html
+
+    def _counted(self, listing: Listing, room: str, members: int) -> Listing:
+        """`listing` with `members` people online in `room`. The same object as the last time it was asked with
+        the same listing, room and count: a storm of arrivals between two refreshes of the room's people sees one
+        listing, so what is rendered from it (each person's list, kept by listing) is rendered once."""
+        last, counted = self._last_counted
+        if last != (listing, room, members):
+            rooms, online = listing
+            counted = rooms, {**online, room: members}
+            self._last_counted = (listing, room, members), counted
+        return counted
 
     async def _follow(self) -> None:
         while True:

@@ -1,4 +1,5 @@
-"""Doing something at most once per interval however often it is asked: work (Throttle) and reads (SharedRead)."""
+"""Doing something at most once per interval however often it is asked: work (Throttle) and reads (SharedRead);
+and reads of many keys asked together, in one (Batched)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,50 @@ class SharedRead(Generic[K, T]):
     def _stale(self, read: tuple[float, asyncio.Future[T]], now: float) -> bool:
         started, result = read
         return now - started > self.fresh and (self.fresh > 0 or result.done())
+
+
+class Batched(Generic[K, T]):
+    """`fetch(keys)` for keys asked for together: those asked in one turn of the event loop, or while a fetch is
+    under way, go in the next fetch (up to `size` in each), so a storm of asks costs a few trips to the store,
+    not one each. Each asker gets its key's result; a failed fetch fails its askers."""
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[list[T]]], size: int) -> None:
+        self.fetch = fetch
+        self.size = size
+        self._asked: list[tuple[K, asyncio.Future[T]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, key: K) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        future.add_done_callback(_retrieve)
+        self._asked.append((key, future))
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        return await asyncio.shield(future)  # an asker that leaves does not cancel the others' fetch
+
+    async def _run(self) -> None:
+        asked: list[tuple[K, asyncio.Future[T]]] = []
+        try:
+            await asyncio.sleep(0)  # the asks of this turn join the first fetch
+            while self._asked:
+                asked, self._asked = self._asked[: self.size], self._asked[self.size :]
+                try:
+                    found = await self.fetch([key for key, _ in asked])
+                except Exception as exc:
+                    for _, future in asked:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(asked, found, strict=True):
+                    future.set_result(result)
+        except BaseException:  # cancelled (the process stops): nobody waits for ever
+            for _, future in [*asked, *self._asked]:
+                if not future.done():
+                    future.cancel()
+            self._asked = []
+            raise
+        finally:
+            self._task = None
 
 
 def _retrieve(future: asyncio.Future[T]) -> None:

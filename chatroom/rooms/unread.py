@@ -25,21 +25,21 @@ from chatroom.bus import Bus, BusEvent
 from chatroom.errors import StoreUnavailable
 from chatroom.mentions import mention_key, mentioned
 from chatroom.rooms.counts import CAP, Count, badges, counts_of, total
+from chatroom.rooms.directory import Listing
 from chatroom.rooms.feeds import Feeds
 from chatroom.rooms.outbox import Outbox
 from chatroom.rooms.render import Badge, Fragments, Kept
-from chatroom.rooms.throttle import Throttle
-from chatroom.store import NOTIFY_ALL, Message, MessageStore, RoomInfo, now_us
+from chatroom.rooms.throttle import Batched, Throttle
+from chatroom.store import NOTIFY_ALL, Message, MessageStore, Reading, now_us
 
 log = logging.getLogger(__name__)
 
 TRACKED = 50  # a person's rooms counted: the ones they opened most recently
+READINGS_BATCH = 100  # people whose counts one trip to the store reads, at most (a storm of arrivals: a few trips)
 SEND_SECONDS = 0.25
 FLUSH_SECONDS = 1.0
 RELOADS_AT_ONCE = 4
 RENDERED_KEPT = 4096  # distinct lists kept for one listing (counts change while the list of rooms stays)
-
-Listing = tuple[list[RoomInfo], dict[str, int]]
 
 
 @dataclass(eq=False, slots=True)
@@ -77,6 +77,9 @@ class Unread:
         self._task: asyncio.Task[None] | None = None
         self._holding: set[asyncio.Task[None]] = set()
         self._reloads = asyncio.Semaphore(RELOADS_AT_ONCE)
+        self._readings: Batched[tuple[str, str], list[Reading]] = Batched(
+            lambda people: self.store.readings_of(people, TRACKED, CAP), READINGS_BATCH
+        )
         # The lists and titles rendered for the listing last sent: people with the same badges see the same bytes.
         self._rendered: tuple[Listing | None, Kept] = (None, Kept(RENDERED_KEPT))
 
@@ -262,14 +265,14 @@ class Unread:
     async def _read(self, reader: Reader) -> dict[str, Count]:
         """Their counts from the store, once the feeds of their rooms are held here: a message the read does not
         count arrives from a feed. A room whose feed was not live yet is read twice."""
-        first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+        first = await self._readings((reader.account, reader.key))
         unheld = [r.room for r in first if not self.counting.get(r.room)]
         unready = [r.room for r in first if not self._live(r.room)]
         for reading in first:
             self._count(reading.room, reader.account, hold=False)
         await asyncio.gather(*(self._hold(room) for room in unheld))
         if unready:  # what their feeds delivered before they were ready here is in a second read
-            first = await self.store.readings(reader.account, reader.key, TRACKED, CAP)
+            first = await self._readings((reader.account, reader.key))
         return counts_of(first)
 
     def _live(self, room: str) -> bool:

@@ -375,6 +375,10 @@ class MessageStore(Protocol):
         by others after each (and those that mention `name`, a `chatroom.mentions.mention_key`), up to `cap`
         of each counted: a read of at most `limit` * `cap` rows along indexes, however long they were away."""
 
+    async def readings_of(self, people: Sequence[tuple[str, str]], limit: int, cap: int) -> list[list[Reading]]:
+        """`readings` of each (account, name) of `people`, in that order, in one trip to the store: a storm of
+        signed-in arrivals costs one hand-off to SQLite's thread, one connection of PostgreSQL's pool."""
+
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
         """(account, room, seq): the account read the room up to `seq` (places never move back) at `now`; a
         room they had no place in becomes one of theirs (seq 0: everything in it counts as unread). A room

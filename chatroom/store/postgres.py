@@ -215,6 +215,12 @@ class PostgresStore(SQLStore):
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.fetch(sql, *args))
 
+    async def _read_each(self, sql: str, each: Sequence[tuple[Any, ...]]) -> list[list[Row]]:
+        async def fetch_each(db: asyncpg.Connection) -> list[list[Row]]:
+            return [await db.fetch(sql, *args) for args in each]
+
+        return await self._run(fetch_each)
+
     async def _write(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.fetch(sql, *args))  # autocommit: its own transaction
 

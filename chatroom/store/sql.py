@@ -809,6 +809,10 @@ class SQLStore(PrivateRoomsStore, ABC):
         """The rows of a query."""
 
     @abstractmethod
+    async def _read_each(self, sql: str, each: Sequence[tuple[Any, ...]]) -> list[list[Row]]:
+        """The rows of a query for each of its argument tuples, in one trip to the store."""
+
+    @abstractmethod
     async def _write(self, sql: str, *args: Any) -> list[Row]:
         """Run one statement in a transaction of its own; the rows it returns, if any."""
 
@@ -1015,8 +1019,14 @@ class SQLStore(PrivateRoomsStore, ABC):
         return await self._count(self.sql.expire_read_markers, updated_before, limit, updated_before)
 
     async def readings(self, account: str, name: str, limit: int, cap: int) -> list[Reading]:
-        rows = await self._read(self.sql.readings, account, cap, name, account, cap, account, account, limit)
-        return [Reading(room, int(seq), notify, int(last), int(u), int(m)) for room, seq, notify, last, u, m in rows]
+        return (await self.readings_of([(account, name)], limit, cap))[0]
+
+    async def readings_of(self, people: Sequence[tuple[str, str]], limit: int, cap: int) -> list[list[Reading]]:
+        each = [(account, cap, name, account, cap, account, account, limit) for account, name in people]
+        return [
+            [Reading(room, int(seq), notify, int(last), int(u), int(m)) for room, seq, notify, last, u, m in rows]
+            for rows in await self._read_each(self.sql.readings, each)
+        ]
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
         await self._write_many(self.sql.mark_rooms_read, [(account, seq, now, room) for account, room, seq in entries])

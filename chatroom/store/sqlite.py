@@ -115,6 +115,9 @@ class SQLiteStore(SQLStore):
     async def _read(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: db.execute(sql, args).fetchall())
 
+    async def _read_each(self, sql: str, each: Sequence[tuple[Any, ...]]) -> list[list[Row]]:
+        return await self._run(lambda db: [db.execute(sql, args).fetchall() for args in each])
+
     async def _write(self, sql: str, *args: Any) -> list[Row]:
         return await self._run(lambda db: self._writing(db, lambda: db.execute(sql, args).fetchall()))
 

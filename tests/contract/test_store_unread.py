@@ -127,3 +127,18 @@ async def test_public_rooms_are_paged_most_recently_active_first(store: MessageS
     assert [r.name for r in await store.public_rooms(2, 0)] == ["r3", "r2"]
     page = await store.public_rooms(2, 2)
     assert [(r.name, r.last_seq) for r in page] == [("r1", 1)]
+
+
+async def test_many_peoples_readings_in_one_go_are_each_ones_own_in_order(store: MessageStore) -> None:
+    await store.append("dev", "bob", "a-bob", "hi @alice")
+    await store.append("ops", "alice", "a-alice", "hi @bob")
+    await store.mark_rooms_read([("a-alice", "dev", 0), ("a-bob", "ops", 0), ("a-bob", "dev", 1)], now_us())
+    people = [("a-bob", "bob"), ("a-nobody", "nobody"), ("a-alice", "alice")]
+    together = await store.readings_of(people, 100, CAP)
+    assert together == [await store.readings(account, name, 100, CAP) for account, name in people]
+    assert [[(r.room, r.unread, r.mentions) for r in each] for each in together] == [
+        [("dev", 0, 0), ("ops", 1, 1)],
+        [],
+        [("dev", 1, 1)],
+    ]
+    assert await store.readings_of([], 100, CAP) == []

@@ -126,3 +126,38 @@ def test_room_names_in_the_style_are_css_escaped(client: TestClient, bob: Sessio
     rule = template_environment().from_string('li[data-room="{{ name|css_string }}"]')
     assert rule.render(name='a"b\\c<\nZoë') == r'li[data-room="a\22 b\5c c\3c \a Zo\eb "]'
     assert rule.render(name="a-b_c") == 'li[data-room="a-b_c"]'
+
+
+def test_arrivals_seeing_the_same_count_share_one_listing_so_each_distinct_list_is_rendered_once() -> None:
+    """Each signed-in arrival's list is kept by the listing it was made from: a storm of arrivals that see the same
+    count in their room (between two refreshes of its people) must see the same listing object."""
+    import asyncio
+    from typing import Any, cast
+
+    from chatroom.rooms.outbox import Outbox
+    from chatroom.rooms.presence import Viewer
+    from chatroom.rooms.render import Fragments
+    from chatroom.store import RoomInfo
+
+    listings: list[object] = []
+    d = directory.RoomDirectory(cast(Any, None), cast(Any, None), Fragments(template_environment()), cast(Any, None))
+    d._listing = ([RoomInfo("dev", 3), RoomInfo("lobby", 1)], {"lobby": 4})
+
+    def personal(outbox: Outbox, room: str, listing: Any) -> str:
+        listings.append(listing)
+        return f"<list {listing[1][room]}>"
+
+    d.personal = personal
+
+    async def arrive(count: int) -> str:
+        viewer = Viewer("u")
+        viewer.members = count
+        return await d.first_list("lobby", viewer, Outbox(8))
+
+    async def run() -> None:
+        assert [await arrive(5) for _ in range(3)] == ["<list 5>"] * 3
+        assert await arrive(6) == "<list 6>"
+        assert d._listing is not None and d._listing[1] == {"lobby": 4}, "the process's own listing is untouched"
+
+    asyncio.run(run())
+    assert listings[0] is listings[1] is listings[2] and listings[3] is not listings[0]

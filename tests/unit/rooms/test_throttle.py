@@ -1,4 +1,5 @@
-"""SharedRead: concurrent and recent askers share one read; a connect storm costs one query."""
+"""SharedRead: concurrent and recent askers share one read; a connect storm costs one query. Batched: keys asked
+together are fetched together."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from chatroom.rooms.throttle import SharedRead
+from chatroom.rooms.throttle import Batched, SharedRead
 from tests.clock import advance, run_turned
 
 
@@ -85,3 +86,57 @@ def test_with_fresh_0_a_read_under_way_is_shared_however_long_it_takes() -> None
         assert store.reads == ["a", "a"]
 
     run_turned(run())
+
+
+class Fetches:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.failing: set[str] = set()  # a fetch of any of these keys fails
+
+    async def fetch(self, keys: list[str]) -> list[str]:
+        self.batches.append(keys)
+        await self.gate.wait()
+        if self.failing.intersection(keys):
+            raise OSError("store down")
+        return [k.upper() for k in keys]
+
+
+def test_keys_asked_together_are_fetched_together_and_asks_during_a_fetch_go_in_the_next() -> None:
+    async def run() -> None:
+        store = Fetches()
+        batched = Batched(store.fetch, size=3)
+        store.gate.clear()
+        first = [asyncio.ensure_future(batched(k)) for k in ("a", "b", "c", "d")]
+        await asyncio.sleep(0.01)
+        assert store.batches == [["a", "b", "c"]], "one turn's asks, up to the size"
+        during = [asyncio.ensure_future(batched(k)) for k in ("e", "f")]
+        await asyncio.sleep(0.01)
+        store.gate.set()
+        assert await asyncio.gather(*first, *during) == ["A", "B", "C", "D", "E", "F"]
+        assert store.batches == [["a", "b", "c"], ["d", "e", "f"]]
+        assert await batched("g") == "G", "idle again: the next ask is fetched at once"
+
+    asyncio.run(run())
+
+
+def test_a_failed_fetch_fails_its_askers_only_and_one_leaving_does_not_cancel_it() -> None:
+    async def run() -> None:
+        store = Fetches()
+        batched = Batched(store.fetch, size=2)
+        store.failing = {"a"}
+        store.gate.clear()
+        leaving, failing, later = (asyncio.ensure_future(batched(k)) for k in ("a", "b", "c"))
+        await asyncio.sleep(0.01)
+        leaving.cancel()
+        await asyncio.sleep(0.01)
+        store.gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        assert await later == "C", "in the next fetch, which succeeds"
+        with pytest.raises(OSError):
+            await failing
+        assert store.batches == [["a", "b"], ["c"]]
+
+    asyncio.run(run())

@@ -242,7 +242,7 @@ def test_a_message_costs_no_store_query_per_person_counting_it(client: TestClien
     for ws in sockets:
         until(ws, lambda f: count(f, "dev") == 5)
     per_message = {name: n for name, n in spy.calls.items() if n >= 5 and name != "append"}
-    assert spy.calls["append"] == 5 and spy.calls["readings"] == 0 and per_message == {}, spy.calls
+    assert spy.calls["append"] == 5 and spy.calls["readings_of"] == 0 and per_message == {}, spy.calls
 
 
 def test_a_read_announced_by_another_process_clears_what_it_read(
@@ -283,7 +283,7 @@ def test_counts_are_read_once_at_connect_when_their_rooms_are_live_here(
     join(client, "dev", headers=bob)  # the room's feed is live in this process
     spy = StoreSpy(client.app.state.chat.hub.store)  # type: ignore[attr-defined]
     join(client, headers=alice)
-    assert spy.calls["readings"] == 1
+    assert spy.calls["readings_of"] == 1
 
 
 def test_people_with_the_same_badges_share_one_rendering_of_a_listing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,10 +303,10 @@ def test_people_with_the_same_badges_share_one_rendering_of_a_listing(monkeypatc
         reader = unread.Reader(f"uid-{n}", f"p{n}", counts={"dev": Count(0, 3, unread=3 if n == 4 else 0)})
         reader.outboxes[outbox] = "lobby"
         counting.by_outbox[outbox] = reader
-    listing: unread.Listing = ([RoomInfo("dev", 3), RoomInfo("lobby", 1)], {"lobby": 5})
+    listing: directory.Listing = ([RoomInfo("dev", 3), RoomInfo("lobby", 1)], {"lobby": 5})
     lists = [counting.render(outbox, "lobby", listing) for outbox in outboxes]
     assert rendered == {"lobby": 2}, "four people with nothing unread, one with 3 in dev"
     assert len(set(lists)) == 2 and count(lists[4], "dev") == 3 and count(lists[0], "dev") == 0
-    fresh: unread.Listing = ([RoomInfo("dev", 4), RoomInfo("lobby", 1)], {"lobby": 5})
+    fresh: directory.Listing = ([RoomInfo("dev", 4), RoomInfo("lobby", 1)], {"lobby": 5})
     assert counting.render(outboxes[0], "lobby", fresh) is not None
     assert rendered == {"lobby": 3}, "a new listing is rendered anew"
