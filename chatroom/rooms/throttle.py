@@ -61,7 +61,8 @@ class SharedRead(Generic[K, T]):
         now = asyncio.get_running_loop().time()
         started, result = self._reads.get(key, (0.0, None))
         if result is None or self._stale((started, result), now):
-            # Forget the stale ones while here: this holds only what was read in the last `fresh` seconds.
+            # Forget the stale ones while here: this holds only the reads of the last `fresh` seconds (with
+            # `fresh` 0, those under way).
             self._reads = {k: read for k, read in self._reads.items() if not self._stale(read, now)}
             result = asyncio.ensure_future(self.read(key))
             result.add_done_callback(_retrieve)

@@ -35,7 +35,7 @@ from chatroom.store import NOTIFY_ALL, Message, MessageStore, Reading, now_us
 log = logging.getLogger(__name__)
 
 TRACKED = 50  # a person's rooms counted: the ones they opened most recently
-READINGS_BATCH = 100  # people whose counts one trip to the store reads, at most (a storm of arrivals: a few trips)
+READINGS_BATCH = 100  # people whose counts are read in one go, at most (a storm of arrivals: a few of them)
 SEND_SECONDS = 0.25
 FLUSH_SECONDS = 1.0
 RELOADS_AT_ONCE = 4

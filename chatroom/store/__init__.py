@@ -376,8 +376,8 @@ class MessageStore(Protocol):
         of each counted: a read of at most `limit` * `cap` rows along indexes, however long they were away."""
 
     async def readings_of(self, people: Sequence[tuple[str, str]], limit: int, cap: int) -> list[list[Reading]]:
-        """`readings` of each (account, name) of `people`, in that order, in one trip to the store: a storm of
-        signed-in arrivals costs one hand-off to SQLite's thread, one connection of PostgreSQL's pool."""
+        """`readings` of each (account, name) of `people`, in that order, in one go: for a storm of signed-in
+        arrivals, one hand-off to SQLite's thread, or one of PostgreSQL's pooled connections taken once."""
 
     async def mark_rooms_read(self, entries: list[tuple[str, str, int]], now: int) -> None:
         """(account, room, seq): the account read the room up to `seq` (places never move back) at `now`; a

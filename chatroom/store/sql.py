@@ -810,7 +810,7 @@ class SQLStore(PrivateRoomsStore, ABC):
 
     @abstractmethod
     async def _read_each(self, sql: str, each: Sequence[tuple[Any, ...]]) -> list[list[Row]]:
-        """The rows of a query for each of its argument tuples, in one trip to the store."""
+        """The rows of a query for each of its argument tuples, in one go (one hand-off, one connection)."""
 
     @abstractmethod
     async def _write(self, sql: str, *args: Any) -> list[Row]:
