@@ -163,16 +163,12 @@ class SocketOutbox(Outbox):
         self._due = False
         if self.closed or self._held or self._flushing is not None:
             return
-        frames = self._pending()
-        if frames:
-            self._send(frames)
+        self._send()
 
     def open(self) -> None:
         """The connection has its snapshot: send what queued meanwhile, and from now on at the end of each turn."""
         self._held = False
-        frames = self._pending()
-        if frames:
-            self._send(frames)
+        self._send()
 
     def drop(self) -> None:
         self.close()
@@ -187,9 +183,11 @@ class SocketOutbox(Outbox):
         if self._flushing is not None:
             self._flushing.cancel()
 
-    def _send(self, frames: Sequence[Frame]) -> None:
+    def _send(self) -> None:
+        """Write what is pending, if anything: at once, or by a write that waits."""
         writer = self._writer
-        if writer is None:
+        frames = self._pending()
+        if writer is None or not frames:
             return
         try:
             if writer.write_now(frames):
@@ -210,9 +208,7 @@ class SocketOutbox(Outbox):
         if task.exception() is not None:
             self._failed()
             return
-        frames = self._pending()
-        if frames:
-            self._send(frames)
+        self._send()
 
     def _failed(self) -> None:
         if self.closed:
