@@ -31,7 +31,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench.accounts import SECRET_KEY, guest_cookies, signed_in_cookies
+from bench.accounts import guest_cookies, signed_in_cookies
 from bench.targets import PRODUCT_ENV
 from chatroom.app import ChatApp, create_app
 from chatroom.identity import Person
@@ -89,8 +89,8 @@ class Arrival:
 async def rounds(args: argparse.Namespace, kind: str) -> list[tuple[float, float]]:
     """(event loop, other threads) seconds of CPU per arrival, for each round."""
     with tempfile.TemporaryDirectory(prefix="per-arrival-") as directory:
-        environ = {**os.environ, **PRODUCT_ENV, "SECRET_KEY": SECRET_KEY, "DATA_DIR": directory}
-        environ["DATABASE_URL"] = f"sqlite:///{directory}/chat.sqlite3"
+        database_url = f"sqlite:///{directory}/chat.sqlite3"
+        environ = {**os.environ, **PRODUCT_ENV, "DATA_DIR": directory, "DATABASE_URL": database_url}
         settings = Settings.from_env(environ, env_file="", argv=[])
         app = create_app(settings)
         cookies = await _cookies(kind, settings.database_url, args.arrivals * (args.rounds + 1))
