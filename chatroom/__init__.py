@@ -15,6 +15,7 @@ The parts, outermost first; each layer calls only the ones below it:
                     is its door, as the hub is the rooms'
     store/, bus/    the durable message store (SQLite, PostgreSQL) and the bus between processes
     errors.py       every error and what it becomes on each wire; settings.py, identity.py, validation.py
+    collector.py    when the garbage collector walks everything (`chatroom.collector.Collector`): as memory grows
 
 Nothing in web/ or transports/ touches the store or the bus except through the hub (or, for accounts,
 through `chatroom.accounts.service.Accounts`).
@@ -95,7 +96,8 @@ and room list, and renders `templates/room.html` from the same partials that tra
 
 Unread counts of signed-in people: who a message mentions is parsed once, as it is stored
 (`chatroom.mentions.mentioned`, in the append's statement). `chatroom.rooms.unread.Unread.arrive` reads a
-person's counts (`chatroom.store.MessageStore.readings`) when their first connection here starts; then
+person's counts when their first connection here starts, read with those of the people arriving with them
+(`chatroom.rooms.throttle.Batched`, `chatroom.store.MessageStore.readings_of`); then
 each new message a feed delivers adds to them in memory (`chatroom.rooms.unread.Unread.message`, no
 query), and reads are written and announced in batches (`chatroom.bus.Bus.publish_reads`). Their list
 and title: `chatroom.rooms.render.Fragments.personal_room_list`, `chatroom.rooms.render.Fragments.title`.
